@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Creates .peers/venv with the pinned reference peers (pyarrow.flight, duckdb, ADBC Flight SQL).
+# Idempotent: a stamp holding the sha256 of the requirements file skips the install when nothing
+# changed and the packages still import. Prints the venv's python path as its last line.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REQS="$ROOT/scripts/peers-requirements.txt"
+VENV="$ROOT/.peers/venv"
+PY="$VENV/bin/python"
+STAMP="$VENV/.requirements.sha256"
+PYTHON="${PYTHON:-python3}"
+
+log() { printf '[setup-peers] %s\n' "$*" >&2; }
+fail() { printf '[setup-peers] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[ -f "$REQS" ] || fail "requirements file not found: $REQS"
+command -v sha256sum >/dev/null || fail "sha256sum not found"
+want="$(sha256sum "$REQS" | cut -d' ' -f1)"
+
+imports_ok() {
+  "$PY" -c 'import pyarrow.flight, duckdb, adbc_driver_flightsql, adbc_driver_flightsql.dbapi' >/dev/null 2>&1
+}
+
+if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && imports_ok; then
+  log "up to date ($VENV, requirements sha256 ${want:0:12})"
+  echo "$PY"
+  exit 0
+fi
+
+command -v "$PYTHON" >/dev/null || fail "$PYTHON not found: install Python 3.10+ (or set PYTHON=/path/to/python3)"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
+  || fail "$PYTHON is $("$PYTHON" --version 2>&1); need Python 3.10 or newer"
+
+if [ ! -x "$PY" ]; then
+  log "creating virtual environment at $VENV with $("$PYTHON" --version 2>&1)"
+  mkdir -p "$(dirname "$VENV")"
+  "$PYTHON" -m venv "$VENV" \
+    || fail "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+fi
+
+rm -f "$STAMP"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+log "installing pinned packages from scripts/peers-requirements.txt"
+"$PY" -m pip install --quiet --upgrade pip >&2 || log "warning: could not upgrade pip; continuing with $("$PY" -m pip --version)"
+"$PY" -m pip install --quiet --only-binary=:all: -r "$REQS" >&2 \
+  || fail "pip install -r $REQS failed (see the pip output above)"
+
+if ! imports_ok; then
+  "$PY" -c 'import pyarrow.flight, duckdb, adbc_driver_flightsql, adbc_driver_flightsql.dbapi' >&2 || true
+  fail "packages installed but do not import (see the traceback above)"
+fi
+echo "$want" > "$STAMP"
+
+"$PY" - >&2 <<'PYEOF'
+import importlib.metadata as md
+for name in ("pyarrow", "duckdb", "adbc-driver-flightsql", "adbc-driver-manager", "numpy"):
+    print(f"[setup-peers]   {name} {md.version(name)}")
+PYEOF
+log "done"
+echo "$PY"
