@@ -32,6 +32,10 @@ command -v "$PYTHON" >/dev/null || fail "$PYTHON not found: install Python 3.10+
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
   || fail "$PYTHON is $("$PYTHON" --version 2>&1); need Python 3.10 or newer"
 
+if [ -e "$VENV" ] && ! "$PY" -c 'import sys' >/dev/null 2>&1; then
+  log "existing $VENV has no working python (its base interpreter moved?); recreating it"
+  rm -rf "$VENV"
+fi
 if [ ! -x "$PY" ]; then
   log "creating virtual environment at $VENV with $("$PYTHON" --version 2>&1)"
   mkdir -p "$(dirname "$VENV")"
