@@ -7,9 +7,9 @@
 // rows, and ensureFlightsParquet() turns those rows into the same bytes.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { AIRPORTS, CARRIERS, DEPARTURE_HOUR_WEIGHTS, greatCircleMiles } from './airports.ts';
@@ -291,6 +291,26 @@ async function removeIfPresent(path: string): Promise<void> {
   }
 }
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, just not ours
+  }
+}
+
+/** Deletes the temporary files of runs that were killed mid-write (their process is gone). */
+async function removeStaleTemps(path: string): Promise<void> {
+  const prefix = basename(path);
+  for (const name of await readdir(dirname(path))) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^(?:\.json)?\.(\d+)\.tmp$/.exec(name.slice(prefix.length));
+    const pid = Number(match?.[1]);
+    if (match && pid !== process.pid && !isRunning(pid)) await removeIfPresent(join(dirname(path), name));
+  }
+}
+
 async function duckdbVersion(): Promise<string> {
   const instance = await DuckDBInstance.create(':memory:');
   try {
@@ -376,6 +396,7 @@ export async function ensureFlightsParquet(options: EnsureFlightsOptions = {}): 
   }
 
   await mkdir(dirname(path), { recursive: true });
+  await removeStaleTemps(path);
   const temp = `${path}.${process.pid}.tmp`;
   const tempSidecar = `${path}.json.${process.pid}.tmp`;
   // The old sidecar goes first: from here until the new one is written, the file counts as stale.

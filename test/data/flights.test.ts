@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,6 +270,30 @@ describe('data/generate.ts', () => {
     assert.match(second.stdout, /^flights: 20000 rows, .* skipped \(already current\) -> /);
     const forced = await run(process.execPath, [...args, '--force']);
     assert.match(forced.stdout, /, generated -> /);
+  });
+
+  test('a run killed mid-write leaves no file that passes for complete, and its temp file is cleaned up', async () => {
+    const sub = await mkdtemp(join(dir, 'killed-'));
+    const out = join(sub, 'f.parquet');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'data/generate.ts', '--rows', '2000000', '--out', out], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // Kill as soon as DuckDB has started writing the temporary file.
+    let names: string[] = [];
+    for (let waited = 0; !names.some((n) => n.endsWith('.tmp')); waited += 20) {
+      assert.ok(waited < 30_000 && child.exitCode === null, 'the generator never started writing');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      names = await readdir(sub);
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const left = await readdir(sub);
+    assert.deepEqual(left, [`f.parquet.${child.pid}.tmp`], `left behind: ${left.join(', ')}`);
+
+    const result = await ensureFlightsParquet({ rows: ROWS, path: out });
+    assert.equal(result.generated, true);
+    assert.deepEqual((await readdir(sub)).sort(), ['f.parquet', 'f.parquet.json']);
   });
 
   test('rejects an unknown option', async () => {
