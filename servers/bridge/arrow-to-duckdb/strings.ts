@@ -1,0 +1,252 @@
+import duckdb from '@duckdb/node-bindings';
+import { DataType, type Data, type Vector } from 'apache-arrow';
+import { int32sOf, Scratch, writeValidity, type ColumnWriter } from './column-writer.ts';
+
+// duckdb_string_t (duckdb.h): a uint32 length, then the bytes inline (length <= 12, zero padded)
+// or a prefix and a pointer. Inline strings are assembled here and copied into the vector in one
+// call per chunk; only longer ones cost a call each (vector_assign_string_element_len copies them
+// into the vector's string heap).
+const HEADER = 16;
+const INLINE_MAX = 12;
+const TWO_32 = 4294967296;
+
+/** Null bits of a Data, or undefined when it has none. */
+function nullBits(data: Data): Uint8Array | undefined {
+  const bitmap = data.nullBitmap;
+  return bitmap !== undefined && bitmap.length > 0 && data.nullCount > 0 ? bitmap : undefined;
+}
+
+function isSet(bits: Uint8Array, index: number): boolean {
+  return ((bits[index >> 3] >> (index & 7)) & 1) === 1;
+}
+
+/** Row `i` of a utf8 / binary (any offset width, views, fixed size) Data as a byte view. */
+export function stringAt(data: Data, i: number): Uint8Array {
+  const type = data.type;
+  if (DataType.isUtf8View(type) || DataType.isBinaryView(type)) {
+    const views = data.values as Uint8Array;
+    const words = int32sOf(views);
+    const length = words[i * 4];
+    if (length <= INLINE_MAX) return views.subarray(i * HEADER + 4, i * HEADER + 4 + length);
+    const buffer = data.variadicBuffers[words[i * 4 + 2]];
+    const offset = words[i * 4 + 3];
+    return buffer.subarray(offset, offset + length);
+  }
+  if (DataType.isFixedSizeBinary(type)) {
+    const width = type.byteWidth;
+    return (data.values as Uint8Array).subarray(i * width, (i + 1) * width);
+  }
+  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+  if (offsets instanceof BigInt64Array) {
+    const words = int32sOf(offsets);
+    const start = words[i * 2] + words[i * 2 + 1] * TWO_32;
+    const end = words[i * 2 + 2] + words[i * 2 + 3] * TWO_32;
+    return (data.values as Uint8Array).subarray(start, end);
+  }
+  return (data.values as Uint8Array).subarray(offsets[i], offsets[i + 1]);
+}
+
+/** utf8 / binary (32- or 64-bit offsets, views, fixed size) -> VARCHAR, BLOB and other string types. */
+export class StringWriter implements ColumnWriter {
+  private readonly scratch = new Scratch();
+
+  write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
+    if (count === 0) return;
+    writeValidity(vector, data, row, count);
+    const headers = this.scratch.bytes(count * HEADER);
+    const bits = nullBits(data);
+    const bitBase = data.offset + row;
+    const type = data.type;
+    let longs = 0;
+    if (DataType.isUtf8(type) || DataType.isBinary(type)) {
+      // The hot path (what most Arrow producers send): 32-bit offsets into one byte buffer.
+      const offsets = data.valueOffsets as Int32Array;
+      const bytes = data.values as Uint8Array;
+      const words = int32sOf(headers);
+      for (let i = 0; i < count; i++) {
+        if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+        const start = offsets[row + i];
+        const length = offsets[row + i + 1] - start;
+        if (length > INLINE_MAX) {
+          longs++;
+          continue;
+        }
+        words[i * 4] = length;
+        const to = i * HEADER + 4;
+        for (let b = 0; b < length; b++) headers[to + b] = bytes[start + b];
+      }
+      duckdb.copy_data_to_vector(vector, 0, headers.buffer as ArrayBuffer, 0, count * HEADER);
+      if (longs === 0) return;
+      for (let i = 0; i < count; i++) {
+        if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+        const start = offsets[row + i];
+        const end = offsets[row + i + 1];
+        if (end - start > INLINE_MAX) duckdb.vector_assign_string_element_len(vector, i, bytes.subarray(start, end));
+      }
+      return;
+    }
+    const words = int32sOf(headers);
+    for (let i = 0; i < count; i++) {
+      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+      const value = stringAt(data, row + i);
+      if (value.length > INLINE_MAX) {
+        longs++;
+        continue;
+      }
+      words[i * 4] = value.length;
+      headers.set(value, i * HEADER + 4);
+    }
+    duckdb.copy_data_to_vector(vector, 0, headers.buffer as ArrayBuffer, 0, count * HEADER);
+    if (longs === 0) return;
+    for (let i = 0; i < count; i++) {
+      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+      const value = stringAt(data, row + i);
+      if (value.length > INLINE_MAX) duckdb.vector_assign_string_element_len(vector, i, value);
+    }
+  }
+}
+
+/** A dictionary's values, decoded once into ready-made string headers. */
+interface DecodedDictionary {
+  headers: Int32Array;
+  /** The bytes of values too long to inline, by dictionary index (undefined for inline ones). */
+  long: (Uint8Array | undefined)[];
+  /** 1 where the dictionary value itself is null. */
+  nulls: Uint8Array;
+}
+
+const decodedDictionaries = new WeakMap<Vector, DecodedDictionary>();
+
+function decodeDictionary(dictionary: Vector): DecodedDictionary {
+  let decoded = decodedDictionaries.get(dictionary);
+  if (decoded !== undefined) return decoded;
+  const headerBytes = new Uint8Array(dictionary.length * HEADER);
+  const lengths = new DataView(headerBytes.buffer);
+  const long: (Uint8Array | undefined)[] = new Array(dictionary.length).fill(undefined);
+  const nulls = new Uint8Array(dictionary.length);
+  let index = 0;
+  for (const chunk of dictionary.data) {
+    for (let i = 0; i < chunk.length; i++, index++) {
+      if (!chunk.getValid(i)) {
+        nulls[index] = 1;
+        continue;
+      }
+      const value = stringAt(chunk, i);
+      if (value.length > INLINE_MAX) {
+        long[index] = value;
+      } else {
+        lengths.setUint32(index * HEADER, value.length, true);
+        headerBytes.set(value, index * HEADER + 4);
+      }
+    }
+  }
+  decoded = { headers: new Int32Array(headerBytes.buffer), long, nulls };
+  decodedDictionaries.set(dictionary, decoded);
+  return decoded;
+}
+
+/** Reads dictionary indices of any integer width as numbers. */
+export function indexReader(values: ArrayBufferView): (i: number) => number {
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    const words = int32sOf(values);
+    return (i) => words[i * 2] + words[i * 2 + 1] * TWO_32;
+  }
+  const array = values as Int32Array;
+  return (i) => array[i];
+}
+
+/** dictionary<utf8 | binary> -> VARCHAR / BLOB: values decoded once, headers copied per row. */
+export class DictionaryStringWriter implements ColumnWriter {
+  private readonly scratch = new Scratch();
+
+  write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
+    if (count === 0) return;
+    writeValidity(vector, data, row, count);
+    const dictionary = decodeDictionary(data.dictionary as Vector);
+    const headers = this.scratch.bytes(count * HEADER);
+    const words = int32sOf(headers);
+    const bits = nullBits(data);
+    const bitBase = data.offset + row;
+    const index = indexReader(data.values as ArrayBufferView);
+    let longs = 0;
+    for (let i = 0; i < count; i++) {
+      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+      const entry = index(row + i);
+      if (!(entry >= 0 && entry < dictionary.long.length)) throw new Error(`bridge: dictionary index ${entry} out of range`);
+      if (dictionary.nulls[entry] === 1) {
+        throw new Error('bridge: a valid dictionary index points at a null dictionary value; put the null in the indices');
+      }
+      if (dictionary.long[entry] !== undefined) {
+        longs++;
+        continue;
+      }
+      const from = entry * 4;
+      words[i * 4] = dictionary.headers[from];
+      words[i * 4 + 1] = dictionary.headers[from + 1];
+      words[i * 4 + 2] = dictionary.headers[from + 2];
+      words[i * 4 + 3] = dictionary.headers[from + 3];
+    }
+    duckdb.copy_data_to_vector(vector, 0, headers.buffer as ArrayBuffer, 0, count * HEADER);
+    if (longs === 0) return;
+    for (let i = 0; i < count; i++) {
+      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+      const value = dictionary.long[index(row + i)];
+      if (value !== undefined) duckdb.vector_assign_string_element_len(vector, i, value);
+    }
+  }
+}
+
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = HEX_VALUE[65 + i] = 10 + i;
+
+/**
+ * utf8 (canonical 36-character text, or 32 bare hex digits) or fixed_size_binary(16) (the arrow.uuid
+ * layout: bytes in order) -> UUID, stored by DuckDB as a hugeint with the top bit flipped, i.e.
+ * the UUID's bytes backwards with the last one xor 0x80.
+ */
+export class UuidWriter implements ColumnWriter {
+  private readonly scratch = new Scratch();
+  private readonly uuid = new Uint8Array(16);
+
+  write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
+    if (count === 0) return;
+    writeValidity(vector, data, row, count);
+    const out = this.scratch.bytes(count * 16);
+    const bits = nullBits(data);
+    const bitBase = data.offset + row;
+    const text = !DataType.isFixedSizeBinary(data.type);
+    const uuid = this.uuid;
+    for (let i = 0; i < count; i++) {
+      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+      const value = stringAt(data, row + i);
+      if (text) parseUuid(value, uuid);
+      else uuid.set(value);
+      const base = i * 16;
+      for (let k = 0; k < 16; k++) out[base + 15 - k] = uuid[k];
+      out[base + 15] ^= 0x80;
+    }
+    duckdb.copy_data_to_vector(vector, 0, out.buffer as ArrayBuffer, 0, count * 16);
+  }
+}
+
+function parseUuid(text: Uint8Array, out: Uint8Array): void {
+  const dashed = text.length === 36;
+  if (!dashed && text.length !== 32) throw invalidUuid(text);
+  let p = 0;
+  for (let k = 0; k < 16; k++) {
+    if (dashed && (p === 8 || p === 13 || p === 18 || p === 23)) {
+      if (text[p] !== 45) throw invalidUuid(text);
+      p++;
+    }
+    const hi = HEX_VALUE[text[p]];
+    const lo = HEX_VALUE[text[p + 1]];
+    if (hi < 0 || lo < 0) throw invalidUuid(text);
+    out[k] = (hi << 4) | lo;
+    p += 2;
+  }
+}
+
+function invalidUuid(text: Uint8Array): Error {
+  return new Error(`bridge: "${new TextDecoder().decode(text)}" is not a UUID`);
+}

@@ -1,0 +1,249 @@
+import duckdb from '@duckdb/node-bindings';
+import { makeData, Utf8, type Binary, type Data } from 'apache-arrow';
+import { ColumnBuilder, GrowableBytes, rowsExtent } from './column-builder.ts';
+import { readMask, type Mask } from './validity.ts';
+
+// duckdb_string_t (duckdb.h) is 16 bytes: a uint32 length, then either the bytes themselves
+// (length <= 12, zero padded) or a 4-byte prefix and a pointer to the bytes.
+const STRING_T = 16;
+const INLINE_MAX = 12;
+const TWO_32 = 4294967296;
+const MAX_OFFSET = 2147483647;
+
+class GrowableInt32 {
+  values: Int32Array;
+  constructor(initial: number) {
+    this.values = new Int32Array(Math.max(initial, 16));
+  }
+  reserve(count: number): Int32Array {
+    if (this.values.length < count) {
+      const grown = new Int32Array(Math.max(count, this.values.length * 2));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    return this.values;
+  }
+}
+
+/**
+ * VARCHAR, BLOB and the other types DuckDB keeps in duckdb_string_t (BIT, BIGNUM, GEOMETRY) ->
+ * Arrow utf8 / binary. The 16-byte headers are read in one copy per vector; inline strings are
+ * copied out of that copy; longer ones are fetched with get_data_from_pointer, one call per run
+ * of strings lying back to back in DuckDB's memory (the usual case: a string heap is filled in
+ * order, a storage block's dictionary in reverse order) rather than one call per string.
+ */
+export class StringBuilder extends ColumnBuilder {
+  private offsets: GrowableInt32;
+  private readonly data: GrowableBytes;
+  private longRows = new Int32Array(256);
+  private longTargets = new Int32Array(256);
+
+  constructor(
+    readonly type: Utf8 | Binary,
+    capacityHint: number,
+    override readonly metadata: Map<string, string> | undefined = undefined,
+  ) {
+    super(capacityHint);
+    this.offsets = new GrowableInt32(capacityHint + 1);
+    this.data = new GrowableBytes(capacityHint * 8);
+  }
+
+  appendRange(vector: duckdb.Vector, start: number, count: number): void {
+    if (count > 0) this.append(vector, start, count, null);
+  }
+
+  appendRows(vector: duckdb.Vector, rows: Int32Array, count: number): void {
+    if (count > 0) this.append(vector, 0, count, rows);
+  }
+
+  private append(vector: duckdb.Vector, start: number, count: number, rows: Int32Array | null): void {
+    const extent = rows === null ? start + count : rowsExtent(rows, count);
+    const mask = readMask(vector, extent);
+    if (rows === null) this.validity.appendRange(mask, start, count);
+    else this.validity.appendRows(mask, rows, count);
+    const headers = duckdb.vector_get_data(vector, extent * STRING_T);
+    if ((headers.byteOffset & 3) !== 0) throw new Error('bridge: string vector memory is not 4-byte aligned');
+    const words = new Int32Array(headers.buffer, headers.byteOffset, extent * 4);
+
+    // Pass 1: offsets, and how many strings live outside the headers.
+    const base = this.length;
+    const offsets = this.offsets.reserve(base + count + 1);
+    let position = offsets[base];
+    let longCount = 0;
+    for (let k = 0; k < count; k++) {
+      const row = rows === null ? start + k : rows[k];
+      if (mask === null || ((mask[row >> 3] >> (row & 7)) & 1) === 1) {
+        const length = words[row * 4];
+        position += length;
+        if (length > INLINE_MAX) longCount++;
+      }
+      offsets[base + k + 1] = position;
+    }
+    if (position > MAX_OFFSET) {
+      throw new Error(`bridge: more than 2 GiB of string data in one Arrow batch (${this.type}); lower batchRows`);
+    }
+    const out = this.data.reserve(position);
+    if (this.longRows.length < longCount) {
+      this.longRows = new Int32Array(longCount * 2);
+      this.longTargets = new Int32Array(longCount * 2);
+    }
+    const longRows = this.longRows;
+    const longTargets = this.longTargets;
+
+    // Pass 2: inline strings straight out of the header copy.
+    let longs = 0;
+    for (let k = 0; k < count; k++) {
+      const target = offsets[base + k];
+      const length = offsets[base + k + 1] - target;
+      if (length === 0) continue;
+      const row = rows === null ? start + k : rows[k];
+      if (length <= INLINE_MAX) {
+        const from = row * STRING_T + 4;
+        for (let b = 0; b < length; b++) out[target + b] = headers[from + b];
+      } else {
+        longRows[longs] = row;
+        longTargets[longs] = target;
+        longs++;
+      }
+    }
+
+    // Pass 3: the rest, a run of adjacent strings at a time.
+    if (longs > 0) copyLongStrings(headers, words, longRows, longTargets, longs, out);
+    this.length += count;
+  }
+
+  finish(): Data {
+    const { nullCount, nullBitmap } = this.validity.finish();
+    const length = this.length;
+    const offsets = this.offsets.values;
+    const valueOffsets = offsets.subarray(0, length + 1);
+    const data = this.data.take(offsets[length]);
+    this.offsets = new GrowableInt32(offsets.length);
+    this.length = 0;
+    return makeData({ type: this.type as Utf8, length, nullCount, nullBitmap, valueOffsets, data });
+  }
+
+  byteLength(): number {
+    return this.offsets.values[this.length] + this.length * 4;
+  }
+}
+
+function copyLongStrings(
+  headers: Uint8Array,
+  words: Int32Array,
+  rows: Int32Array,
+  targets: Int32Array,
+  count: number,
+  out: Uint8Array,
+): void {
+  let region: Uint8Array | null = null;
+  let regionStart = 0;
+  let regionEnd = 0;
+  for (let j = 0; j < count; j++) {
+    const row = rows[j];
+    const length = words[row * 4];
+    const address = (words[row * 4 + 3] >>> 0) * TWO_32 + (words[row * 4 + 2] >>> 0);
+    if (region === null || address < regionStart || address + length > regionEnd) {
+      // Grow a run from here while the next strings continue it (forwards or backwards) or lie
+      // inside it. Every byte of the run belongs to one of its strings, so reading it whole
+      // never touches memory DuckDB did not hand us.
+      let low = address;
+      let high = address + length;
+      let anchor = row;
+      for (let k = j + 1; k < count; k++) {
+        const r = rows[k];
+        const l = words[r * 4];
+        const a = (words[r * 4 + 3] >>> 0) * TWO_32 + (words[r * 4 + 2] >>> 0);
+        if (a >= low && a + l <= high) continue;
+        if (a === high) {
+          high += l;
+        } else if (a + l === low) {
+          low = a;
+          anchor = r;
+        } else {
+          break;
+        }
+      }
+      region = duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + anchor * STRING_T + 8, high - low);
+      regionStart = low;
+      regionEnd = high;
+    }
+    const from = address - regionStart;
+    const target = targets[j];
+    if (length <= 64) {
+      for (let b = 0; b < length; b++) out[target + b] = region[from + b];
+    } else {
+      out.set(region.subarray(from, from + length), target);
+    }
+  }
+}
+
+const HEX = new Uint8Array([...'0123456789abcdef'].map((c) => c.charCodeAt(0)));
+const DASH = 45;
+const UUID_TEXT = 36;
+
+/**
+ * UUID -> utf8 in its canonical 36-character form, as DuckDB's Arrow export gives it. DuckDB
+ * keeps a UUID as a hugeint (lower uint64, upper int64, little-endian) with the top bit flipped,
+ * so the UUID's bytes are the 16 bytes of memory read backwards.
+ */
+export class UuidBuilder extends ColumnBuilder {
+  readonly type = new Utf8();
+  private offsets: GrowableInt32;
+  private readonly data: GrowableBytes;
+
+  constructor(capacityHint: number) {
+    super(capacityHint);
+    this.offsets = new GrowableInt32(capacityHint + 1);
+    this.data = new GrowableBytes(capacityHint * UUID_TEXT);
+  }
+
+  appendRange(vector: duckdb.Vector, start: number, count: number): void {
+    if (count === 0) return;
+    const mask = readMask(vector, start + count);
+    this.validity.appendRange(mask, start, count);
+    const src = duckdb.vector_get_data(vector, (start + count) * 16);
+    for (let k = 0; k < count; k++) this.appendOne(src, mask, start + k);
+  }
+
+  appendRows(vector: duckdb.Vector, rows: Int32Array, count: number): void {
+    if (count === 0) return;
+    const extent = rowsExtent(rows, count);
+    const mask = readMask(vector, extent);
+    this.validity.appendRows(mask, rows, count);
+    const src = duckdb.vector_get_data(vector, extent * 16);
+    for (let k = 0; k < count; k++) this.appendOne(src, mask, rows[k]);
+  }
+
+  private appendOne(src: Uint8Array, mask: Mask, row: number): void {
+    const offsets = this.offsets.reserve(this.length + 2);
+    let at = offsets[this.length];
+    if (mask === null || ((mask[row >> 3] >> (row & 7)) & 1) === 1) {
+      const out = this.data.reserve(at + UUID_TEXT);
+      const last = row * 16 + 15;
+      for (let k = 0; k < 16; k++) {
+        if (k === 4 || k === 6 || k === 8 || k === 10) out[at++] = DASH;
+        const byte = k === 0 ? src[last] ^ 0x80 : src[last - k];
+        out[at++] = HEX[byte >> 4];
+        out[at++] = HEX[byte & 15];
+      }
+    }
+    offsets[this.length + 1] = at;
+    this.length++;
+  }
+
+  finish(): Data {
+    const { nullCount, nullBitmap } = this.validity.finish();
+    const length = this.length;
+    const offsets = this.offsets.values;
+    const valueOffsets = offsets.subarray(0, length + 1);
+    const data = this.data.take(offsets[length]);
+    this.offsets = new GrowableInt32(offsets.length);
+    this.length = 0;
+    return makeData({ type: this.type, length, nullCount, nullBitmap, valueOffsets, data });
+  }
+
+  byteLength(): number {
+    return this.offsets.values[this.length] + this.length * 4;
+  }
+}

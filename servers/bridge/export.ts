@@ -1,0 +1,230 @@
+import duckdb from '@duckdb/node-bindings';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBPreparedStatement, DuckDBResult, DuckDBType } from '@duckdb/node-api';
+import { Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
+import { leaseConnection, type ConnectionLease } from './connection-lease.ts';
+import type { ColumnBuilder } from './duckdb-to-arrow/column-builder.ts';
+import { containsTimestampTz, createColumnBuilder } from './duckdb-to-arrow/builders.ts';
+
+export const DEFAULT_BATCH_ROWS = 65536;
+const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+export interface QueryStreamOptions {
+  /** Rows per Arrow batch (DuckDB produces 2048-row chunks; they are gathered). Default 65536. */
+  batchRows?: number;
+  /** A batch is cut early once its buffers hold this many bytes (wide strings). Default 64 MiB. */
+  maxBatchBytes?: number;
+  /** Aborting stops the query; the iteration then throws the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface ArrowQueryStream extends AsyncIterable<RecordBatch> {
+  /** Known before the first batch, also when the result has no rows. */
+  readonly schema: Schema;
+  /** Stops the query if it is still running and frees the connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs `sql` on `connection` as a DuckDB streaming query and yields its result as Arrow record
+ * batches, built from DuckDB's vector memory in bulk. The first batch arrives before the query
+ * has finished; at most one DuckDB chunk is fetched ahead of the batch being built, so memory
+ * stays bounded by a few batches whatever the result size. Breaking out of the iteration,
+ * `close()` or aborting `options.signal` interrupts the query. The connection is held until the
+ * stream ends: give each concurrent stream its own connection.
+ *
+ * ```ts
+ * const stream = await streamQuery(connection, 'SELECT * FROM flights', { batchRows: 65536 });
+ * console.log(stream.schema.fields.map((f) => `${f.name}: ${f.type}`));
+ * for await (const batch of stream) send(batch);
+ * ```
+ */
+export async function streamQuery(
+  connection: DuckDBConnection,
+  sql: string,
+  options: QueryStreamOptions = {},
+): Promise<ArrowQueryStream> {
+  const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+  if (!Number.isInteger(batchRows) || batchRows < 1) throw new Error(`bridge: batchRows must be a positive integer, got ${batchRows}`);
+  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const lease = leaseConnection(connection, 'streamQuery');
+  const onAbort = () => connection.interrupt();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    const prepared = await prepareLastStatement(connection, sql);
+    let result: DuckDBResult;
+    let schema: Schema;
+    let builders: ColumnBuilder[];
+    try {
+      const names: string[] = [];
+      const types: DuckDBType[] = [];
+      for (let i = 0; i < prepared.columnCount; i++) {
+        names.push(prepared.columnName(i));
+        types.push(prepared.columnType(i));
+      }
+      // The zone has to be read before the stream starts: any other query on the connection
+      // would end the stream.
+      const timezone = types.some(containsTimestampTz) ? await readTimezone(connection) : 'UTC';
+      let dictionaryId = 0;
+      const context = { capacityHint: batchRows, timezone, nextDictionaryId: () => dictionaryId++ };
+      builders = types.map((type) => createColumnBuilder(type, context));
+      schema = new Schema(builders.map((builder, i) => new Field(names[i], builder.type, true, builder.metadata)));
+      signal?.throwIfAborted();
+      result = await prepared.stream();
+    } finally {
+      prepared.destroySync();
+    }
+    const stream = new DuckDBArrowStream(connection, result, schema, builders, lease, batchRows, maxBatchBytes, signal);
+    if (result.columnCount !== builders.length) {
+      await stream.close();
+      throw new Error(`bridge: prepared ${builders.length} columns but the result has ${result.columnCount}`);
+    }
+    return stream;
+  } catch (error) {
+    lease.release();
+    signal?.throwIfAborted();
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Runs every statement of `sql` but the last, and prepares the last. */
+async function prepareLastStatement(connection: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  const extracted = await connection.extractStatements(sql);
+  const count = extracted.count;
+  if (count === 0) throw new Error('bridge: no SQL statement to run');
+  for (let i = 0; i < count - 1; i++) {
+    const prepared = await extracted.prepare(i);
+    try {
+      await prepared.run();
+    } finally {
+      prepared.destroySync();
+    }
+  }
+  return extracted.prepare(count - 1);
+}
+
+async function readTimezone(connection: DuckDBConnection): Promise<string> {
+  const reader = await connection.runAndReadAll("SELECT current_setting('TimeZone')");
+  return String(reader.getRows()[0][0]);
+}
+
+class DuckDBArrowStream implements ArrowQueryStream {
+  private iterator: AsyncGenerator<RecordBatch, void, undefined> | null = null;
+  /** DuckDB has delivered its last chunk (or failed): there is nothing left to interrupt. */
+  private finished = false;
+  private stopping = false;
+  private closed: Promise<void> | null = null;
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly result: DuckDBResult,
+    readonly schema: Schema,
+    private readonly builders: ColumnBuilder[],
+    private readonly lease: ConnectionLease,
+    private readonly batchRows: number,
+    private readonly maxBatchBytes: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined> {
+    if (this.iterator !== null || this.closed !== null) throw new Error('bridge: a query stream can be iterated only once');
+    this.iterator = this.batches();
+    return this.iterator;
+  }
+
+  close(): Promise<void> {
+    if (this.closed === null) {
+      this.stop();
+      this.closed = this.iterator === null ? this.release(null) : this.iterator.return(undefined).then(() => undefined);
+    }
+    return this.closed;
+  }
+
+  private stop(): void {
+    if (this.finished || this.stopping) return;
+    this.stopping = true;
+    // A fetch in flight returns an empty chunk once DuckDB sees the interrupt.
+    this.connection.interrupt();
+  }
+
+  private async *batches(): AsyncGenerator<RecordBatch, void, undefined> {
+    const { builders, batchRows, maxBatchBytes, signal } = this;
+    const onAbort = () => this.stop();
+    signal?.addEventListener('abort', onAbort);
+    let pending: Promise<DuckDBDataChunk | null> | null = this.result.fetchChunk();
+    try {
+      let rows = 0;
+      for (;;) {
+        let chunk: DuckDBDataChunk | null;
+        try {
+          chunk = await pending;
+        } catch (error) {
+          this.finished = true;
+          throw error;
+        } finally {
+          pending = null;
+        }
+        signal?.throwIfAborted();
+        if (this.stopping) return;
+        if (chunk === null || chunk.rowCount === 0) {
+          this.finished = true;
+          break;
+        }
+        // Fetch the next chunk while this one is converted.
+        pending = this.result.fetchChunk();
+        const size = chunk.rowCount;
+        const raw = chunk.chunk;
+        for (let start = 0; start < size; ) {
+          const take = Math.min(size - start, batchRows - rows);
+          for (let c = 0; c < builders.length; c++) builders[c].appendRange(duckdb.data_chunk_get_vector(raw, c), start, take);
+          rows += take;
+          start += take;
+          if (rows === batchRows || (start === size && this.bufferedBytes() >= maxBatchBytes)) {
+            const batch = this.finishBatch(rows);
+            rows = 0;
+            yield batch;
+            signal?.throwIfAborted();
+            if (this.stopping) return;
+          }
+        }
+      }
+      if (rows > 0) yield this.finishBatch(rows);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await this.release(pending);
+    }
+  }
+
+  private bufferedBytes(): number {
+    let bytes = 0;
+    for (const builder of this.builders) bytes += builder.byteLength();
+    return bytes;
+  }
+
+  private finishBatch(rows: number): RecordBatch {
+    const children = this.builders.map((builder) => builder.finish());
+    const data = makeData({ type: new Struct(this.schema.fields), length: rows, nullCount: 0, children });
+    return new RecordBatch(this.schema, data);
+  }
+
+  /** Ends the query if DuckDB is still producing it, waits for it to wind down, frees the connection. */
+  private async release(pending: Promise<DuckDBDataChunk | null> | null): Promise<void> {
+    try {
+      if (!this.finished) {
+        this.stop();
+        // Let DuckDB observe the interrupt and close the query, so the connection is clean for
+        // its next user. What an interrupted query returns or throws is of no interest any more.
+        await (pending ?? this.result.fetchChunk()).then(
+          () => undefined,
+          () => undefined,
+        );
+        this.finished = true;
+      }
+    } finally {
+      this.lease.release();
+    }
+  }
+}

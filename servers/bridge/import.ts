@@ -1,0 +1,277 @@
+import duckdb from '@duckdb/node-bindings';
+import { DuckDBDataChunk, DuckDBTypeId, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { util, type Field, type RecordBatch, type Schema } from 'apache-arrow';
+import { leaseConnection } from './connection-lease.ts';
+import type { ColumnWriter } from './arrow-to-duckdb/column-writer.ts';
+import { duckdbTypeForField, duckdbTypeSql } from './arrow-to-duckdb/duckdb-types.ts';
+import { createColumnWriter, sameName } from './arrow-to-duckdb/writers.ts';
+import { quoteIdentifier } from './sql.ts';
+
+export interface AppendOptions {
+  /**
+   * What to do about the table: 'if-missing' (default) creates it from the Arrow schema when it
+   * does not exist, 'never' requires it to exist, 'replace' drops and recreates it.
+   */
+  create?: 'if-missing' | 'never' | 'replace';
+  /** Aborting rolls the upload back; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface AppendResult {
+  rows: number;
+  /** Whether the table was created (or replaced) by this call. */
+  created: boolean;
+}
+
+/** DuckDB's vector size: the rows of one data chunk. */
+const CHUNK_ROWS = duckdb.vector_size();
+
+/**
+ * The DuckDB column type `CREATE TABLE` gets for an Arrow field, as SQL text. Throws naming the
+ * field and its type when DuckDB has no equivalent.
+ */
+export function duckdbColumnTypeSql(field: Field): string {
+  return duckdbTypeSql(duckdbTypeForField(field));
+}
+
+/**
+ * Appends Arrow record batches to a DuckDB table, all or nothing: everything happens in one
+ * transaction, rolled back on any error, schema mismatch or abort, so a failed upload leaves the
+ * table exactly as it was. The table (an identifier in the connection's current schema) is
+ * created from the Arrow schema when missing; an existing table must have the same columns in
+ * the same order, each of a type the Arrow data converts to, which is checked before anything
+ * is written. Values go into DuckDB data chunks by bulk copies out of the Arrow buffers and
+ * through the appender, never row by row. The connection is held for the whole upload.
+ *
+ * ```ts
+ * const reader = await RecordBatchReader.from(ipcStream);
+ * const { rows } = await appendBatches(connection, 'flights', reader.schema, reader, { create: 'replace' });
+ * ```
+ */
+export async function appendBatches(
+  connection: DuckDBConnection,
+  table: string,
+  schema: Schema,
+  batches: AsyncIterable<RecordBatch>,
+  options: AppendOptions = {},
+): Promise<AppendResult> {
+  const create = options.create ?? 'if-missing';
+  if (create !== 'if-missing' && create !== 'never' && create !== 'replace') {
+    throw new Error(`bridge: create must be 'if-missing', 'never' or 'replace', got ${String(create)}`);
+  }
+  if (typeof table !== 'string' || table.length === 0) throw new Error('bridge: the table name must be a non-empty string');
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const lease = leaseConnection(connection, 'appendBatches');
+  const iterator = batches[Symbol.asyncIterator]();
+  let inTransaction = false;
+  let appender: DuckDBAppender | null = null;
+  try {
+    await connection.run('BEGIN TRANSACTION');
+    inTransaction = true;
+    const location = await locateTable(connection, table);
+    let created = false;
+    if (location.name === null || create === 'replace') {
+      if (location.name === null && create === 'never') throw new Error(`bridge: table "${table}" does not exist`);
+      if (schema.fields.length === 0) throw new Error(`bridge: cannot create table "${table}" from a schema without fields`);
+      const columns = schema.fields.map((field) => `${quoteIdentifier(field.name)} ${duckdbColumnTypeSql(field)}`);
+      const replace = create === 'replace' ? 'OR REPLACE ' : '';
+      await connection.run(`CREATE ${replace}TABLE ${quoteIdentifier(location.name ?? table)} (${columns.join(', ')})`);
+      location.name ??= table;
+      created = true;
+    }
+    const name = location.name;
+    const plan = await planColumns(connection, name, await tableColumns(connection, location.catalog, location.schema, name), schema);
+    signal?.throwIfAborted();
+
+    appender = await connection.createAppender(name, location.schema, location.catalog);
+    const chunk = DuckDBDataChunk.create(plan.map((column) => column.chunkType));
+    let rows = 0;
+    for (let index = 0; ; index++) {
+      const next = await nextOrAbort(iterator, signal);
+      if (next.done) break;
+      const batch = next.value;
+      checkBatchSchema(batch, schema, index);
+      const columns = batch.data.children;
+      for (let start = 0; start < batch.numRows; start += CHUNK_ROWS) {
+        signal?.throwIfAborted();
+        const count = Math.min(CHUNK_ROWS, batch.numRows - start);
+        chunk.reset();
+        for (let c = 0; c < plan.length; c++) {
+          plan[c].writer.write(duckdb.data_chunk_get_vector(chunk.chunk, c), columns[c], start, count);
+        }
+        duckdb.data_chunk_set_size(chunk.chunk, count);
+        appender.appendDataChunk(chunk);
+        rows += count;
+      }
+    }
+    signal?.throwIfAborted();
+    // Flushing is where constraint violations surface.
+    appender.closeSync();
+    appender = null;
+    await connection.run('COMMIT');
+    inTransaction = false;
+    return { rows, created };
+  } catch (error) {
+    await undo(connection, appender, inTransaction, iterator, error, signal);
+    throw error;
+  } finally {
+    lease.release();
+  }
+}
+
+/** Rolls back after a failure; a failure to roll back is reported along with the cause. */
+async function undo(
+  connection: DuckDBConnection,
+  appender: DuckDBAppender | null,
+  inTransaction: boolean,
+  iterator: AsyncIterator<RecordBatch>,
+  cause: unknown,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (appender !== null) {
+    // Drop what the appender still buffers: closing would otherwise flush it, pointlessly.
+    appender.clear();
+    appender.closeSync();
+  }
+  if (signal?.aborted) {
+    // The producer may be blocked (on the network, say); ask it to stop without waiting for it.
+    iterator.return?.().catch(() => undefined);
+  } else {
+    await iterator.return?.();
+  }
+  if (!inTransaction) return;
+  try {
+    await connection.run('ROLLBACK');
+  } catch (rollbackError) {
+    throw new Error(`bridge: ROLLBACK failed (${(rollbackError as Error).message}) after: ${(cause as Error)?.message}`, {
+      cause,
+    });
+  }
+}
+
+interface TableLocation {
+  catalog: string;
+  schema: string;
+  /** The table's name as the catalog spells it, or null when there is no such table. */
+  name: string | null;
+}
+
+/** Finds `table` in the connection's current schema (case-insensitively, as DuckDB resolves names). */
+async function locateTable(connection: DuckDBConnection, table: string): Promise<TableLocation> {
+  const reader = await connection.runAndReadAll(
+    `SELECT current_database(), current_schema(),
+       (SELECT table_name FROM duckdb_tables()
+         WHERE database_name = current_database() AND schema_name = current_schema()
+           AND lower(table_name) = lower($1) LIMIT 1)`,
+    [table],
+  );
+  const [catalog, schemaName, name] = reader.getRows()[0] as [string, string, string | null];
+  return { catalog, schema: schemaName, name };
+}
+
+interface TableColumn {
+  name: string;
+  type: DuckDBType;
+}
+
+async function tableColumns(connection: DuckDBConnection, catalog: string, schemaName: string, table: string): Promise<TableColumn[]> {
+  const qualified = [catalog, schemaName, table].map(quoteIdentifier).join('.');
+  const prepared = await connection.prepare(`SELECT * FROM ${qualified}`);
+  try {
+    const columns: TableColumn[] = [];
+    for (let i = 0; i < prepared.columnCount; i++) columns.push({ name: prepared.columnName(i), type: prepared.columnType(i) });
+    return columns;
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+interface ColumnPlan {
+  /** The type of the chunk vector the writer fills; the appender casts it if it is not the column's. */
+  chunkType: DuckDBType;
+  writer: ColumnWriter;
+}
+
+/**
+ * Decides, before anything is written, how each Arrow field reaches its table column: directly
+ * into the column's type, or as the field's natural DuckDB type when DuckDB converts that
+ * implicitly (INTEGER into BIGINT, say) or it is text going into an ENUM. Anything else is a
+ * mismatch, reported with the column and both types.
+ */
+async function planColumns(connection: DuckDBConnection, table: string, columns: TableColumn[], schema: Schema): Promise<ColumnPlan[]> {
+  const fields = schema.fields;
+  if (fields.length !== columns.length) {
+    throw new Error(
+      `bridge: table "${table}" has ${columns.length} columns (${columns.map((c) => c.name).join(', ')}) ` +
+        `but the data has ${fields.length} (${fields.map((f) => f.name).join(', ')})`,
+    );
+  }
+  const plan: ColumnPlan[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i];
+    const column = columns[i];
+    if (!sameName(field.name, column.name)) {
+      throw new Error(`bridge: column ${i + 1} of table "${table}" is "${column.name}" but the data's field ${i + 1} is "${field.name}"`);
+    }
+    const direct = createColumnWriter(field, column.type);
+    if (direct !== null) {
+      plan.push({ chunkType: column.type, writer: direct });
+      continue;
+    }
+    const columnSql = duckdbTypeSql(column.type);
+    let natural: DuckDBType;
+    try {
+      natural = duckdbTypeForField(field);
+    } catch (error) {
+      throw new Error(`bridge: column "${column.name}" of table "${table}" is ${columnSql}; ${(error as Error).message}`, { cause: error });
+    }
+    const writer = createColumnWriter(field, natural);
+    if (writer === null || !(await converts(connection, natural, column.type))) {
+      throw new Error(
+        `bridge: column "${column.name}" of table "${table}" is ${columnSql} but the data's field has Arrow type ` +
+          `${field.type} (DuckDB ${duckdbTypeSql(natural)}), which does not convert to it`,
+      );
+    }
+    plan.push({ chunkType: natural, writer });
+  }
+  return plan;
+}
+
+/** Whether the appender may cast `from` into `to`: DuckDB's implicit casts, and text into ENUM. */
+async function converts(connection: DuckDBConnection, from: DuckDBType, to: DuckDBType): Promise<boolean> {
+  if (from.typeId === DuckDBTypeId.VARCHAR && to.typeId === DuckDBTypeId.ENUM) return true;
+  const reader = await connection.runAndReadAll(
+    `SELECT can_cast_implicitly(NULL::${duckdbTypeSql(from)}, NULL::${duckdbTypeSql(to)})`,
+  );
+  return reader.getRows()[0][0] === true;
+}
+
+function checkBatchSchema(batch: RecordBatch, schema: Schema, index: number): void {
+  if (batch.schema === schema) return;
+  const got = batch.schema.fields;
+  const want = schema.fields;
+  const same = got.length === want.length && got.every((field, i) => util.compareTypes(field.type, want[i].type));
+  if (!same) {
+    throw new Error(
+      `bridge: batch ${index} does not match the upload's schema: got (${got.map((f) => `${f.name}: ${f.type}`).join(', ')}), ` +
+        `expected (${want.map((f) => `${f.name}: ${f.type}`).join(', ')})`,
+    );
+  }
+}
+
+/** The iterator's next batch, or the signal's reason as soon as it aborts. */
+async function nextOrAbort<T>(iterator: AsyncIterator<T>, signal: AbortSignal | undefined): Promise<IteratorResult<T>> {
+  if (signal === undefined) return iterator.next();
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([iterator.next(), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
