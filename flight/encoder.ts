@@ -1,0 +1,131 @@
+// RecordBatches -> FlightData messages, as the Flight specification orders them: the schema
+// first (with the descriptor on the first message of a DoPut or DoExchange), dictionary batches
+// before the record batch that uses them, app_metadata on the batch it came with, and batches
+// larger than the message limit sliced by rows to fit.
+
+import { Data, RecordBatch, Schema, Vector } from 'apache-arrow';
+import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
+import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { encodeFlightData, type BodyParts } from './flight-data.ts';
+import type { FlightDescriptor } from './messages.ts';
+import { FlightError } from './error.ts';
+
+/** Default largest message the encoder produces: batches are sliced to stay under it. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export interface FlightDataEncoderOptions {
+  /** Slice record batches whose body exceeds this many bytes (default 4 MiB). */
+  maxMessageBytes?: number;
+  /** Sent on the first message (DoPut and DoExchange name their target this way). */
+  descriptor?: FlightDescriptor | undefined;
+}
+
+export class FlightDataEncoder {
+  readonly maxMessageBytes: number;
+  private descriptor: FlightDescriptor | undefined;
+  private schema: Schema | null = null;
+  private readonly sentDictionaries = new Map<number, Data>();
+
+  constructor(options: FlightDataEncoderOptions = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.descriptor = options.descriptor;
+  }
+
+  /** The messages for the stream's schema. Call once, before any batch. */
+  encodeSchema(schema: Schema, appMetadata?: Uint8Array): Buffer {
+    if (this.schema) throw FlightError.internal('the schema was already sent on this stream');
+    this.schema = schema;
+    const header = Message.encode(Message.from(schema));
+    return encodeFlightData(header, undefined, appMetadata, this.takeDescriptor());
+  }
+
+  get schemaSent(): boolean {
+    return this.schema !== null;
+  }
+
+  /** A message that carries only app_metadata (allowed in DoPut, DoExchange, and DoGet). */
+  encodeMetadata(appMetadata: Uint8Array): Buffer {
+    return encodeFlightData(new Uint8Array(0), undefined, appMetadata, this.takeDescriptor());
+  }
+
+  /**
+   * The messages for one batch: any dictionaries it brings that were not sent yet, then the
+   * batch itself, sliced when larger than the limit. app_metadata rides on the first slice.
+   */
+  encodeBatch(batch: RecordBatch, appMetadata?: Uint8Array): Buffer[] {
+    if (!this.schema) throw FlightError.internal('encodeBatch called before encodeSchema');
+    const messages: Buffer[] = [];
+    this.encodeDictionaries(batch, messages);
+    this.encodeSlices(batch, appMetadata, messages);
+    return messages;
+  }
+
+  private encodeSlices(batch: RecordBatch, appMetadata: Uint8Array | undefined, out: Buffer[]): void {
+    const assembled = VectorAssembler.assemble(batch);
+    if (assembled.byteLength > this.maxMessageBytes && batch.numRows > 1) {
+      const pieces = Math.ceil(assembled.byteLength / this.maxMessageBytes);
+      const rowsPerPiece = Math.ceil(batch.numRows / pieces);
+      for (let start = 0; start < batch.numRows; start += rowsPerPiece) {
+        const end = Math.min(start + rowsPerPiece, batch.numRows);
+        this.encodeSlices(batch.slice(start, end), start === 0 ? appMetadata : undefined, out);
+      }
+      return;
+    }
+    const header = new RecordBatchHeader(
+      batch.numRows,
+      assembled.nodes,
+      assembled.bufferRegions,
+      null,
+      assembled.variadicBufferCounts,
+    );
+    const message = Message.from(header, assembled.byteLength);
+    out.push(
+      encodeFlightData(
+        Message.encode(message),
+        bodyParts(assembled.byteLength, assembled.buffers, assembled.bufferRegions),
+        appMetadata,
+        this.takeDescriptor(),
+      ),
+    );
+  }
+
+  private encodeDictionaries(batch: RecordBatch, out: Buffer[]): void {
+    for (const [id, dictionary] of batch.dictionaries) {
+      const chunks = dictionary?.data ?? [];
+      if (chunks.length === 0) continue;
+      const sent = this.sentDictionaries.get(id);
+      // A dictionary is sent again (as a replacement) when the batch carries a different one.
+      if (sent === chunks[0] && chunks.length === 1) continue;
+      chunks.forEach((chunk, index) => {
+        const assembled = VectorAssembler.assemble(new Vector([chunk]));
+        const data = new RecordBatchHeader(
+          chunk.length,
+          assembled.nodes,
+          assembled.bufferRegions,
+          null,
+          assembled.variadicBufferCounts,
+        );
+        const message = Message.from(new DictionaryBatch(data, id, index > 0), assembled.byteLength);
+        out.push(
+          encodeFlightData(
+            Message.encode(message),
+            bodyParts(assembled.byteLength, assembled.buffers, assembled.bufferRegions),
+            undefined,
+            this.takeDescriptor(),
+          ),
+        );
+      });
+      this.sentDictionaries.set(id, chunks[0]!);
+    }
+  }
+
+  private takeDescriptor(): FlightDescriptor | undefined {
+    const d = this.descriptor;
+    this.descriptor = undefined;
+    return d;
+  }
+}
+
+function bodyParts(length: number, buffers: ArrayBufferView[], regions: { offset: number }[]): BodyParts {
+  return { length, buffers, offsets: regions.map((r) => r.offset) };
+}

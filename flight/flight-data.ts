@@ -1,0 +1,144 @@
+// FlightData on the wire: the protobuf frame written by hand around the Arrow IPC body, so the
+// body goes from the Arrow buffers into the outgoing message in one copy, and comes back out as
+// a view of the received message with no copy at all.
+//
+//   message FlightData {
+//     FlightDescriptor flight_descriptor = 1;
+//     bytes data_header = 2;   // an Arrow IPC flatbuffer Message
+//     bytes app_metadata = 3;
+//     bytes data_body = 1000;  // the IPC body the header describes
+//   }
+
+import { FlightError } from './error.ts';
+import { FlightDescriptorCodec, readDescriptor, type FlightDescriptor } from './messages.ts';
+import { ProtoReader, WireType, tagSize, varintSize, writeVarint } from './protobuf.ts';
+
+export interface FlightData {
+  descriptor?: FlightDescriptor | undefined;
+  /** The flatbuffer Message; empty for a metadata-only message. */
+  dataHeader: Uint8Array;
+  appMetadata?: Uint8Array | undefined;
+  dataBody: Uint8Array;
+}
+
+/** The body of an outgoing message as Arrow assembles it: buffers and where each one goes. */
+export interface BodyParts {
+  length: number;
+  buffers: readonly ArrayBufferView[];
+  offsets: readonly number[];
+}
+
+const FIELD_DESCRIPTOR = 1;
+const FIELD_HEADER = 2;
+const FIELD_APP_METADATA = 3;
+const FIELD_BODY = 1000;
+
+function lengthDelimitedSize(field: number, length: number): number {
+  return tagSize(field) + varintSize(length) + length;
+}
+
+function writeTag(out: Buffer, offset: number, field: number, length: number): number {
+  offset = writeVarint(out, offset, (field << 3) | WireType.LengthDelimited);
+  return writeVarint(out, offset, length);
+}
+
+/**
+ * Encodes one FlightData message into a single Buffer ready for grpc-js. The flatbuffer header
+ * is zero-padded (as IPC pads it) so that the body starts 8-byte aligned within the message:
+ * a receiver whose message buffer is aligned can then view the body without copying it.
+ */
+export function encodeFlightData(
+  header: Uint8Array,
+  body: BodyParts | undefined,
+  appMetadata?: Uint8Array,
+  descriptor?: FlightDescriptor,
+): Buffer {
+  const descriptorBytes = descriptor ? FlightDescriptorCodec.encode(descriptor) : undefined;
+  const bodyLength = body?.length ?? 0;
+  let prefix =
+    (descriptorBytes ? lengthDelimitedSize(FIELD_DESCRIPTOR, descriptorBytes.byteLength) : 0) +
+    (appMetadata && appMetadata.byteLength > 0 ? lengthDelimitedSize(FIELD_APP_METADATA, appMetadata.byteLength) : 0) +
+    (bodyLength > 0 ? tagSize(FIELD_BODY) + varintSize(bodyLength) : 0);
+  let headerLength = header.byteLength;
+  if (headerLength > 0) {
+    const fixed = prefix;
+    const misalignment = () => (fixed + lengthDelimitedSize(FIELD_HEADER, headerLength)) % 8;
+    if (bodyLength > 0) while (misalignment() !== 0) headerLength++;
+    prefix = fixed + lengthDelimitedSize(FIELD_HEADER, headerLength);
+  }
+
+  const out = Buffer.allocUnsafe(prefix + bodyLength);
+  let offset = 0;
+  if (descriptorBytes) {
+    offset = writeTag(out, offset, FIELD_DESCRIPTOR, descriptorBytes.byteLength);
+    out.set(descriptorBytes, offset);
+    offset += descriptorBytes.byteLength;
+  }
+  if (headerLength > 0) {
+    offset = writeTag(out, offset, FIELD_HEADER, headerLength);
+    out.set(header, offset);
+    out.fill(0, offset + header.byteLength, offset + headerLength);
+    offset += headerLength;
+  }
+  if (appMetadata && appMetadata.byteLength > 0) {
+    offset = writeTag(out, offset, FIELD_APP_METADATA, appMetadata.byteLength);
+    out.set(appMetadata, offset);
+    offset += appMetadata.byteLength;
+  }
+  if (body && bodyLength > 0) {
+    offset = writeTag(out, offset, FIELD_BODY, bodyLength);
+    const start = offset;
+    let written = 0; // bytes of the body filled so far; gaps between buffers are zeroed
+    for (let i = 0; i < body.buffers.length; i++) {
+      const buffer = body.buffers[i]!;
+      const at = body.offsets[i]!;
+      if (buffer.byteLength === 0) continue;
+      if (at > written) out.fill(0, start + written, start + at);
+      out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), start + at);
+      written = at + buffer.byteLength;
+    }
+    if (written < bodyLength) out.fill(0, start + written, start + bodyLength);
+  }
+  return out;
+}
+
+/** Decodes a FlightData message; header, metadata and body are views into `buffer`. */
+export function decodeFlightData(buffer: Uint8Array): FlightData {
+  const r = new ProtoReader(buffer, 'FlightData');
+  const data: FlightData = { dataHeader: EMPTY, dataBody: EMPTY };
+  while (!r.done) {
+    const [field, wire] = r.tag();
+    if (wire !== WireType.LengthDelimited) {
+      r.skip(wire);
+      continue;
+    }
+    switch (field) {
+      case FIELD_DESCRIPTOR:
+        data.descriptor = readDescriptor(r.message('FlightDescriptor'));
+        break;
+      case FIELD_HEADER:
+        data.dataHeader = r.bytes();
+        break;
+      case FIELD_APP_METADATA:
+        data.appMetadata = r.bytes();
+        break;
+      case FIELD_BODY:
+        data.dataBody = r.bytes();
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
+  return data;
+}
+
+/** grpc-js deserializer for FlightData: never throws (a throw there would kill the call without a message). */
+export function deserializeFlightData(buffer: Buffer): FlightData | FlightError {
+  try {
+    return decodeFlightData(buffer);
+  } catch (error) {
+    return error instanceof FlightError ? error : FlightError.invalidArgument(`malformed FlightData: ${String(error)}`);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

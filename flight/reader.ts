@@ -1,0 +1,111 @@
+// A stream of FlightData read as Arrow: the reader both sides use (a server reading a DoPut or
+// DoExchange, a client reading a DoGet or DoExchange).
+
+import { RecordBatch, Schema, Table } from 'apache-arrow';
+import { FlightDataDecoder, type DecodedMessage } from './decoder.ts';
+import type { FlightData } from './flight-data.ts';
+import type { FlightDescriptor } from './messages.ts';
+
+/** One record batch with the app_metadata that came with it, or app_metadata alone. */
+export interface FlightChunk {
+  batch?: RecordBatch | undefined;
+  appMetadata?: Uint8Array | undefined;
+}
+
+export class FlightDataReader implements AsyncIterable<RecordBatch> {
+  readonly decoder = new FlightDataDecoder();
+  private readonly lookahead: DecodedMessage[] = [];
+  private finished = false;
+
+  constructor(
+    private readonly source: AsyncIterator<FlightData>,
+    private readonly onClose: () => void = () => {},
+  ) {}
+
+  /** The descriptor on the stream's first message (DoPut, DoExchange); read at least one message first. */
+  get descriptor(): FlightDescriptor | undefined {
+    return this.decoder.descriptor;
+  }
+
+  /** Messages received so far. */
+  get messagesRead(): number {
+    return this.decoder.stats.messages;
+  }
+
+  /**
+   * The stream's schema: reads ahead until the schema message arrives; null if the stream ends
+   * without one (an exchange that sends only metadata, or an empty upload).
+   */
+  async schema(): Promise<Schema | null> {
+    while (!this.decoder.schema) {
+      const message = await this.readMessage();
+      if (!message) return null;
+      this.lookahead.push(message);
+    }
+    return this.decoder.schema;
+  }
+
+  /** Reads at least the first message (so `descriptor` is known); null if the stream is empty. */
+  async peek(): Promise<DecodedMessage | null> {
+    if (this.lookahead.length === 0) {
+      const message = await this.readMessage();
+      if (!message) return null;
+      this.lookahead.push(message);
+    }
+    return this.lookahead[0]!;
+  }
+
+  private async readMessage(): Promise<DecodedMessage | null> {
+    if (this.finished) return null;
+    const next = await this.source.next();
+    if (next.done) {
+      this.finished = true;
+      return null;
+    }
+    return this.decoder.decode(next.value);
+  }
+
+  /** Every batch and every app_metadata, in order. */
+  async *chunks(): AsyncGenerator<FlightChunk, void, undefined> {
+    try {
+      for (;;) {
+        const message = this.lookahead.shift() ?? (await this.readMessage());
+        if (!message) return;
+        switch (message.kind) {
+          case 'batch':
+            yield { batch: message.batch, appMetadata: message.appMetadata };
+            break;
+          case 'metadata':
+            yield { appMetadata: message.appMetadata };
+            break;
+          case 'schema':
+          case 'dictionary':
+            if (message.appMetadata) yield { appMetadata: message.appMetadata };
+            break;
+        }
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch, void, undefined> {
+    for await (const chunk of this.chunks()) if (chunk.batch) yield chunk.batch;
+  }
+
+  /** Everything as one Table (the schema's, even when no batch arrives). */
+  async readAll(): Promise<Table> {
+    const batches: RecordBatch[] = [];
+    for await (const batch of this) batches.push(batch);
+    const schema = this.decoder.schema;
+    return batches.length > 0 ? new Table(batches) : new Table(schema ?? new Schema([]));
+  }
+
+  /** Stops reading: the source is told to stop (a server's query, a client's call). */
+  async close(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.onClose();
+    await this.source.return?.();
+  }
+}

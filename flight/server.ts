@@ -1,0 +1,474 @@
+// A generic Arrow Flight server on grpc-js. Handlers are async functions that take and return
+// async iterables of Arrow data; this file adapts them to grpc-js streams, once, with
+// backpressure, cancellation, authentication and error mapping.
+
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type ChannelOptions,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import type { Schema } from 'apache-arrow';
+import { TokenAuthenticator, type BasicAuthValidator, type TokenAuthOptions } from './auth.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './encoder.ts';
+import { FlightError, toGrpcStatus } from './error.ts';
+import type { FlightData } from './flight-data.ts';
+import {
+  BasicAuthCodec,
+  type Action,
+  type ActionType,
+  type FlightDescriptor,
+  type FlightInfo,
+  type HandshakeMessage,
+  type PollInfo,
+} from './messages.ts';
+import { FlightDataReader } from './reader.ts';
+import { FlightServiceDefinition, type Decoded, type FlightMethodName } from './service.ts';
+import { BackpressureWriter, DEFAULT_WRITE_BUFFER_BYTES, readMessages } from './streams.ts';
+import { FlightDataWriter, type FlightOutputItem } from './writer.ts';
+
+/** What a handler knows about the call it serves. */
+export interface CallContext {
+  readonly method: FlightMethodName;
+  /** The request headers. */
+  readonly headers: Metadata;
+  readonly peer: string;
+  /** Aborted when the client cancels, the deadline passes, or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** The authenticated user, when the server has auth. */
+  readonly identity: string | undefined;
+  /** Trailers to send with the final status; handlers may add to them. */
+  readonly trailers: Metadata;
+}
+
+type Many<T> = AsyncIterable<T> | Iterable<T>;
+type MaybePromise<T> = T | Promise<T>;
+
+/** A DoGet or DoExchange result: items to send; a `schema` property is sent first, even with no batches. */
+export type FlightOutput = Many<FlightOutputItem> & { readonly schema?: Schema | undefined };
+
+export interface FlightHandlers {
+  handshake?(requests: AsyncIterable<HandshakeMessage>, context: CallContext): MaybePromise<Many<HandshakeMessage>>;
+  listFlights?(criteria: Uint8Array, context: CallContext): MaybePromise<Many<FlightInfo>>;
+  getFlightInfo?(descriptor: FlightDescriptor, context: CallContext): MaybePromise<FlightInfo>;
+  pollFlightInfo?(descriptor: FlightDescriptor, context: CallContext): MaybePromise<PollInfo>;
+  getSchema?(descriptor: FlightDescriptor, context: CallContext): MaybePromise<Schema>;
+  doGet?(ticket: Uint8Array, context: CallContext): MaybePromise<FlightOutput>;
+  /** Reads the upload; yields (or returns) PutResult app_metadata. `reader.descriptor` names the target. */
+  doPut?(reader: FlightDataReader, context: CallContext): MaybePromise<Many<Uint8Array> | void>;
+  doExchange?(reader: FlightDataReader, context: CallContext): MaybePromise<FlightOutput>;
+  doAction?(action: Action, context: CallContext): MaybePromise<Many<Uint8Array>>;
+  listActions?(context: CallContext): MaybePromise<Many<ActionType>>;
+}
+
+export interface CallRecord {
+  method: FlightMethodName;
+  peer: string;
+  identity: string | undefined;
+  code: GrpcStatus;
+  details: string;
+  milliseconds: number;
+}
+
+export interface FlightServerOptions {
+  /** Largest message this server sends: batches are sliced to fit (default 4 MiB). */
+  maxMessageBytes?: number;
+  /** Largest message accepted (default 256 MiB). */
+  maxReceiveMessageBytes?: number;
+  /** Bytes of outgoing messages queued per stream before the producer waits (default 8 MiB). */
+  writeBufferBytes?: number;
+  /**
+   * DoPut and DoExchange read ahead up to this many messages while the handler is busy, and
+   * without limit while the client is not reading our output, so that a client which writes
+   * everything before it reads never deadlocks (default 8).
+   */
+  readAheadMessages?: number;
+  /** Basic-to-Bearer token auth: every call must authenticate when set. */
+  auth?: { validate: BasicAuthValidator } & TokenAuthOptions;
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer; requireClientCert?: boolean };
+  /** Extra grpc-js channel options (keepalive, concurrency limits, ...). */
+  grpcOptions?: ChannelOptions;
+  /** Called once per finished call, for logs and metrics. */
+  onCallEnd?: (record: CallRecord) => void;
+}
+
+type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+/**
+ * An Arrow Flight server. Give it handlers; each missing handler answers UNIMPLEMENTED.
+ *
+ * ```ts
+ * const server = new FlightServer({
+ *   async doGet(ticket) { return tableFor(ticket).batches; },
+ * });
+ * const port = await server.listen('localhost', 0);
+ * ```
+ */
+export class FlightServer {
+  private readonly server: Server;
+  private readonly auth: TokenAuthenticator | undefined;
+  private readonly active = new Set<AbortController>();
+  private boundPort = -1;
+  readonly maxMessageBytes: number;
+  private readonly writeBufferBytes: number;
+  private readonly readAhead: number;
+
+  constructor(
+    private readonly handlers: FlightHandlers,
+    private readonly options: FlightServerOptions = {},
+  ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
+    this.readAhead = options.readAheadMessages ?? 8;
+    this.auth = options.auth ? new TokenAuthenticator(options.auth.validate, options.auth) : undefined;
+    this.server = new Server({
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
+      'grpc.max_send_message_length': -1,
+      ...options.grpcOptions,
+    });
+    this.server.addService(FlightServiceDefinition, this.implementation());
+  }
+
+  /** Binds and starts serving; returns the port (useful with port 0). */
+  async listen(host = 'localhost', port = 0): Promise<number> {
+    const credentials = this.options.tls
+      ? ServerCredentials.createSsl(
+          this.options.tls.clientCa ?? null,
+          [{ cert_chain: this.options.tls.cert, private_key: this.options.tls.key }],
+          this.options.tls.requireClientCert ?? false,
+        )
+      : ServerCredentials.createInsecure();
+    const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    return this.boundPort;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Calls in progress. */
+  get activeCalls(): number {
+    return this.active.size;
+  }
+
+  /**
+   * Stops accepting calls and waits up to `graceMs` for calls in progress to finish; the rest
+   * are cancelled (their handlers see `signal` abort, their clients get CANCELLED/UNAVAILABLE).
+   */
+  async close(graceMs = 5000): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const controller of this.active) controller.abort(FlightError.unavailable('the server is shutting down'));
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private implementation(): UntypedServiceImplementation {
+    const h = this.handlers;
+    const unimplemented = (name: FlightMethodName): never => {
+      throw FlightError.unimplemented(`${name} is not implemented by this server`);
+    };
+    return {
+      Handshake: (call: ServerDuplexStream<unknown, unknown>) =>
+        this.serve('Handshake', call, async (context, authenticated) => {
+          const requests = readMessages<Decoded<HandshakeMessage>>(call) as AsyncGenerator<HandshakeMessage>;
+          if (h.handshake) return this.writeEach(call, context, await h.handshake(requests, context));
+          if (!this.auth) {
+            for await (const _ of requests); // a handshake with no auth configured: accept and end
+            return;
+          }
+          for await (const request of requests) {
+            // The legacy flow: BasicAuth in the payload, the token back in the payload.
+            if (request.payload.byteLength > 0 && !authenticated) {
+              const basic = BasicAuthCodec.decode(request.payload);
+              const { issuedToken } = await this.auth.login(basic.username, basic.password);
+              call.write({ protocolVersion: request.protocolVersion, payload: Buffer.from(issuedToken!) });
+              authenticated = true;
+            }
+          }
+          if (!authenticated) {
+            throw FlightError.unauthenticated('Handshake: send Basic credentials in the authorization header or a BasicAuth payload');
+          }
+        }),
+      ListFlights: (call: ServerWritableStream<unknown, unknown>) =>
+        this.serve('ListFlights', call, async (context) =>
+          this.writeEach(call, context, await (h.listFlights ?? (() => unimplemented('ListFlights')))(this.request(call), context)),
+        ),
+      GetFlightInfo: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+        this.unary('GetFlightInfo', call, callback, (context) =>
+          (h.getFlightInfo ?? (() => unimplemented('GetFlightInfo')))(this.request(call), context),
+        ),
+      PollFlightInfo: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+        this.unary('PollFlightInfo', call, callback, (context) =>
+          (h.pollFlightInfo ?? (() => unimplemented('PollFlightInfo')))(this.request(call), context),
+        ),
+      GetSchema: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+        this.unary('GetSchema', call, callback, (context) =>
+          (h.getSchema ?? (() => unimplemented('GetSchema')))(this.request(call), context),
+        ),
+      DoGet: (call: ServerWritableStream<unknown, unknown>) =>
+        this.serve('DoGet', call, async (context) => {
+          const output = await (h.doGet ?? (() => unimplemented('DoGet')))(this.request<Uint8Array>(call), context);
+          await this.writeFlightData(call, context, output);
+        }),
+      DoPut: (call: ServerDuplexStream<unknown, unknown>) =>
+        this.serve('DoPut', call, async (context) => {
+          const handler = h.doPut ?? unimplemented('DoPut');
+          const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal);
+          const reader = this.reader(call, writer);
+          const first = await reader.peek();
+          if (first && !reader.descriptor) {
+            throw FlightError.invalidArgument('DoPut: the first message must carry a FlightDescriptor naming the target');
+          }
+          const results = await handler(reader, context);
+          if (results) {
+            for await (const metadata of results) await writer.write(Buffer.from(metadata.buffer, metadata.byteOffset, metadata.byteLength));
+          }
+          // Drain what the client still sends, so it sees our status rather than a reset.
+          for await (const _ of reader.chunks());
+        }),
+      DoExchange: (call: ServerDuplexStream<unknown, unknown>) =>
+        this.serve('DoExchange', call, async (context) => {
+          const handler = h.doExchange ?? unimplemented('DoExchange');
+          const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal);
+          const reader = this.reader(call, writer);
+          await reader.peek();
+          const output = await handler(reader, context);
+          await this.writeFlightData(call, context, output, writer);
+        }),
+      DoAction: (call: ServerWritableStream<unknown, unknown>) =>
+        this.serve('DoAction', call, async (context) => {
+          const action = this.request<Action>(call);
+          const results = await (h.doAction ?? (() => unimplemented('DoAction')))(action, context);
+          await this.writeEach(call, context, results);
+        }),
+      ListActions: (call: ServerWritableStream<unknown, unknown>) =>
+        this.serve('ListActions', call, async (context) =>
+          this.writeEach(call, context, await (h.listActions ?? (() => unimplemented('ListActions')))(context)),
+        ),
+    };
+  }
+
+  /** The decoded request of a unary or server-streaming call; a malformed one is INVALID_ARGUMENT. */
+  private request<T>(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>): T {
+    const request = call.request as Decoded<T>;
+    if (request instanceof FlightError) throw request;
+    return request;
+  }
+
+  /**
+   * The input side of DoPut/DoExchange. Reads ahead a few messages while the output flows, and
+   * without limit while the output is stalled (the client is not reading), so a client that
+   * writes everything before reading cannot deadlock us.
+   */
+  private reader(call: ServerDuplexStream<unknown, unknown>, writer: BackpressureWriter): FlightDataReader {
+    const source = readMessages<Decoded<FlightData>>(call) as AsyncGenerator<FlightData>;
+    const queue: IteratorResult<FlightData>[] = [];
+    let failure: unknown = null;
+    let wakeConsumer: (() => void) | null = null;
+    let wakePump: (() => void) | null = null;
+    let stopped = false;
+    const pump = async () => {
+      try {
+        for (;;) {
+          while (queue.length >= this.readAhead && !writer.stalled && !stopped) {
+            await new Promise<void>((resolve) => {
+              wakePump = resolve;
+              writer.onStall(resolve);
+            });
+          }
+          if (stopped) return;
+          const next = await source.next();
+          queue.push(next);
+          wakeConsumer?.();
+          if (next.done) return;
+        }
+      } catch (error) {
+        failure = error;
+        wakeConsumer?.();
+      }
+    };
+    void pump();
+    const iterator: AsyncIterator<FlightData> = {
+      next: async () => {
+        for (;;) {
+          const item = queue.shift();
+          if (item) {
+            const w = wakePump as (() => void) | null;
+            wakePump = null;
+            w?.();
+            return item;
+          }
+          if (failure) throw failure;
+          await new Promise<void>((resolve) => (wakeConsumer = resolve));
+          wakeConsumer = null;
+        }
+      },
+      return: async () => {
+        stopped = true;
+        const w = wakePump as (() => void) | null;
+        w?.();
+        return { done: true, value: undefined };
+      },
+    };
+    return new FlightDataReader(iterator);
+  }
+
+  private async writeFlightData(
+    call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+    context: CallContext,
+    output: FlightOutput,
+    backpressure = new BackpressureWriter(call, this.writeBufferBytes, context.signal),
+  ): Promise<void> {
+    const writer = new FlightDataWriter((message) => backpressure.write(message), { maxMessageBytes: this.maxMessageBytes });
+    if (output.schema) await writer.writeSchema(output.schema);
+    const iterator = toAsyncIterator(output);
+    try {
+      for (;;) {
+        if (context.signal.aborted) throw context.signal.reason ?? FlightError.cancelled('the call was cancelled');
+        const next = await iterator.next();
+        if (next.done) break;
+        await writer.writeItem(next.value);
+      }
+    } catch (error) {
+      await iterator.return?.(); // stop the producer (a database query, an upstream call)
+      throw error;
+    }
+  }
+
+  /** Writes each item of a server-streaming response through grpc-js's serializer. */
+  private async writeEach<T>(
+    call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+    context: CallContext,
+    items: Many<T>,
+  ): Promise<void> {
+    const iterator = toAsyncIterator(items);
+    try {
+      for (;;) {
+        if (context.signal.aborted) throw FlightError.cancelled('the call was cancelled');
+        const next = await iterator.next();
+        if (next.done) break;
+        if (!call.write(next.value)) await new Promise((resolve) => call.once('drain', resolve));
+      }
+    } catch (error) {
+      await iterator.return?.();
+      throw error;
+    }
+  }
+
+  private async begin(method: FlightMethodName, call: AnyCall): Promise<{ context: CallContext; authenticated: boolean; controller: AbortController }> {
+    const controller = new AbortController();
+    this.active.add(controller);
+    (call as NodeJS.EventEmitter).on('cancelled', () => controller.abort(FlightError.cancelled('the client cancelled the call')));
+    let identity: string | undefined;
+    let authenticated = false;
+    const context: CallContext = {
+      method,
+      headers: call.metadata,
+      peer: call.getPeer(),
+      signal: controller.signal,
+      get identity() {
+        return identity;
+      },
+      trailers: new Metadata(),
+    };
+    if (this.auth) {
+      const isHandshake = method === 'Handshake';
+      const hasCredentials = call.metadata.get('authorization').length > 0 || call.metadata.get('auth-token-bin').length > 0;
+      if (!isHandshake || hasCredentials) {
+        const result = await this.auth.authenticate(call.metadata);
+        identity = result.identity;
+        authenticated = true;
+        if (result.issuedToken) {
+          const headers = new Metadata();
+          headers.set('authorization', `Bearer ${result.issuedToken}`);
+          call.sendMetadata(headers);
+        }
+      }
+    }
+    return { context, authenticated, controller };
+  }
+
+  private finish(method: FlightMethodName, call: AnyCall, started: number, controller: AbortController | undefined, identity: string | undefined, code: GrpcStatus, details: string) {
+    if (controller) this.active.delete(controller);
+    this.options.onCallEnd?.({ method, peer: safePeer(call), identity, code, details, milliseconds: performance.now() - started });
+  }
+
+  private unary<T>(
+    method: FlightMethodName,
+    call: ServerUnaryCall<unknown, unknown>,
+    callback: sendUnaryData<unknown>,
+    body: (context: CallContext) => MaybePromise<T>,
+  ): void {
+    const started = performance.now();
+    let controller: AbortController | undefined;
+    let identity: string | undefined;
+    (async () => {
+      const begun = await this.begin(method, call);
+      controller = begun.controller;
+      identity = begun.context.identity;
+      const result = await body(begun.context);
+      callback(null, result, begun.context.trailers);
+      this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
+    })().catch((error: unknown) => {
+      const status = toGrpcStatus(error);
+      callback(status);
+      this.finish(method, call, started, controller, identity, status.code, status.details);
+    });
+  }
+
+  private serve(
+    method: FlightMethodName,
+    call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+    body: (context: CallContext, authenticated: boolean) => Promise<void>,
+  ): void {
+    const started = performance.now();
+    let controller: AbortController | undefined;
+    let identity: string | undefined;
+    (async () => {
+      const begun = await this.begin(method, call);
+      controller = begun.controller;
+      identity = begun.context.identity;
+      await body(begun.context, begun.authenticated);
+      call.end(begun.context.trailers);
+      this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
+    })().catch((error: unknown) => {
+      const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
+      const status = cancelled ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() } : toGrpcStatus(error);
+      if (!cancelled) call.emit('error', status);
+      this.finish(method, call, started, controller, identity, status.code, status.details);
+    });
+  }
+}
+
+function safePeer(call: AnyCall): string {
+  try {
+    return call.getPeer();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function toAsyncIterator<T>(items: Many<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in items) return (items as AsyncIterable<T>)[Symbol.asyncIterator]();
+  const iterator = (items as Iterable<T>)[Symbol.iterator]();
+  return {
+    next: async () => iterator.next(),
+    return: async () => iterator.return?.() ?? { done: true, value: undefined },
+  };
+}

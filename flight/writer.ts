@@ -1,0 +1,70 @@
+// Arrow -> a stream of FlightData, written through a sink that applies backpressure.
+
+import { RecordBatch, Schema } from 'apache-arrow';
+import { compareSchemas } from 'apache-arrow/visitor/typecomparator';
+import { FlightDataEncoder, type FlightDataEncoderOptions } from './encoder.ts';
+import { FlightError } from './error.ts';
+import type { FlightChunk } from './reader.ts';
+
+/** What a producer may hand a writer: the schema, a batch, or a batch or metadata with app_metadata. */
+export type FlightOutputItem = Schema | RecordBatch | FlightChunk;
+
+export class FlightDataWriter {
+  readonly encoder: FlightDataEncoder;
+  private schema: Schema | null = null;
+  rows = 0;
+  bytes = 0;
+
+  constructor(
+    private readonly sink: (message: Buffer) => Promise<void>,
+    options: FlightDataEncoderOptions = {},
+  ) {
+    this.encoder = new FlightDataEncoder(options);
+  }
+
+  private async send(message: Buffer): Promise<void> {
+    this.bytes += message.byteLength;
+    await this.sink(message);
+  }
+
+  async writeSchema(schema: Schema, appMetadata?: Uint8Array): Promise<void> {
+    if (this.schema) {
+      if (this.schema === schema || compareSchemas(this.schema, schema)) return;
+      throw FlightError.invalidArgument('the schema cannot change in the middle of a stream');
+    }
+    this.schema = schema;
+    await this.send(this.encoder.encodeSchema(schema, appMetadata));
+  }
+
+  async write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void> {
+    if (!this.schema) await this.writeSchema(batch.schema);
+    else if (batch.schema !== this.schema && !compareSchemas(this.schema, batch.schema)) {
+      const theirs: Schema = batch.schema;
+      throw FlightError.invalidArgument(
+        `a batch's schema (${theirs.fields.map(String).join(', ')}) differs from the stream's (${this.schema.fields.map(String).join(', ')})`,
+      );
+    }
+    this.rows += batch.numRows;
+    for (const message of this.encoder.encodeBatch(batch, appMetadata)) await this.send(message);
+  }
+
+  async writeMetadata(appMetadata: Uint8Array): Promise<void> {
+    await this.send(this.encoder.encodeMetadata(appMetadata));
+  }
+
+  async writeItem(item: FlightOutputItem): Promise<void> {
+    if (item instanceof Schema) await this.writeSchema(item);
+    else if (item instanceof RecordBatch) await this.write(item);
+    else if (item.batch) await this.write(item.batch, item.appMetadata);
+    else if (item.appMetadata) await this.writeMetadata(item.appMetadata);
+  }
+
+  /** Writes every item; the iterator is closed (its producer stopped) if writing fails. */
+  async writeAll(items: AsyncIterable<FlightOutputItem> | Iterable<FlightOutputItem>): Promise<void> {
+    for await (const item of items) await this.writeItem(item);
+  }
+
+  get schemaSent(): boolean {
+    return this.schema !== null;
+  }
+}
