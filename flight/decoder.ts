@@ -8,7 +8,7 @@ import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import { FlightError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
-import { describe } from './ipc-schema.ts';
+import { alignedFlatbuffer, describe } from './ipc-schema.ts';
 
 export type DecodedMessage =
   | { kind: 'schema'; schema: Schema; appMetadata: Uint8Array | undefined }
@@ -43,7 +43,7 @@ export class FlightDataDecoder {
     let message: Message;
     let header: unknown;
     try {
-      message = Message.decode(data.dataHeader);
+      message = Message.decode(alignedFlatbuffer(data.dataHeader));
       header = message.header();
     } catch (cause) {
       throw FlightError.invalidArgument(

@@ -40,7 +40,7 @@ export function schemaFromFlatbuffer(flatbuffer: Uint8Array): Schema {
   let message: Message;
   let header: unknown;
   try {
-    message = Message.decode(flatbuffer);
+    message = Message.decode(alignedFlatbuffer(flatbuffer));
     header = message.isSchema() ? message.header() : null;
   } catch (cause) {
     throw FlightError.invalidArgument(`schema message is not a valid Arrow IPC flatbuffer: ${describe(cause)}`, cause);
@@ -49,6 +49,19 @@ export function schemaFromFlatbuffer(flatbuffer: Uint8Array): Schema {
     throw FlightError.invalidArgument(`expected an Arrow Schema message, got message type ${message.headerType}`);
   }
   return header;
+}
+
+/**
+ * The flatbuffer itself, at an 8-byte aligned address: arrow-js reads some vectors of it (a
+ * union's type ids) as typed arrays over the same memory, which throw on a misaligned view, and
+ * a header received inside a protobuf frame starts wherever the frame puts it. Headers are
+ * small, so the copy is cheap.
+ */
+export function alignedFlatbuffer(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset % 8 === 0) return bytes;
+  const copy = new Uint8Array(bytes.byteLength); // not bytes.slice(): on a Buffer that is a view
+  copy.set(bytes);
+  return copy;
 }
 
 export function describe(error: unknown): string {
