@@ -3,7 +3,7 @@
 // before the record batch that uses them, app_metadata on the batch it came with, and batches
 // larger than the message limit sliced by rows to fit.
 
-import { Data, RecordBatch, Schema, Vector } from 'apache-arrow';
+import { BufferType, Data, DataType, RecordBatch, Schema, Vector } from 'apache-arrow';
 import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { encodeFlightData, type BodyParts } from './flight-data.ts';
@@ -61,7 +61,7 @@ export class FlightDataEncoder {
   }
 
   private encodeSlices(batch: RecordBatch, appMetadata: Uint8Array | undefined, out: Buffer[]): void {
-    const assembled = VectorAssembler.assemble(batch);
+    const assembled = VectorAssembler.assemble(withViewsRebased(batch));
     if (assembled.byteLength > this.maxMessageBytes && batch.numRows > 1) {
       const pieces = Math.ceil(assembled.byteLength / this.maxMessageBytes);
       const rowsPerPiece = Math.ceil(batch.numRows / pieces);
@@ -124,6 +124,40 @@ export class FlightDataEncoder {
     this.descriptor = undefined;
     return d;
   }
+}
+
+const VIEW_WIDTH = 16;
+
+/**
+ * arrow-js 21 slices a Utf8View/BinaryView column by cutting its views buffer at the slice start
+ * AND advancing the column's offset; VectorAssembler then applies the offset a second time and
+ * sends too few views (or none). Hand the assembler views buffers that begin at row 0 again:
+ * the memory before the cut when the buffer is a view into it (no copy), else a copy placed at
+ * the offset. Batches with no sliced view columns come back unchanged.
+ */
+function withViewsRebased(batch: RecordBatch): RecordBatch {
+  const data = rebaseViews(batch.data);
+  return data === batch.data ? batch : new RecordBatch(batch.schema, data);
+}
+
+function rebaseViews<T extends DataType>(data: Data<T>): Data<T> {
+  const children = data.children.map(rebaseViews);
+  const childrenChanged = children.some((child, i) => child !== data.children[i]);
+  const slicedView = (DataType.isUtf8View(data.type) || DataType.isBinaryView(data.type)) && data.offset > 0 && data.values;
+  if (!childrenChanged && !slicedView) return data;
+  const buffers = data.buffers;
+  if (slicedView) {
+    const views = data.values as Uint8Array;
+    const before = data.offset * VIEW_WIDTH;
+    let rebased: Uint8Array;
+    if (views.byteOffset >= before) rebased = new Uint8Array(views.buffer, views.byteOffset - before, before + views.byteLength);
+    else {
+      rebased = new Uint8Array(before + views.byteLength);
+      rebased.set(views, before);
+    }
+    buffers[BufferType.DATA] = rebased as never;
+  }
+  return data.clone(data.type, data.offset, data.length, data.nullCount, buffers, children);
 }
 
 function bodyParts(length: number, buffers: ArrayBufferView[], regions: { offset: number }[]): BodyParts {
