@@ -1,0 +1,140 @@
+// FlightData encode and decode throughput, in memory: column type x rows per batch.
+//
+//   node --import tsx bench/flight.ts [--kinds int64,flights] [--rows 8K,64K,512K] [--time 1000]
+//                                     [--max-message-mib 4]
+//
+// encode = FlightDataEncoder.encodeBatch (Arrow buffers -> FlightData wire bytes, sliced to the
+// message limit); decode = decodeFlightData + FlightDataDecoder.decode (wire bytes -> RecordBatch).
+// GB/s counts the FlightData bytes produced or consumed. Batches and encoded messages are built
+// outside the timed functions. Writes bench/results/flight-<time>.json.
+
+import Table from 'cli-table3';
+import { Bench } from 'tinybench';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { decodeFlightData, FlightDataDecoder, FlightDataEncoder } from '../flight/index.ts';
+import {
+  BATCH_KINDS,
+  formatNumber,
+  isBatchKind,
+  machineFacts,
+  makeBatch,
+  MiB,
+  parseCount,
+  writeResults,
+  type BatchKind,
+} from './common.ts';
+
+interface Row {
+  operation: 'encode' | 'decode';
+  kind: BatchKind;
+  rows: number;
+  columns: number;
+  /** FlightData bytes per batch (all slices). */
+  bytes: number;
+  messages: number;
+  medianMs: number;
+  meanMs: number;
+  /** Relative margin of error of the mean (95%), in percent. */
+  rmePercent: number;
+  samples: number;
+  gbPerSecond: number;
+  rowsPerSecond: number;
+  /** Decode only: bodies the decoder had to copy to align them. */
+  alignmentCopies?: number;
+}
+
+const argv = yargs(hideBin(process.argv))
+  .option('kinds', { type: 'string', default: BATCH_KINDS.join(','), describe: `comma list of ${BATCH_KINDS.join(', ')}` })
+  .option('rows', { type: 'string', default: '8K,64K,512K', describe: 'rows per batch, comma list' })
+  .option('time', { type: 'number', default: 1000, describe: 'milliseconds per task' })
+  .option('max-message-mib', { type: 'number', default: 4, describe: 'encoder message limit (batches are sliced to fit)' })
+  .strict()
+  .parseSync();
+
+const kinds = argv.kinds.split(',').map((k) => {
+  if (!isBatchKind(k)) throw new Error(`unknown kind ${JSON.stringify(k)}: use ${BATCH_KINDS.join(', ')}`);
+  return k;
+});
+const rowCounts = argv.rows.split(',').map(parseCount);
+const maxMessageBytes = Math.round(argv['max-message-mib'] * MiB);
+
+const bench = new Bench({ time: argv.time, iterations: 10, warmupIterations: 3, throws: true });
+const cases: (Omit<Row, 'medianMs' | 'meanMs' | 'rmePercent' | 'samples' | 'gbPerSecond' | 'rowsPerSecond'> & {
+  task: string;
+  decoder?: FlightDataDecoder;
+})[] = [];
+let sink = 0; // keeps the timed work observable
+
+for (const kind of kinds) {
+  for (const rows of rowCounts) {
+    const batch = makeBatch(kind, rows);
+    const probe = new FlightDataEncoder({ maxMessageBytes });
+    const schemaMessage = probe.encodeSchema(batch.schema);
+    const messages = probe.encodeBatch(batch);
+    const bytes = messages.reduce((sum, m) => sum + m.byteLength, 0);
+    const columns = batch.numCols;
+
+    const encoder = new FlightDataEncoder({ maxMessageBytes });
+    encoder.encodeSchema(batch.schema);
+    const encodeTask = `encode ${kind} ${rows}`;
+    bench.add(encodeTask, () => {
+      sink += encoder.encodeBatch(batch).length;
+    });
+    cases.push({ task: encodeTask, operation: 'encode', kind, rows, columns, bytes, messages: messages.length });
+
+    const decoder = new FlightDataDecoder();
+    decoder.decode(decodeFlightData(schemaMessage));
+    const decodeTask = `decode ${kind} ${rows}`;
+    bench.add(decodeTask, () => {
+      for (const message of messages) {
+        const decoded = decoder.decode(decodeFlightData(message));
+        if (decoded.kind === 'batch') sink += decoded.batch.numRows;
+      }
+    });
+    cases.push({ task: decodeTask, operation: 'decode', kind, rows, columns, bytes, messages: messages.length, decoder });
+  }
+}
+
+console.error(`running ${bench.tasks.length} tasks of ~${argv.time} ms each...`);
+await bench.run();
+
+const results: Row[] = cases.map(({ task, decoder, ...rest }) => {
+  const result = bench.getTask(task)!.result;
+  if (!('latency' in result)) throw new Error(`task ${task} did not complete (${result.state})`);
+  const seconds = result.latency.p50 / 1000;
+  return {
+    ...rest,
+    medianMs: result.latency.p50,
+    meanMs: result.latency.mean,
+    rmePercent: (result.latency.moe / result.latency.mean) * 100,
+    samples: result.latency.samplesCount,
+    gbPerSecond: rest.bytes / seconds / 1e9,
+    rowsPerSecond: rest.rows / seconds,
+    ...(decoder ? { alignmentCopies: decoder.stats.alignmentCopies } : {}),
+  };
+});
+
+const table = new Table({
+  head: ['op', 'kind', 'rows', 'MB/batch', 'msgs', 'median ms', '±%', 'GB/s', 'Mrows/s', 'align copies'],
+  style: { head: [], border: [] },
+});
+for (const r of results) {
+  table.push([
+    r.operation,
+    r.kind,
+    r.rows,
+    formatNumber(r.bytes / 1e6, 2),
+    r.messages,
+    formatNumber(r.medianMs, 3),
+    formatNumber(r.rmePercent, 1),
+    formatNumber(r.gbPerSecond, 2),
+    formatNumber(r.rowsPerSecond / 1e6, 1),
+    r.alignmentCopies ?? '',
+  ]);
+}
+const machine = machineFacts();
+console.log(`FlightData encode/decode, maxMessageBytes ${argv['max-message-mib']} MiB; node ${machine.node}, ${machine.cpu}, load ${machine.loadAverage.toFixed(2)}`);
+console.log(table.toString());
+const path = writeResults('flight', { options: { kinds, rows: rowCounts, timeMs: argv.time, maxMessageBytes }, results, sink });
+console.log(`wrote ${path}`);
