@@ -355,6 +355,11 @@ export class FlightClient {
       if (data instanceof Table) {
         await writer.writeSchema(data.schema);
         await writer.writeAll(data.batches);
+      } else if (data instanceof FlightDataReader) {
+        // Piping another stream: its schema goes first, even when it brings no batches.
+        const schema = await data.schema();
+        if (schema) await writer.writeSchema(schema);
+        await writer.writeAll(data.chunks());
       } else {
         await writer.writeAll(data);
       }

@@ -1,0 +1,104 @@
+// `duck-flight`: a DuckDB database served over Arrow Flight.
+
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DuckDBFlightServer, SERVER_VERSION } from './duckdb-flight-server.ts';
+import { createLogger, type LogLevel } from './logger.ts';
+
+/** Users as `name:password` lines (a file) or comma-separated pairs (DUCK_FLIGHT_USERS). */
+export function parseUsers(text: string, source: string): Map<string, string> {
+  const users = new Map<string, string>();
+  for (const raw of text.split(/[\n,]/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0 || colon === line.length - 1) throw new Error(`${source}: expected user:password, got an entry without both parts`);
+    users.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  if (users.size === 0) throw new Error(`${source}: no users`);
+  return users;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = await yargs(argv)
+    .scriptName('duck-flight')
+    .usage('$0 [options]\n\nServes a DuckDB database over Apache Arrow Flight.')
+    .option('host', { type: 'string', default: 'localhost', describe: 'Host or address to bind' })
+    .option('port', { type: 'number', default: 8815, describe: 'Port to bind (0 picks a free one)' })
+    .option('db-path', { type: 'string', default: 'duck_flight.db', describe: "DuckDB database file; ':memory:' for an in-memory database" })
+    .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: 'info' as LogLevel, describe: 'Log verbosity (JSON lines)' })
+    .option('log-file', { type: 'string', describe: 'Append logs to this file instead of stderr' })
+    .option('auth', { type: 'boolean', default: false, describe: 'Require Basic-to-Bearer token auth; users from --users-file or DUCK_FLIGHT_USERS (user:password,...)' })
+    .option('users-file', { type: 'string', describe: 'File of user:password lines for --auth' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate chain: serve TLS (with --tls-key)' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
+    .option('tls-client-ca', { type: 'string', describe: 'PEM CA: require client certificates signed by it (mutual TLS)' })
+    .option('read-only', { type: 'boolean', default: false, describe: 'Open the database read-only; uploads and writes are refused' })
+    .option('external-access', { type: 'boolean', default: true, describe: "Let SQL read and write the server's files and network (--no-external-access for servers beyond loopback)" })
+    .option('batch-rows', { type: 'number', default: 65536, describe: 'Rows per Arrow record batch sent' })
+    .strict()
+    .version(SERVER_VERSION)
+    .help()
+    .parseAsync();
+
+  const logger = createLogger(args['log-level'], args['log-file']);
+  let users: Map<string, string> | undefined;
+  if (args.auth) {
+    if (args['users-file']) users = parseUsers(readFileSync(args['users-file'], 'utf8'), args['users-file']);
+    else if (process.env['DUCK_FLIGHT_USERS']) users = parseUsers(process.env['DUCK_FLIGHT_USERS'], 'DUCK_FLIGHT_USERS');
+    else throw new Error('--auth needs users: --users-file FILE (user:password lines) or DUCK_FLIGHT_USERS=user:password,...');
+  }
+  if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) throw new Error('--tls-cert and --tls-key go together');
+  const tls = args['tls-cert']
+    ? {
+        cert: readFileSync(args['tls-cert']),
+        key: readFileSync(args['tls-key']!),
+        ...(args['tls-client-ca'] ? { clientCa: readFileSync(args['tls-client-ca']), requireClientCert: true } : {}),
+      }
+    : undefined;
+
+  const server = await DuckDBFlightServer.start({
+    dbPath: args['db-path'],
+    host: args.host,
+    port: args.port,
+    readOnly: args['read-only'],
+    externalAccess: args['external-access'],
+    users,
+    tls,
+    batchRows: args['batch-rows'],
+    logger,
+  });
+  logger.info('listening', { location: server.location, db: args['db-path'], auth: Boolean(users), tls: Boolean(tls), readOnly: args['read-only'] });
+  // One plain line on stdout: what a parent process waits for.
+  process.stdout.write(`duck-flight listening on ${server.location}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down', { signal, activeCalls: server.flight.activeCalls });
+    server
+      .close(10_000)
+      .then(() => {
+        logger.info('stopped', { signal });
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error('shutdown failed', { error: String(error) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main(hideBin(process.argv)).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = /EADDRINUSE|address already in use|No address added/i.test(message) ? ' (is the port already in use?)' : '';
+  process.stderr.write(`duck-flight: ${message}${hint}\n`);
+  process.exit(1);
+});

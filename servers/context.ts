@@ -1,0 +1,22 @@
+// What every handler of the DuckDB Flight server shares.
+
+import type { Engine } from './engine.ts';
+import type { Logger } from './logger.ts';
+import type { ExchangerRegistry } from './exchangers.ts';
+
+export interface ServerSettings {
+  /** Rows per Arrow batch sent by DoGet and exchanges (default 65,536). */
+  batchRows: number;
+  readOnly: boolean;
+  /** Rows the `query` action returns inline before it asks for DoGet instead (default 10,000). */
+  maxActionRows: number;
+}
+
+export interface ServiceContext {
+  engine: Engine;
+  logger: Logger;
+  exchangers: ExchangerRegistry;
+  settings: ServerSettings;
+  startedAt: number;
+  version: string;
+}

@@ -1,0 +1,77 @@
+// The DuckDB side of the server: one DuckDBInstance, and a connection for every call (a
+// DuckDB connection runs one query at a time and holds one transaction, so calls never share
+// one). Idle connections are kept for reuse.
+
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+export interface EngineOptions {
+  /** A database file, or ':memory:'. */
+  path: string;
+  readOnly?: boolean;
+  /**
+   * false forbids SQL from touching the server's file system and network (DuckDB's
+   * enable_external_access): for servers reachable beyond loopback.
+   */
+  externalAccess?: boolean;
+  /** DuckDB settings applied at open (threads, memory_limit, ...). */
+  settings?: Record<string, string>;
+  /** Idle connections kept for reuse (default 8). */
+  idleConnections?: number;
+}
+
+export class Engine {
+  private readonly idle: DuckDBConnection[] = [];
+  private closed = false;
+
+  private constructor(
+    readonly instance: DuckDBInstance,
+    readonly options: EngineOptions,
+  ) {}
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const settings: Record<string, string> = { ...options.settings };
+    if (options.readOnly) settings['access_mode'] = 'READ_ONLY';
+    if (options.externalAccess === false) settings['enable_external_access'] = 'false';
+    const instance = await DuckDBInstance.create(options.path, settings);
+    return new Engine(instance, options);
+  }
+
+  /** A connection for one call; give it back with `release` (or use `withConnection`). */
+  async acquire(): Promise<DuckDBConnection> {
+    if (this.closed) throw new Error('the database is closed');
+    return this.idle.pop() ?? (await this.instance.connect());
+  }
+
+  release(connection: DuckDBConnection, reusable = true): void {
+    if (!this.closed && reusable && this.idle.length < (this.options.idleConnections ?? 8)) {
+      this.idle.push(connection);
+    } else {
+      connection.closeSync();
+    }
+  }
+
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = await this.acquire();
+    let reusable = true;
+    try {
+      return await work(connection);
+    } catch (error) {
+      // A connection that failed mid-transaction is not trusted again.
+      reusable = false;
+      throw error;
+    } finally {
+      this.release(connection, reusable);
+    }
+  }
+
+  /** Checkpoints (file databases) and closes. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.options.path !== ':memory:' && !this.options.readOnly) {
+      await this.withConnection((c) => c.run('CHECKPOINT'));
+    }
+    this.closed = true;
+    for (const c of this.idle.splice(0)) c.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,226 @@
+// DoGet, GetFlightInfo, GetSchema, ListFlights and PollFlightInfo: SQL in, Arrow out.
+// A ticket is the UTF-8 text of a SQL query (what both seeds' clients send); a descriptor is a
+// command (SQL) or a path naming a table.
+
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
+import { StatementType } from '@duckdb/node-api';
+import { Schema, tableFromArrays, type RecordBatch } from 'apache-arrow';
+import { FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
+import { streamQuery } from './bridge/index.ts';
+import { quoteIdentifier } from './bridge/sql.ts';
+import type { ServiceContext } from './context.ts';
+import { fromDuckDBError } from './errors.ts';
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Tickets and commands beyond this size are refused before DuckDB sees them. */
+export const MAX_SQL_BYTES = 1024 * 1024;
+
+/** Statement types that produce rows; the others answer with a one-row status table. */
+const ROW_STATEMENTS = new Set<StatementType>([
+  StatementType.SELECT,
+  StatementType.EXPLAIN,
+  StatementType.PRAGMA,
+  StatementType.CALL,
+  StatementType.RELATION,
+  StatementType.EXECUTE,
+  StatementType.ANALYZE,
+]);
+
+export function decodeSql(bytes: Uint8Array, what: string): string {
+  if (bytes.byteLength === 0) throw FlightError.invalidArgument(`${what} is empty: send the UTF-8 text of a SQL query`);
+  if (bytes.byteLength > MAX_SQL_BYTES) {
+    throw FlightError.invalidArgument(`${what} is ${bytes.byteLength} bytes; the limit for SQL text is ${MAX_SQL_BYTES}`);
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw FlightError.invalidArgument(`${what} is not valid UTF-8: send the UTF-8 text of a SQL query`);
+  }
+}
+
+/** The SQL a descriptor stands for: its command, or `SELECT *` from the table its path names. */
+export function descriptorSql(descriptor: FlightDescriptor): string {
+  if (descriptor.type === 'cmd') return decodeSql(descriptor.cmd, 'the descriptor command');
+  return `SELECT * FROM ${tablePath(descriptor.path)}`;
+}
+
+/** A descriptor path as a quoted table reference: [table], [schema, table] or [catalog, schema, table]. */
+export function tablePath(path: readonly string[]): string {
+  if (path.length < 1 || path.length > 3 || path.some((p) => p.length === 0)) {
+    throw FlightError.invalidArgument(`a descriptor path names a table as [table], [schema, table] or [catalog, schema, table]; got ${path.length} segment(s)`);
+  }
+  return path.map(quoteIdentifier).join('.');
+}
+
+export function statusSchema(): Schema {
+  return statusTable('', 0).schema;
+}
+
+function statusTable(statement: string, rowsChanged: number) {
+  return tableFromArrays({ status: ['OK'], statement: [statement], rows_changed: BigInt64Array.of(BigInt(rowsChanged)) });
+}
+
+interface Classified {
+  rows: boolean;
+  type: StatementType;
+  prepared: DuckDBPreparedStatement;
+}
+
+/** Prepares a single statement to learn what it is, without running it; null for several statements. */
+async function classify(connection: DuckDBConnection, sql: string): Promise<Classified | null> {
+  const extracted = await connection.extractStatements(sql);
+  if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
+  if (extracted.count > 1) return null;
+  const prepared = await extracted.prepare(0);
+  return { rows: ROW_STATEMENTS.has(prepared.statementType), type: prepared.statementType, prepared };
+}
+
+/** Runs `sql` and streams its result; a statement that returns no rows answers a status table. */
+export async function runQuery(service: ServiceContext, sql: string, context: CallContext): Promise<FlightOutput> {
+  const connection = await service.engine.acquire();
+  let handedOff = false;
+  try {
+    const kind = await classify(connection, sql).catch((e: unknown) => {
+      throw fromDuckDBError(e);
+    });
+    if (kind && !kind.rows) {
+      try {
+        if (service.settings.readOnly && kind.type !== StatementType.SET && kind.type !== StatementType.VARIABLE_SET) {
+          // DuckDB refuses writes on a read-only database too; this says why in our words.
+          throw FlightError.permissionDenied(`the server is read-only: ${StatementType[kind.type]} statements are refused`);
+        }
+        const result = await kind.prepared.run();
+        return statusTable(StatementType[kind.type] ?? 'STATEMENT', result.rowsChanged).batches;
+      } catch (error) {
+        throw fromDuckDBError(error);
+      } finally {
+        kind.prepared.destroySync();
+      }
+    }
+    kind?.prepared.destroySync();
+    const stream = await streamQuery(connection, sql, { batchRows: service.settings.batchRows, signal: context.signal }).catch(
+      (e: unknown) => {
+        throw fromDuckDBError(e);
+      },
+    );
+    handedOff = true;
+    return {
+      schema: stream.schema,
+      async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch> {
+        try {
+          for await (const batch of stream) yield batch;
+        } catch (error) {
+          throw fromDuckDBError(error);
+        } finally {
+          await stream.close();
+          service.engine.release(connection);
+        }
+      },
+    };
+  } finally {
+    if (!handedOff) service.engine.release(connection);
+  }
+}
+
+/** The Arrow schema a query would produce, learned by preparing it (nothing runs). */
+export async function querySchema(service: ServiceContext, sql: string): Promise<Schema> {
+  return service.engine.withConnection(async (connection) => {
+    const kind = await classify(connection, sql).catch((e: unknown) => {
+      throw fromDuckDBError(e);
+    });
+    if (!kind) throw FlightError.invalidArgument('a schema can be given for one statement at a time; DoGet runs several');
+    kind.prepared.destroySync();
+    if (!kind.rows) return statusSchema();
+    // The bridge maps types; an empty-result query of the same statement yields its schema.
+    const stream = await streamQuery(connection, `SELECT * FROM (${stripSemicolon(sql)}) LIMIT 0`).catch(async () =>
+      streamQuery(connection, sql),
+    );
+    try {
+      return stream.schema;
+    } finally {
+      await stream.close();
+    }
+  }).catch((e: unknown) => {
+    throw fromDuckDBError(e);
+  });
+}
+
+function stripSemicolon(sql: string): string {
+  return sql.trim().replace(/;\s*$/, '');
+}
+
+async function tableRowCount(service: ServiceContext, reference: string): Promise<number> {
+  return service.engine.withConnection(async (c) => {
+    const reader = await c.runAndReadAll(`SELECT count(*) FROM ${reference}`);
+    return Number(reader.getRows()[0]![0]);
+  });
+}
+
+export async function flightInfo(service: ServiceContext, descriptor: FlightDescriptor): Promise<FlightInfo> {
+  const sql = descriptorSql(descriptor);
+  const schema = await querySchema(service, sql);
+  const totalRecords =
+    descriptor.type === 'path'
+      ? await tableRowCount(service, tablePath(descriptor.path)).catch((e: unknown) => {
+          throw fromDuckDBError(e);
+        })
+      : -1;
+  return {
+    schema,
+    descriptor,
+    endpoints: [{ ticket: utf8.encode(sql), locations: [] }],
+    totalRecords,
+    totalBytes: -1,
+    ordered: false,
+  };
+}
+
+export async function pollFlightInfo(service: ServiceContext, descriptor: FlightDescriptor): Promise<PollInfo> {
+  // Queries are planned synchronously here, so the first poll is already complete.
+  return { info: await flightInfo(service, descriptor), progress: 1 };
+}
+
+export interface TableEntry {
+  database: string;
+  schema: string;
+  name: string;
+  rows: number;
+}
+
+export async function listTables(service: ServiceContext): Promise<TableEntry[]> {
+  return service.engine.withConnection(async (c) => {
+    const reader = await c.runAndReadAll(
+      `SELECT database_name, schema_name, table_name FROM duckdb_tables()
+        WHERE NOT temporary AND database_name = current_database() ORDER BY schema_name, table_name`,
+    );
+    const tables: TableEntry[] = [];
+    for (const [database, schema, name] of reader.getRows() as [string, string, string][]) {
+      const reference = [database, schema, name].map(quoteIdentifier).join('.');
+      const count = await c.runAndReadAll(`SELECT count(*) FROM ${reference}`);
+      tables.push({ database, schema, name, rows: Number(count.getRows()[0]![0]) });
+    }
+    return tables;
+  });
+}
+
+export async function* listFlights(service: ServiceContext, criteria: Uint8Array): AsyncGenerator<FlightInfo> {
+  const prefix = criteria.byteLength > 0 ? decodeSql(criteria, 'the ListFlights criteria') : '';
+  const tables = await listTables(service).catch((e: unknown) => {
+    throw fromDuckDBError(e);
+  });
+  for (const table of tables) {
+    if (!table.name.startsWith(prefix)) continue;
+    const path = table.schema === 'main' ? [table.name] : [table.schema, table.name];
+    const descriptor = FlightDescriptor.path(...path);
+    const schema = await querySchema(service, descriptorSql(descriptor));
+    yield {
+      schema,
+      descriptor,
+      endpoints: [{ ticket: utf8.encode(descriptorSql(descriptor)), locations: [] }],
+      totalRecords: table.rows,
+      totalBytes: -1,
+    };
+  }
+}
