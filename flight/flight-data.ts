@@ -43,9 +43,17 @@ function writeTag(out: Buffer, offset: number, field: number, length: number): n
 }
 
 /**
+ * gRPC puts a 5-byte prefix (compressed flag, length) before each message, and grpc-js hands
+ * the deserializer the message as a view 5 bytes into a fresh (8-byte aligned) buffer holding
+ * the whole frame. The body is placed 8-byte aligned within that frame, so our receivers view it
+ * in place; aligned within the message instead, every body arrived misaligned and was copied.
+ */
+const GRPC_FRAME_PREFIX = 5;
+
+/**
  * Encodes one FlightData message into a single Buffer ready for grpc-js. The flatbuffer header
- * is zero-padded (as IPC pads it) so that the body starts 8-byte aligned within the message:
- * a receiver whose message buffer is aligned can then view the body without copying it.
+ * is zero-padded (as IPC pads it) so that the body starts 8-byte aligned within the gRPC frame
+ * (see GRPC_FRAME_PREFIX): a receiver can then view the body without copying it.
  */
 export function encodeFlightData(
   header: Uint8Array,
@@ -62,7 +70,7 @@ export function encodeFlightData(
   let headerLength = header.byteLength;
   if (headerLength > 0) {
     const fixed = prefix;
-    const misalignment = () => (fixed + lengthDelimitedSize(FIELD_HEADER, headerLength)) % 8;
+    const misalignment = () => (GRPC_FRAME_PREFIX + fixed + lengthDelimitedSize(FIELD_HEADER, headerLength)) % 8;
     if (bodyLength > 0) while (misalignment() !== 0) headerLength++;
     prefix = fixed + lengthDelimitedSize(FIELD_HEADER, headerLength);
   }
