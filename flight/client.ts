@@ -87,6 +87,16 @@ export interface FlightExchange {
 const utf8 = new TextEncoder();
 const M = FlightServiceDefinition;
 
+/**
+ * Keepalive: a ping every 5 minutes while a call is open, answered within 20 s or the
+ * connection is dropped. Five minutes is the least interval gRPC C++ servers (pyarrow's among
+ * them) accept by default; pinging more often gets the connection closed with "too many pings".
+ */
+export const CLIENT_KEEPALIVE: ChannelOptions = {
+  'grpc.keepalive_time_ms': 300_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+};
+
 /** Parses `grpc://host:port`, `grpc+tcp://...`, `grpc+tls://...` or `host:port`. */
 export function parseLocation(location: string): { address: string; tls: boolean } {
   const match = /^(grpc(?:\+tcp|\+tls)?):\/\/(.+?)\/?$/.exec(location);
@@ -133,6 +143,7 @@ export class FlightClient {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
       'grpc.max_send_message_length': -1,
       'grpc-node.flow_control_window': options.flowControlWindow ?? 16 * 1024 * 1024,
+      ...CLIENT_KEEPALIVE,
       ...(overrideName ? { 'grpc.ssl_target_name_override': overrideName, 'grpc.default_authority': overrideName } : {}),
       ...options.grpcOptions,
     });

@@ -14,6 +14,7 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import type { Http2Server, Http2Session } from 'node:http2';
 import type { Schema } from 'apache-arrow';
 import { TokenAuthenticator, type BasicAuthValidator, type TokenAuthOptions } from './auth.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './encoder.ts';
@@ -84,6 +85,11 @@ export interface FlightServerOptions {
   /** Bytes of outgoing messages queued per stream before the producer waits (default 8 MiB). */
   writeBufferBytes?: number;
   /**
+   * HTTP/2 receive window per stream and per connection (default 16 MiB). HTTP/2's own 64 KiB
+   * holds every upload (DoPut, DoExchange) to one round trip per 64 KiB.
+   */
+  flowControlWindow?: number;
+  /**
    * DoPut and DoExchange read ahead up to this many messages while the handler is busy, and
    * without limit while the client is not reading our output, so that a client which writes
    * everything before it reads never deadlocks (default 8).
@@ -97,6 +103,21 @@ export interface FlightServerOptions {
   /** Called once per finished call, for logs and metrics. */
   onCallEnd?: (record: CallRecord) => void;
 }
+
+/**
+ * Keepalive: the server pings an idle connection every 2 minutes and drops it if no answer
+ * comes within 20 s (a vanished client frees its calls), and it accepts client pings as often
+ * as every 10 s, so clients may keep long idle streams alive through NATs and proxies.
+ */
+export const SERVER_KEEPALIVE: ChannelOptions = {
+  'grpc.keepalive_time_ms': 120_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+};
+
+/** The HTTP/2 receive window FlightServer asks for (see FlightServerOptions.flowControlWindow). */
+export const DEFAULT_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
 
@@ -118,6 +139,7 @@ export class FlightServer {
   readonly maxMessageBytes: number;
   private readonly writeBufferBytes: number;
   private readonly readAhead: number;
+  private readonly widened = new WeakSet<Http2Server>();
 
   constructor(
     private readonly handlers: FlightHandlers,
@@ -130,6 +152,7 @@ export class FlightServer {
     this.server = new Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
       'grpc.max_send_message_length': -1,
+      ...SERVER_KEEPALIVE,
       ...options.grpcOptions,
     });
     this.server.addService(FlightServiceDefinition, this.implementation());
@@ -148,7 +171,36 @@ export class FlightServer {
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
     );
+    this.widenReceiveWindows();
     return this.boundPort;
+  }
+
+  /**
+   * grpc-js's server announces no initial window and has no option for one (its client has
+   * 'grpc-node.flow_control_window'), so each HTTP/2 session it accepts is widened here: the
+   * connection window at once, the stream windows by a SETTINGS update. The HTTP/2 servers are
+   * a private field of grpc-js's Server; if a grpc-js upgrade renames it, we warn and run with
+   * the narrow default rather than fail.
+   */
+  private widenReceiveWindows(): void {
+    const window = this.options.flowControlWindow ?? DEFAULT_FLOW_CONTROL_WINDOW;
+    if (window <= 65_535) return;
+    const servers = (this.server as unknown as { http2Servers?: unknown }).http2Servers;
+    if (!(servers instanceof Map)) {
+      process.emitWarning('FlightServer: cannot reach grpc-js HTTP/2 servers; uploads keep the 64 KiB receive window', 'FlightPerformanceWarning');
+      return;
+    }
+    const widen = (session: Http2Session) => {
+      if (session.destroyed) return;
+      session.setLocalWindowSize(window);
+      session.settings({ initialWindowSize: window });
+    };
+    for (const [http2Server, entry] of servers as Map<Http2Server, { sessions?: Set<Http2Session> }>) {
+      if (this.widened.has(http2Server)) continue;
+      this.widened.add(http2Server);
+      http2Server.on('session', widen);
+      entry.sessions?.forEach(widen);
+    }
   }
 
   get port(): number {
