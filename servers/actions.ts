@@ -115,7 +115,8 @@ const ACTIONS: ActionDefinition[] = [
       if (!sql) throw FlightError.invalidArgument('load_parquet: "mode" is replace, append or create');
       const started = performance.now();
       const rows = await service.engine
-        .withConnection(async (c) => (await c.run(sql)).rowsChanged)
+        // DuckDB reports CREATE TABLE AS in a one-row `Count` result, with rowsChanged left at 0.
+        .withConnection(async (c) => Number((await c.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0))
         .catch((e: unknown) => {
           throw fromDuckDBError(e, 'load_parquet');
         });
