@@ -150,7 +150,9 @@ function checkData(data: Data, expectedLength: number, index: number): void {
     fail(`validity bitmap of ${data.nullBitmap.byteLength} bytes is too short for ${n} rows`);
   }
   const offsets = data.valueOffsets as ArrayLike<number | bigint> | undefined;
-  if (offsets && offsets.length > 0 && n > 0) {
+  if (DataType.isUnion(data.type)) {
+    checkUnion(data, n, fail);
+  } else if (offsets && offsets.length > 0 && n > 0) {
     if (offsets.length < n + 1) fail(`${offsets.length} offsets for ${n} rows`);
     const last = Number(offsets[n]!);
     const values = data.values as ArrayLike<unknown> | undefined;
@@ -164,10 +166,31 @@ function checkData(data: Data, expectedLength: number, index: number): void {
   } else if (DataType.isBool(data.type) && data.values && n > 0 && (data.values as Uint8Array).byteLength * 8 < n) {
     fail(`boolean buffer too short for ${n} rows`);
   }
-  if ((DataType.isList(data.type) || DataType.isMap(data.type)) && offsets && n > 0) {
+  const isList = DataType.isList(data.type) || DataType.isLargeList(data.type) || DataType.isMap(data.type);
+  if (isList && offsets && n > 0) {
     const child = data.children[0];
     const last = Number(offsets[n]!);
     if (child && child.length < last) fail(`offsets reach ${last} but the child holds ${child.length} values`);
   }
   for (const child of data.children) checkData(child, 0, index);
+}
+
+/**
+ * A union has a type id per row and, when dense, an offset per row (n of them, not n + 1 as a
+ * list has) into the child its type id selects.
+ */
+function checkUnion(data: Data, n: number, fail: (what: string) => never): void {
+  if (n === 0) return;
+  const typeIds = data.typeIds as Int8Array | undefined;
+  if (!typeIds || typeIds.length < n) fail(`${typeIds?.length ?? 0} type ids for ${n} rows`);
+  const type = data.type as unknown as { typeIdToChildIndex: Record<number, number> };
+  const offsets = data.valueOffsets as Int32Array | undefined;
+  const dense = DataType.isDenseUnion(data.type);
+  if (dense && (!offsets || offsets.length < n)) fail(`${offsets?.length ?? 0} offsets for ${n} rows`);
+  for (let i = 0; i < n; i++) {
+    const child = data.children[type.typeIdToChildIndex[typeIds![i]!]!];
+    if (!child) fail(`row ${i} has type id ${typeIds![i]}, which names no child`);
+    const at = dense ? offsets![i]! : i;
+    if (at < 0 || at >= child.length) fail(`row ${i} points at row ${at} of a child with ${child.length} rows`);
+  }
 }
