@@ -1,5 +1,5 @@
 import duckdb from '@duckdb/node-bindings';
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBPreparedStatement, DuckDBResult, DuckDBType } from '@duckdb/node-api';
+import { ResultReturnType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
 import { Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
 import { leaseConnection, type ConnectionLease } from './connection-lease.ts';
 import type { ColumnBuilder } from './duckdb-to-arrow/column-builder.ts';
@@ -117,6 +117,7 @@ class DuckDBArrowStream implements ArrowQueryStream {
   private finished = false;
   private stopping = false;
   private closed: Promise<void> | null = null;
+  private rowsSent = 0;
 
   constructor(
     private readonly connection: DuckDBConnection,
@@ -171,6 +172,16 @@ class DuckDBArrowStream implements ArrowQueryStream {
         if (this.stopping) return;
         if (chunk === null || chunk.rowCount === 0) {
           this.finished = true;
+          // node-bindings 1.5's fetch_chunk reports a query that fails mid-stream exactly like
+          // one that ends (duckdb_fetch_chunk returns NULL for both and the result's error is
+          // not passed on). The result's return type turns INVALID on error: check it, so a
+          // failure is an error rather than a silently truncated result.
+          if (this.result.returnType === ResultReturnType.INVALID) {
+            throw new Error(
+              `bridge: the DuckDB query failed after ${this.rowsSent + rows} rows were streamed ` +
+                '(@duckdb/node-bindings reports errors during streaming without their message)',
+            );
+          }
           break;
         }
         // Fetch the next chunk while this one is converted.
@@ -184,6 +195,7 @@ class DuckDBArrowStream implements ArrowQueryStream {
           start += take;
           if (rows === batchRows || (start === size && this.bufferedBytes() >= maxBatchBytes)) {
             const batch = this.finishBatch(rows);
+            this.rowsSent += rows;
             rows = 0;
             yield batch;
             signal?.throwIfAborted();

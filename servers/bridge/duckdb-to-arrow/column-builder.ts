@@ -41,12 +41,14 @@ export abstract class ColumnBuilder {
   }
 }
 
-/** A byte buffer that grows by doubling. */
+/** A byte buffer that grows by doubling, with a DataView for word-sized stores at any offset. */
 export class GrowableBytes {
   bytes: Uint8Array;
+  view: DataView;
 
   constructor(initialBytes: number) {
     this.bytes = new Uint8Array(Math.max(initialBytes, 64));
+    this.view = new DataView(this.bytes.buffer);
   }
 
   reserve(totalBytes: number): Uint8Array {
@@ -54,6 +56,7 @@ export class GrowableBytes {
       const grown = new Uint8Array(Math.max(totalBytes, this.bytes.length * 2));
       grown.set(this.bytes);
       this.bytes = grown;
+      this.view = new DataView(grown.buffer);
     }
     return this.bytes;
   }
@@ -62,6 +65,7 @@ export class GrowableBytes {
   take(used: number): Uint8Array {
     const out = this.bytes.subarray(0, used);
     this.bytes = new Uint8Array(this.bytes.length);
+    this.view = new DataView(this.bytes.buffer);
     return out;
   }
 }

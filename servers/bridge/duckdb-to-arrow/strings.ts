@@ -9,6 +9,7 @@ const STRING_T = 16;
 const INLINE_MAX = 12;
 const TWO_32 = 4294967296;
 const MAX_OFFSET = 2147483647;
+const SLACK = 16;
 
 class GrowableInt32 {
   values: Int32Array;
@@ -65,50 +66,51 @@ export class StringBuilder extends ColumnBuilder {
     if ((headers.byteOffset & 3) !== 0) throw new Error('bridge: string vector memory is not 4-byte aligned');
     const words = new Int32Array(headers.buffer, headers.byteOffset, extent * 4);
 
-    // Pass 1: offsets, and how many strings live outside the headers.
     const base = this.length;
     const offsets = this.offsets.reserve(base + count + 1);
     let position = offsets[base];
-    let longCount = 0;
-    for (let k = 0; k < count; k++) {
-      const row = rows === null ? start + k : rows[k];
-      if (mask === null || ((mask[row >> 3] >> (row & 7)) & 1) === 1) {
-        const length = words[row * 4];
-        position += length;
-        if (length > INLINE_MAX) longCount++;
-      }
-      offsets[base + k + 1] = position;
-    }
-    if (position > MAX_OFFSET) {
-      throw new Error(`bridge: more than 2 GiB of string data in one Arrow batch (${this.type}); lower batchRows`);
-    }
-    const out = this.data.reserve(position);
-    if (this.longRows.length < longCount) {
-      this.longRows = new Int32Array(longCount * 2);
-      this.longTargets = new Int32Array(longCount * 2);
+    // Inline strings are stored a 32-bit word at a time, possibly writing up to 11 bytes past
+    // their end: the next strings overwrite those, and SLACK keeps the writes in bounds.
+    let out = this.data.reserve(position + count * INLINE_MAX + SLACK);
+    let view = this.data.view;
+    if (this.longRows.length < count) {
+      this.longRows = new Int32Array(Math.max(count, this.longRows.length * 2));
+      this.longTargets = new Int32Array(this.longRows.length);
     }
     const longRows = this.longRows;
     const longTargets = this.longTargets;
-
-    // Pass 2: inline strings straight out of the header copy.
     let longs = 0;
     for (let k = 0; k < count; k++) {
-      const target = offsets[base + k];
-      const length = offsets[base + k + 1] - target;
-      if (length === 0) continue;
       const row = rows === null ? start + k : rows[k];
-      if (length <= INLINE_MAX) {
-        const from = row * STRING_T + 4;
-        for (let b = 0; b < length; b++) out[target + b] = headers[from + b];
+      const w = row << 2;
+      let length = words[w];
+      if (mask !== null && ((mask[row >> 3] >> (row & 7)) & 1) === 0) {
+        length = 0;
+      } else if (length <= INLINE_MAX) {
+        if (length > 0) {
+          view.setInt32(position, words[w + 1], true);
+          if (length > 4) {
+            view.setInt32(position + 4, words[w + 2], true);
+            if (length > 8) view.setInt32(position + 8, words[w + 3], true);
+          }
+        }
       } else {
+        const needed = position + length + (count - k - 1) * INLINE_MAX + SLACK;
+        if (needed > MAX_OFFSET) {
+          throw new Error(`bridge: more than 2 GiB of string data in one Arrow batch (${this.type}); lower batchRows`);
+        }
+        if (needed > out.length) {
+          out = this.data.reserve(needed);
+          view = this.data.view;
+        }
         longRows[longs] = row;
-        longTargets[longs] = target;
+        longTargets[longs] = position;
         longs++;
       }
+      position += length;
+      offsets[base + k + 1] = position;
     }
-
-    // Pass 3: the rest, a run of adjacent strings at a time.
-    if (longs > 0) copyLongStrings(headers, words, longRows, longTargets, longs, out);
+    if (longs > 0) copyLongStrings(headers, words, longRows, longTargets, longs, view);
     this.length += count;
   }
 
@@ -134,47 +136,49 @@ function copyLongStrings(
   rows: Int32Array,
   targets: Int32Array,
   count: number,
-  out: Uint8Array,
+  out: DataView,
 ): void {
   let region: Uint8Array | null = null;
+  let regionView: DataView | null = null;
   let regionStart = 0;
   let regionEnd = 0;
   for (let j = 0; j < count; j++) {
-    const row = rows[j];
-    const length = words[row * 4];
-    const address = (words[row * 4 + 3] >>> 0) * TWO_32 + (words[row * 4 + 2] >>> 0);
+    const w = rows[j] << 2;
+    const length = words[w];
+    const address = (words[w + 3] >>> 0) * TWO_32 + (words[w + 2] >>> 0);
     if (region === null || address < regionStart || address + length > regionEnd) {
       // Grow a run from here while the next strings continue it (forwards or backwards) or lie
       // inside it. Every byte of the run belongs to one of its strings, so reading it whole
       // never touches memory DuckDB did not hand us.
       let low = address;
       let high = address + length;
-      let anchor = row;
+      let anchor = w;
       for (let k = j + 1; k < count; k++) {
-        const r = rows[k];
-        const l = words[r * 4];
-        const a = (words[r * 4 + 3] >>> 0) * TWO_32 + (words[r * 4 + 2] >>> 0);
+        const v = rows[k] << 2;
+        const l = words[v];
+        const a = (words[v + 3] >>> 0) * TWO_32 + (words[v + 2] >>> 0);
         if (a >= low && a + l <= high) continue;
         if (a === high) {
           high += l;
         } else if (a + l === low) {
           low = a;
-          anchor = r;
+          anchor = v;
         } else {
           break;
         }
       }
-      region = duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + anchor * STRING_T + 8, high - low);
+      region = duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + anchor * 4 + 8, high - low);
+      regionView = new DataView(region.buffer, region.byteOffset, region.byteLength);
       regionStart = low;
       regionEnd = high;
     }
+    // Exact copy: the bytes right after this string already hold the next one.
     const from = address - regionStart;
     const target = targets[j];
-    if (length <= 64) {
-      for (let b = 0; b < length; b++) out[target + b] = region[from + b];
-    } else {
-      out.set(region.subarray(from, from + length), target);
-    }
+    const whole = length & ~3;
+    let b = 0;
+    for (; b < whole; b += 4) out.setInt32(target + b, regionView!.getInt32(from + b, true), true);
+    for (; b < length; b++) out.setUint8(target + b, region[from + b]);
   }
 }
 
