@@ -1,6 +1,6 @@
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBDataChunk, DuckDBTypeId, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
-import { util, type Field, type RecordBatch, type Schema } from 'apache-arrow';
+import { DataType, util, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { leaseConnection } from './connection-lease.ts';
 import type { ColumnWriter } from './arrow-to-duckdb/column-writer.ts';
 import { duckdbTypeForField, duckdbTypeSql } from './arrow-to-duckdb/duckdb-types.ts';
@@ -251,13 +251,21 @@ function checkBatchSchema(batch: RecordBatch, schema: Schema, index: number): vo
   if (batch.schema === schema) return;
   const got = batch.schema.fields;
   const want = schema.fields;
-  const same = got.length === want.length && got.every((field, i) => util.compareTypes(field.type, want[i].type));
+  const same = got.length === want.length && got.every((field, i) => sameType(field.type, want[i].type));
   if (!same) {
     throw new Error(
       `bridge: batch ${index} does not match the upload's schema: got (${got.map((f) => `${f.name}: ${f.type}`).join(', ')}), ` +
         `expected (${want.map((f) => `${f.name}: ${f.type}`).join(', ')})`,
     );
   }
+}
+
+/** Type equality, except that dictionaries built apart (other ids) still match. */
+function sameType(a: DataType, b: DataType): boolean {
+  if (DataType.isDictionary(a) && DataType.isDictionary(b)) {
+    return a.isOrdered === b.isOrdered && util.compareTypes(a.indices, b.indices) && util.compareTypes(a.dictionary, b.dictionary);
+  }
+  return util.compareTypes(a, b);
 }
 
 /** The iterator's next batch, or the signal's reason as soon as it aborts. */
