@@ -1,0 +1,36 @@
+// Reusable pieces of the demo and the throughput benchmark: server processes, the timed and
+// verified operations, progress on stderr, and the report table.
+export {
+  DUCK_FLIGHT_BIN,
+  ServerGroup,
+  ServerProcess,
+  ServerStartError,
+  describeExit,
+  isPortFree,
+  startServer,
+  type ExitInfo,
+  type ServerLogLevel,
+  type ServerSpec,
+} from './processes.ts';
+export {
+  arrowBytes,
+  compareTables,
+  countRows,
+  dropTableIfExists,
+  isAllTrue,
+  quoteIdentifier,
+  runExchange,
+  runGet,
+  runTransferDirect,
+  runTransferThroughClient,
+  tableStats,
+  type ExchangeOptions,
+  type GetOptions,
+  type OperationResult,
+  type ProgressCallback,
+  type TableStats,
+  type TransferOptions,
+  type Verification,
+} from './operations.ts';
+export { progressBar, rowCounter, type ProgressOptions } from './progress.ts';
+export { FAIL, PASS, REPORT_HEADINGS, allVerified, parseReport, renderReport, reportRow, type ParsedReportRow } from './report.ts';
