@@ -1,0 +1,255 @@
+// The DuckDB <-> Arrow bridge against DuckDB itself, side by side in one process:
+//   (a) floor   a bare streaming scan of SELECT * FROM flights through node-bindings: chunks
+//               fetched, nothing read out of them
+//   (b) export  streamQuery of the same query into Arrow record batches
+//   (c) import  appendBatches of those batches (held in memory) into a new table, against
+//               DuckDB's own INSERT INTO ... SELECT of the same rows from the in-memory table
+//               and from the Parquet file
+//   (d) pipe    streamQuery piped straight into appendBatches on a second connection
+// Runs are interleaved and repeated; medians are reported.
+//
+//   node --import tsx bench/bridge.ts [--rows 24000000] [--parquet PATH] [--runs 5]
+//        [--batch-rows 65536] [--streaming-buffer 976KiB] [--no-import]
+
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Data, RecordBatch, Schema } from 'apache-arrow';
+import CliTable from 'cli-table3';
+import { appendBatches, DEFAULT_BATCH_ROWS, streamQuery } from '../servers/bridge/index.ts';
+import { machineFacts, spread, type Spread } from './common.ts';
+
+interface Options {
+  rows: number | null;
+  parquet: string | null;
+  runs: number;
+  batchRows: number;
+  streamingBuffer: string | null;
+  importSide: boolean;
+}
+
+/** "24000000", "24M", "500k" (decimal multiples: row counts, not bytes). */
+function parseRows(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim());
+  if (!match) throw new Error(`not a row count: ${JSON.stringify(text)}`);
+  return Math.round(Number(match[1]) * ({ '': 1, k: 1e3, m: 1e6 } as const)[match[2].toLowerCase() as '' | 'k' | 'm']);
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { rows: null, parquet: null, runs: 5, batchRows: DEFAULT_BATCH_ROWS, streamingBuffer: null, importSide: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--rows') options.rows = parseRows(value());
+    else if (arg === '--parquet') options.parquet = value();
+    else if (arg === '--runs') options.runs = Number(value());
+    else if (arg === '--batch-rows') options.batchRows = parseRows(value());
+    else if (arg === '--streaming-buffer') options.streamingBuffer = value();
+    else if (arg === '--no-import') options.importSide = false;
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs must be a positive integer');
+  return options;
+}
+
+/** The flights Parquet file: the given one, or data/flights.ts's cached 24M-row file. */
+async function flightsParquet(options: Options): Promise<string> {
+  if (options.parquet !== null) return options.parquet;
+  const data = await import('../data/flights.ts');
+  console.log('ensuring the flights Parquet file (generated once, then cached)...');
+  const { path } = await data.ensureFlightsParquet();
+  return path;
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+/** Bytes of every Arrow buffer under a Data (what a batch weighs on the wire, roughly). */
+function dataBytes(data: Data): number {
+  let bytes = 0;
+  for (const buffer of [data.valueOffsets, data.values, data.nullBitmap, data.typeIds]) {
+    if (buffer !== undefined && buffer !== null) bytes += (buffer as ArrayBufferView).byteLength;
+  }
+  for (const child of data.children) bytes += dataBytes(child);
+  return bytes;
+}
+
+async function configure(connection: DuckDBConnection, options: Options): Promise<void> {
+  if (options.streamingBuffer !== null) await connection.run(`SET streaming_buffer_size = '${options.streamingBuffer.replaceAll("'", "''")}'`);
+}
+
+/** (a) the floor: DuckDB's streaming scan as node-bindings delivers it, chunks untouched. */
+async function bareScan(connection: DuckDBConnection): Promise<number> {
+  const result = await connection.stream('SELECT * FROM flights');
+  let rows = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    rows += chunk.rowCount;
+  }
+  return rows;
+}
+
+/** (b) streamQuery; keeps the batches when asked to (for the import side). */
+async function exportBatches(connection: DuckDBConnection, options: Options, keep: RecordBatch[] | null) {
+  const stream = await streamQuery(connection, 'SELECT * FROM flights', { batchRows: options.batchRows });
+  let rows = 0;
+  let bytes = 0;
+  for await (const batch of stream) {
+    rows += batch.numRows;
+    bytes += dataBytes(batch.data);
+    keep?.push(batch);
+  }
+  return { rows, bytes, schema: stream.schema };
+}
+
+async function* iterate(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
+  for (const batch of batches) yield batch;
+}
+
+function row(name: string, s: Spread, rows: number, floor: number | null): string[] {
+  return [
+    name,
+    s.median.toFixed(3),
+    `${s.min.toFixed(3)}..${s.max.toFixed(3)}`,
+    (rows / s.median / 1e6).toFixed(2),
+    floor === null ? '' : (s.median / floor).toFixed(2),
+  ];
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const parquet = await flightsParquet(options);
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const target = await instance.connect();
+  await configure(connection, options);
+  await configure(target, options);
+
+  const parquetSql = `read_parquet('${parquet.replaceAll("'", "''")}')`;
+  let started = performance.now();
+  await connection.run(`CREATE TABLE flights AS SELECT * FROM ${parquetSql}${options.rows === null ? '' : ` LIMIT ${options.rows}`}`);
+  const rows = Number((await connection.runAndReadAll('SELECT count(*) FROM flights')).getRows()[0][0]);
+  const loadSeconds = seconds(started);
+  const settings = (await connection.runAndReadAll("SELECT current_setting('threads'), current_setting('streaming_buffer_size')")).getRows()[0];
+  console.log(`${rows.toLocaleString('en-US')} rows loaded from ${parquet} in ${loadSeconds.toFixed(1)} s; DuckDB threads ${settings[0]}, streaming_buffer_size ${settings[1]}`);
+
+  const floor: number[] = [];
+  const exported: number[] = [];
+  let arrowBytes = 0;
+  let schema: Schema | null = null;
+  const kept: RecordBatch[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    started = performance.now();
+    const scanned = await bareScan(connection);
+    floor.push(seconds(started));
+    started = performance.now();
+    const out = await exportBatches(connection, options, run === 0 && options.importSide ? kept : null);
+    exported.push(seconds(started));
+    if (scanned !== rows || out.rows !== rows) throw new Error(`row counts disagree: ${rows} in the table, ${scanned} scanned, ${out.rows} exported`);
+    arrowBytes = out.bytes;
+    schema = out.schema;
+    console.log(`run ${run + 1}/${options.runs}: floor ${floor[run].toFixed(3)} s, streamQuery ${exported[run].toFixed(3)} s`);
+  }
+
+  const imported: number[] = [];
+  const insertTable: number[] = [];
+  const insertParquet: number[] = [];
+  const piped: number[] = [];
+  if (options.importSide && schema !== null) {
+    for (let run = 0; run < options.runs; run++) {
+      started = performance.now();
+      const result = await appendBatches(target, 'copy_arrow', schema, iterate(kept), { create: 'replace' });
+      imported.push(seconds(started));
+      if (result.rows !== rows) throw new Error(`appendBatches wrote ${result.rows} rows, expected ${rows}`);
+      await target.run('DROP TABLE copy_arrow');
+
+      await target.run('CREATE OR REPLACE TABLE copy_native AS SELECT * FROM flights LIMIT 0');
+      started = performance.now();
+      await target.run('INSERT INTO copy_native SELECT * FROM flights');
+      insertTable.push(seconds(started));
+      await target.run('CREATE OR REPLACE TABLE copy_native AS SELECT * FROM flights LIMIT 0');
+      started = performance.now();
+      await target.run(`INSERT INTO copy_native SELECT * FROM ${parquetSql}${options.rows === null ? '' : ` LIMIT ${options.rows}`}`);
+      insertParquet.push(seconds(started));
+      await target.run('DROP TABLE copy_native');
+
+      started = performance.now();
+      const stream = await streamQuery(connection, 'SELECT * FROM flights', { batchRows: options.batchRows });
+      await appendBatches(target, 'copy_piped', stream.schema, stream, { create: 'replace' });
+      piped.push(seconds(started));
+      await target.run('DROP TABLE copy_piped');
+      console.log(
+        `run ${run + 1}/${options.runs}: appendBatches ${imported[run].toFixed(3)} s, INSERT from table ${insertTable[run].toFixed(3)} s, ` +
+          `INSERT from Parquet ${insertParquet[run].toFixed(3)} s, pipe ${piped[run].toFixed(3)} s`,
+      );
+    }
+  }
+
+  const results = {
+    floor: spread(floor),
+    streamQuery: spread(exported),
+    appendBatches: imported.length > 0 ? spread(imported) : null,
+    insertFromTable: insertTable.length > 0 ? spread(insertTable) : null,
+    insertFromParquet: insertParquet.length > 0 ? spread(insertParquet) : null,
+    pipe: piped.length > 0 ? spread(piped) : null,
+  };
+  const ratios = {
+    exportOverFloor: results.streamQuery.median / results.floor.median,
+    appendOverInsertFromTable: results.appendBatches && results.insertFromTable ? results.appendBatches.median / results.insertFromTable.median : null,
+    appendOverInsertFromParquet: results.appendBatches && results.insertFromParquet ? results.appendBatches.median / results.insertFromParquet.median : null,
+  };
+
+  const table = new CliTable({ head: ['operation', 'median s', 'min..max s', 'M rows/s', 'x baseline'] });
+  table.push(row('(a) floor: bare chunk scan', results.floor, rows, null));
+  table.push(row('(b) streamQuery -> Arrow', results.streamQuery, rows, results.floor.median));
+  if (results.appendBatches && results.insertFromTable && results.insertFromParquet && results.pipe) {
+    table.push(row('INSERT INTO t SELECT * FROM flights', results.insertFromTable, rows, null));
+    table.push(row('INSERT INTO t SELECT * FROM read_parquet', results.insertFromParquet, rows, null));
+    table.push(row('(c) appendBatches <- Arrow', results.appendBatches, rows, results.insertFromTable.median));
+    table.push(row('(d) streamQuery | appendBatches', results.pipe, rows, results.insertFromTable.median));
+  }
+  console.log(table.toString());
+  console.log(
+    `Arrow data: ${(arrowBytes / 1e9).toFixed(2)} GB (${(arrowBytes / rows).toFixed(1)} bytes/row); export ${(arrowBytes / results.streamQuery.median / 1e9).toFixed(2)} GB/s`,
+  );
+  console.log(`ratios: streamQuery / floor ${ratios.exportOverFloor.toFixed(2)}` +
+    (ratios.appendOverInsertFromTable === null ? '' : `, appendBatches / INSERT from table ${ratios.appendOverInsertFromTable.toFixed(2)}, / INSERT from Parquet ${ratios.appendOverInsertFromParquet!.toFixed(2)}`));
+
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'bridge.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        name: 'bridge',
+        date: new Date().toISOString(),
+        machine: machineFacts(),
+        parquet,
+        rows,
+        batchRows: options.batchRows,
+        duckdb: { threads: String(settings[0]), streamingBufferSize: String(settings[1]) },
+        arrowBytes,
+        loadSeconds,
+        seconds: results,
+        rowsPerSecond: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v === null ? null : rows / v.median])),
+        ratios,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`wrote ${out}`);
+  kept.length = 0;
+  connection.closeSync();
+  target.closeSync();
+  instance.closeSync();
+}
+
+await main();
