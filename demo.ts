@@ -16,6 +16,7 @@ import { tableFromArrays } from 'apache-arrow';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
+  MemoryPeak,
   ServerGroup,
   ServerStartError,
   allVerified,
@@ -154,6 +155,9 @@ async function startNodes(): Promise<[Node, Node]> {
             logLevel: args['log-level'],
             users: args.auth && credentials ? { [credentials.username]: credentials.password } : undefined,
             onStderr: (line) => note(`[${s.name}] ${line}`),
+          }).then((server) => {
+            note(`demo: ${server.name} forked, pid ${server.pid}, ${server.location}`);
+            return server;
           }),
     ),
   );
@@ -231,11 +235,16 @@ async function loadDataset(server1: Node): Promise<number> {
   return loaded!.rows;
 }
 
+const memory = new MemoryPeak();
+
 async function timed(label: string, rows: number, run: (progress: ProgressCallback) => Promise<OperationResult>): Promise<OperationResult> {
   const counter = rowCounter(label, rows);
   let result: OperationResult;
   try {
-    result = await run(counter.update);
+    result = await run((rows) => {
+      memory.sample();
+      counter.update(rows);
+    });
   } finally {
     counter.finish();
   }
@@ -266,7 +275,7 @@ function report(results: readonly OperationResult[]): void {
   heading('5. Report');
   out(renderReport(results));
   out('MB/s: decimal megabytes of Arrow buffers moved (for TRANSFER (direct), those of the GET of the same table).');
-  out(`client peak RSS: ${fixed(process.resourceUsage().maxRSS / 1024, 0)} MB`);
+  out(`client memory during the operations: ${memory.describe()}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ export {
   ServerGroup,
   ServerProcess,
   ServerStartError,
+  checkPort,
   describeExit,
   isPortFree,
+  spawnServer,
   startServer,
   type ExitInfo,
   type ServerLogLevel,
@@ -32,5 +34,6 @@ export {
   type TransferOptions,
   type Verification,
 } from './operations.ts';
+export { MemoryPeak } from './memory.ts';
 export { progressBar, rowCounter, type ProgressOptions } from './progress.ts';
 export { FAIL, PASS, REPORT_HEADINGS, allVerified, parseReport, renderReport, reportRow, type ParsedReportRow } from './report.ts';

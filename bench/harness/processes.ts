@@ -3,6 +3,7 @@
 // A forked server also stops by itself when its parent dies (see exit-with-parent.mjs).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -65,31 +66,79 @@ export class ServerStartError extends Error {
   }
 }
 
-/** A running `duck-flight` child process. */
+/** A forked `duck-flight` process: `ready` resolves once it listens. */
 export class ServerProcess {
+  /** Resolves with the location once the server prints its ready line; rejects with a ServerStartError. */
+  readonly ready: Promise<string>;
   /** Resolves when the process has exited, however it ended. */
   readonly exited: Promise<ExitInfo>;
   private exitInfo: ExitInfo | null = null;
   private stopRequested = false;
+  private readyLocation: string | null = null;
+  private readonly tail: string[] = [];
 
   constructor(
     readonly spec: ServerSpec,
     private readonly child: ChildProcess,
-    /** Where to reach it, as the server printed it: grpc://host:port. */
-    readonly location: string,
-    private readonly tail: string[],
   ) {
     this.exited = new Promise<ExitInfo>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        this.exitInfo = { code: child.exitCode, signal: child.signalCode };
-        resolve(this.exitInfo);
-        return;
-      }
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
       });
     });
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.tail.push(line);
+      if (this.tail.length > STDERR_TAIL_LINES) this.tail.shift();
+      spec.onStderr?.(line);
+    });
+    // Kept open for the life of the child: its end is the child's signal that we are gone.
+    child.stdin!.on('error', () => {});
+    this.ready = this.waitForReady();
+    this.ready.catch(() => {}); // the caller awaits it; a child stopped before ready is no unhandled rejection
+  }
+
+  private waitForReady(): Promise<string> {
+    const { spec, child, tail } = this;
+    return new Promise<string>((resolve, reject) => {
+      const timeout = spec.readyTimeoutMs ?? 60_000;
+      let settled = false;
+      const fail = (reason: ServerStartError['reason'], message: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const said = tail.length > 0 ? `\n${tail.map((l) => `  | ${l}`).join('\n')}` : '';
+        reject(new ServerStartError(`${message}${said}`, reason, spec, [...tail]));
+      };
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        fail('timeout', `${spec.name} did not report ready within ${timeout} ms`);
+      }, timeout);
+      child.once('error', (error) => fail('spawn-failed', `${spec.name}: could not start ${process.execPath}: ${error.message}`));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const match = READY_LINE.exec(line);
+        if (match && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          this.readyLocation = match[1]!;
+          resolve(match[1]!);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        // Let the last stderr lines arrive before reading them.
+        setImmediate(() => {
+          const exit = describeExit({ code, signal });
+          if (tail.some((l) => PORT_IN_USE.test(l))) fail('port-in-use', `${spec.name}: port ${spec.port} is in use (${exit})`);
+          else fail('exited', `${spec.name} exited before it was ready (${exit})`);
+        });
+      });
+    });
+  }
+
+  /** Where to reach it, as the server printed it (grpc://host:port); throws before it is ready. */
+  get location(): string {
+    if (this.readyLocation === null) throw new Error(`${this.spec.name} is not ready yet: await its ready promise first`);
+    return this.readyLocation;
   }
 
   get name(): string {
@@ -103,6 +152,10 @@ export class ServerProcess {
   /** The port it listens on (the real one when it was started on port 0). */
   get port(): number {
     return Number(new URL(this.location.replace(/^grpc(\+\w+)?:/, 'http:')).port);
+  }
+
+  get isReady(): boolean {
+    return this.readyLocation !== null;
   }
 
   get running(): boolean {
@@ -149,11 +202,11 @@ export class ServerProcess {
 }
 
 /**
- * True when nothing listens on `port` at `host`. For `localhost` both 127.0.0.1 and ::1 are
- * checked, since the server binds every address the name resolves to.
+ * True when nothing listens on `port` at any address `host` resolves to: the addresses the
+ * server would bind (grpc-js binds every one of them).
  */
 export async function isPortFree(host: string, port: number): Promise<boolean> {
-  const addresses = host === 'localhost' ? ['127.0.0.1', '::1'] : [host];
+  const addresses = (await lookup(host, { all: true })).map((a) => a.address);
   for (const address of addresses) {
     const free = await new Promise<boolean>((resolve, reject) => {
       const probe = createServer();
@@ -170,29 +223,13 @@ export async function isPortFree(host: string, port: number): Promise<boolean> {
   return true;
 }
 
-/**
- * Forks `node bin/duck-flight.js` for `spec` and resolves once it prints its ready line. The
- * child's stdout is drained, its stderr goes line by line to `spec.onStderr` and its last lines
- * are kept for error messages. A port in use is a ServerStartError with reason 'port-in-use',
- * detected before forking (for a fixed port) or from what the child says.
- *
- * @example
- *   const server = await startServer({ name: 'server 1', port: 0 });
- *   const client = await DuckDBFlightClient.connect({ location: server.location });
- *   ...
- *   await server.stop();
- */
-export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
-  const host = spec.host ?? 'localhost';
-  if (spec.port !== 0 && !(await isPortFree(host, spec.port))) {
-    throw new ServerStartError(`${spec.name}: port ${spec.port} is in use`, 'port-in-use', spec, []);
-  }
+function forkArgs(spec: ServerSpec): { args: string[]; env: NodeJS.ProcessEnv } {
   const args = [
     '--import',
     EXIT_WITH_PARENT,
     DUCK_FLIGHT_BIN,
     '--host',
-    host,
+    spec.host ?? 'localhost',
     '--port',
     String(spec.port),
     '--db-path',
@@ -209,52 +246,44 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
       .map(([user, password]) => `${user}:${password}`)
       .join(',');
   }
+  return { args, env };
+}
+
+/**
+ * Forks `node bin/duck-flight.js` for `spec` now; `await server.ready` for its location. The
+ * child's stdout is read for the ready line, its stderr goes line by line to `spec.onStderr` and
+ * its last lines are kept for error messages (a port in use is reason 'port-in-use').
+ */
+export function spawnServer(spec: ServerSpec): ServerProcess {
+  const { args, env } = forkArgs(spec);
   // Its own process group: a Ctrl-C on the terminal reaches the parent only, which then stops
   // its children in order instead of every process reacting at once.
   const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  const tail: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    tail.push(line);
-    if (tail.length > STDERR_TAIL_LINES) tail.shift();
-    spec.onStderr?.(line);
-  });
-  // Kept open for the life of the child: its end is the child's signal that we are gone.
-  child.stdin!.on('error', () => {});
+  return new ServerProcess(spec, child);
+}
 
-  const location = await new Promise<string>((resolve, reject) => {
-    const timeout = spec.readyTimeoutMs ?? 60_000;
-    let settled = false;
-    const fail = (reason: ServerStartError['reason'], message: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      const said = tail.length > 0 ? `\n${tail.map((l) => `  | ${l}`).join('\n')}` : '';
-      reject(new ServerStartError(`${message}${said}`, reason, spec, [...tail]));
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail('timeout', `${spec.name} did not report ready within ${timeout} ms`);
-    }, timeout);
-    child.once('error', (error) => fail('spawn-failed', `${spec.name}: could not start ${process.execPath}: ${error.message}`));
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const match = READY_LINE.exec(line);
-      if (match && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      // Let the last stderr lines arrive before reading them.
-      setImmediate(() => {
-        const exit = describeExit({ code, signal });
-        if (tail.some((l) => PORT_IN_USE.test(l))) fail('port-in-use', `${spec.name}: port ${spec.port} is in use (${exit})`);
-        else fail('exited', `${spec.name} exited before it was ready (${exit})`);
-      });
-    });
-  });
-  return new ServerProcess(spec, child, location, tail);
+/** Throws a ServerStartError (reason 'port-in-use') when `spec.port` is fixed and taken. */
+export async function checkPort(spec: ServerSpec): Promise<void> {
+  if (spec.port !== 0 && !(await isPortFree(spec.host ?? 'localhost', spec.port))) {
+    throw new ServerStartError(`${spec.name}: port ${spec.port} is in use`, 'port-in-use', spec, []);
+  }
+}
+
+/**
+ * Checks the port, forks the server and resolves once it listens. A port in use is a
+ * ServerStartError with reason 'port-in-use', found before forking or from what the child says.
+ *
+ * @example
+ *   const server = await startServer({ name: 'server 1', port: 0 });
+ *   const client = await DuckDBFlightClient.connect({ location: server.location });
+ *   ...
+ *   await server.stop();
+ */
+export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
+  await checkPort(spec);
+  const server = spawnServer(spec);
+  await server.ready;
+  return server;
 }
 
 /**
@@ -277,18 +306,21 @@ export class ServerGroup {
     process.on('exit', this.killOnExit);
   }
 
+  /** Like startServer, but the group owns the process from the moment it is forked. */
   async start(spec: ServerSpec): Promise<ServerProcess> {
-    const server = await startServer(spec);
+    await checkPort(spec);
+    const server = spawnServer(spec);
     this.servers.push(server);
+    await server.ready;
     void server.exited.then((exit) => {
       if (!server.stopping) this.onUnexpectedExit?.(server, exit);
     });
     return server;
   }
 
-  /** The servers that died without being asked to stop. */
+  /** The servers that died, after they were ready, without being asked to stop. */
   crashed(): ServerProcess[] {
-    return this.servers.filter((s) => !s.running && !s.stopping);
+    return this.servers.filter((s) => !s.running && !s.stopping && s.isReady);
   }
 
   /** Stops every server at once (SIGTERM, SIGKILL after `timeoutMs`). */
