@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
+  Binary,
   Bool,
   DateMillisecond,
   Decimal,
@@ -137,7 +138,7 @@ describe('appendBatches', () => {
       day64: vectorFromArray([new Date(Date.UTC(2024, 1, 29, 13)), null, new Date(Date.UTC(1969, 11, 31, 23))], new DateMillisecond()),
       ts_utc: vectorFromArray([Date.UTC(2020, 0, 1, 12, 30), null, 0], new TimestampNanosecond('UTC')),
       ts_ny: vectorFromArray([Date.UTC(2020, 0, 1, 12, 30, 0, 250), null, -1], new TimestampMillisecond('America/New_York')),
-      category: vectorFromArray(['red', 'green', null], new Dictionary(new Utf8(), new Int32())),
+      category: vectorFromArray(['red', 'a much longer category name', null], new Dictionary(new Utf8(), new Int32())),
       pair: vectorFromArray([[1, 2], null, [3, null]], new FixedSizeList(2, new Field('item', new Int32()))),
       attrs: vectorFromArray([new Map([['a', 1]]), null, new Map([['b', null], ['c', 3]])], new Map_(entries)),
       point: vectorFromArray([{ x: 1, y: 'one' }, null, { x: null, y: 'three, a long one' }], new Struct([new Field('x', new Int32()), new Field('y', new Utf8())])),
@@ -172,7 +173,7 @@ describe('appendBatches', () => {
     assert.deepEqual(rows, [
       ['a', '\\x01\\x02', 'inline', '2024-02-29', '2020-01-01 12:30:00+00', '1577881800250', 'red', [1, 2], '{a=1}', "{'x': 1, 'y': one}",
         '123.45', 255, 65535, 4294967295, '18446744073709551615', true, '01:02:03.456', '00:00:01.5', '2 days 00:00:00.5', null, '7'],
-      [null, null, 'a utf8view string past twelve bytes', null, null, null, 'green', null, null, null, null, null, null, null, null, null, null, null, null, null, 'sss'],
+      [null, null, 'a utf8view string past twelve bytes', null, null, null, 'a much longer category name', null, null, null, null, null, null, null, null, null, null, null, null, null, 'sss'],
       ['a large_utf8 value over twelve', '\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09',
         null, '1969-12-31', '1970-01-01 00:00:00+00', '-1', null, [3, null], '{b=NULL, c=3}', "{'x': NULL, 'y': 'three, a long one'}",
         '-0.01', 0, 0, 0, '0', false, '00:00:00', '-00:00:00.001', '-1 day -00:00:00.001', null, null],
@@ -332,6 +333,17 @@ describe('appendBatches', () => {
     } finally {
       await connection.run('ROLLBACK');
     }
+  });
+
+  test('short strings read back equal to the same text typed in SQL', async () => {
+    const texts = ['ab', 'cd', 'ab', 'abcdefgh', 'abcdefghijkl', 'abcdefghi', 'x', 'abcdefghijklm', 'abcd'];
+    const table = tableOf({ s: vectorFromArray(texts, new Utf8()), b: vectorFromArray(texts.map((t) => new TextEncoder().encode(t)), new Binary()) });
+    await appendBatches(connection, 'padded', table.schema, iterate(table.batches));
+    assert.deepEqual(await duckRows(connection, "SELECT count(*)::INTEGER FROM padded WHERE s = 'ab' AND b = 'ab'::BLOB"), [[2]]);
+    assert.deepEqual(
+      await duckRows(connection, "SELECT s, count(*)::INTEGER FROM padded WHERE s IN ('abcd', 'abcdefgh', 'abcdefghi', 'abcdefghijkl', 'x') GROUP BY s ORDER BY s"),
+      [['abcd', 1], ['abcdefgh', 1], ['abcdefghi', 1], ['abcdefghijkl', 1], ['x', 1]],
+    );
   });
 
   test('nulls in list slots with a non-empty range are ignored', async () => {

@@ -46,62 +46,150 @@ export function stringAt(data: Data, i: number): Uint8Array {
   return (data.values as Uint8Array).subarray(offsets[i], offsets[i + 1]);
 }
 
+/** Rows of a chunk whose strings are too long to inline, and where their bytes sit in the blob. */
+class LongStrings {
+  rows = new Int32Array(256);
+  positions = new Float64Array(256);
+  count = 0;
+
+  reset(capacity: number): void {
+    if (this.rows.length < capacity) {
+      this.rows = new Int32Array(capacity);
+      this.positions = new Float64Array(capacity);
+    }
+    this.count = 0;
+  }
+
+  add(row: number, position: number): void {
+    this.rows[this.count] = row;
+    this.positions[this.count] = position;
+    this.count++;
+  }
+}
+
+const MAX_BLOB = 2147483647;
+/** Masks keeping the low 0..4 bytes of a little-endian 32-bit word. */
+const LOW_BYTES = [0, 0xff, 0xffff, 0xffffff, -1];
+
+/**
+ * Gives the long strings of a chunk their headers with one native call instead of one per
+ * string: `blob` (bytes holding every long string, at `longs.positions`) is stored as the value
+ * of the first long row, which copies it into the vector's string heap; reading that row's header
+ * back gives the heap address, and each long string's header then points into the blob (length,
+ * 4-byte prefix, address). The headers, the first long row's included, are copied in afterwards
+ * by the caller; the appender copies the strings out of the heap when the chunk is appended.
+ */
+function attachLongStrings(vector: duckdb.Vector, words: Int32Array, blob: Uint8Array, lengthOf: (row: number) => number, longs: LongStrings): void {
+  const first = longs.rows[0];
+  duckdb.vector_assign_string_element_len(vector, first, blob);
+  const back = duckdb.vector_get_data(vector, (first + 1) * HEADER);
+  const backWords = new Uint32Array(back.buffer, back.byteOffset, (first + 1) * 4);
+  const baseLow = backWords[first * 4 + 2];
+  const baseHigh = backWords[first * 4 + 3];
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  for (let k = 0; k < longs.count; k++) {
+    const row = longs.rows[k];
+    const position = longs.positions[k];
+    let low = baseLow + position;
+    let high = baseHigh;
+    if (low >= TWO_32) {
+      const carry = Math.floor(low / TWO_32);
+      low -= carry * TWO_32;
+      high += carry;
+    }
+    words[row * 4] = lengthOf(row);
+    words[row * 4 + 1] = view.getInt32(position, true);
+    words[row * 4 + 2] = low;
+    words[row * 4 + 3] = high;
+  }
+}
+
 /** utf8 / binary (32- or 64-bit offsets, views, fixed size) -> VARCHAR, BLOB and other string types. */
 export class StringWriter implements ColumnWriter {
   private readonly scratch = new Scratch();
+  private readonly gathered = new Scratch();
+  private readonly longs = new LongStrings();
 
   write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
     if (count === 0) return;
     writeValidity(vector, data, row, count);
     const headers = this.scratch.bytes(count * HEADER);
+    const words = int32sOf(headers);
     const bits = nullBits(data);
     const bitBase = data.offset + row;
     const type = data.type;
-    let longs = 0;
+    const longs = this.longs;
+    longs.reset(count);
     if (DataType.isUtf8(type) || DataType.isBinary(type)) {
-      // The hot path (what most Arrow producers send): 32-bit offsets into one byte buffer.
+      // The hot path (what most Arrow producers send): 32-bit offsets into one byte buffer. The
+      // chunk's whole byte range is the blob for its long strings.
       const offsets = data.valueOffsets as Int32Array;
       const bytes = data.values as Uint8Array;
-      const words = int32sOf(headers);
+      const source = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // Inline strings are read a 32-bit word at a time where 12 bytes can be read, the bytes
+      // past the string masked off: DuckDB compares inline strings on all 16 bytes.
+      const wordReadEnd = bytes.length - INLINE_MAX;
+      const base = offsets[row];
       for (let i = 0; i < count; i++) {
         if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
         const start = offsets[row + i];
         const length = offsets[row + i + 1] - start;
         if (length > INLINE_MAX) {
-          longs++;
+          longs.add(i, start - base);
           continue;
         }
-        words[i * 4] = length;
-        const to = i * HEADER + 4;
-        for (let b = 0; b < length; b++) headers[to + b] = bytes[start + b];
+        const w = i * 4;
+        words[w] = length;
+        if (length === 0) continue;
+        if (start <= wordReadEnd) {
+          if (length <= 4) {
+            words[w + 1] = source.getInt32(start, true) & LOW_BYTES[length];
+          } else if (length <= 8) {
+            words[w + 1] = source.getInt32(start, true);
+            words[w + 2] = source.getInt32(start + 4, true) & LOW_BYTES[length - 4];
+          } else {
+            words[w + 1] = source.getInt32(start, true);
+            words[w + 2] = source.getInt32(start + 4, true);
+            words[w + 3] = source.getInt32(start + 8, true) & LOW_BYTES[length - 8];
+          }
+        } else {
+          const to = i * HEADER + 4;
+          for (let b = 0; b < length; b++) headers[to + b] = bytes[start + b];
+        }
       }
-      duckdb.copy_data_to_vector(vector, 0, headers.buffer as ArrayBuffer, 0, count * HEADER);
-      if (longs === 0) return;
+      if (longs.count > 0) {
+        const blob = bytes.subarray(base, offsets[row + count]);
+        if (blob.length <= MAX_BLOB) {
+          attachLongStrings(vector, words, blob, (i) => offsets[row + i + 1] - offsets[row + i], longs);
+          longs.count = 0;
+        }
+      }
+    } else {
+      // Other layouts: long values are gathered into a scratch blob.
+      let total = 0;
       for (let i = 0; i < count; i++) {
         if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
-        const start = offsets[row + i];
-        const end = offsets[row + i + 1];
-        if (end - start > INLINE_MAX) duckdb.vector_assign_string_element_len(vector, i, bytes.subarray(start, end));
+        const value = stringAt(data, row + i);
+        if (value.length > INLINE_MAX) {
+          longs.add(i, total);
+          total += value.length;
+          continue;
+        }
+        words[i * 4] = value.length;
+        headers.set(value, i * HEADER + 4);
       }
-      return;
-    }
-    const words = int32sOf(headers);
-    for (let i = 0; i < count; i++) {
-      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
-      const value = stringAt(data, row + i);
-      if (value.length > INLINE_MAX) {
-        longs++;
-        continue;
+      if (longs.count > 0 && total <= MAX_BLOB) {
+        const blob = this.gathered.bytes(total);
+        for (let k = 0; k < longs.count; k++) blob.set(stringAt(data, row + longs.rows[k]), longs.positions[k]);
+        attachLongStrings(vector, words, blob, (i) => stringAt(data, row + i).length, longs);
+        longs.count = 0;
       }
-      words[i * 4] = value.length;
-      headers.set(value, i * HEADER + 4);
     }
     duckdb.copy_data_to_vector(vector, 0, headers.buffer as ArrayBuffer, 0, count * HEADER);
-    if (longs === 0) return;
-    for (let i = 0; i < count; i++) {
-      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
-      const value = stringAt(data, row + i);
-      if (value.length > INLINE_MAX) duckdb.vector_assign_string_element_len(vector, i, value);
+    // Beyond 2 GiB in one chunk: one call per string.
+    for (let k = 0; k < longs.count; k++) {
+      const i = longs.rows[k];
+      duckdb.vector_assign_string_element_len(vector, i, stringAt(data, row + i));
     }
   }
 }
@@ -158,6 +246,8 @@ export function indexReader(values: ArrayBufferView): (i: number) => number {
 /** dictionary<utf8 | binary> -> VARCHAR / BLOB: values decoded once, headers copied per row. */
 export class DictionaryStringWriter implements ColumnWriter {
   private readonly scratch = new Scratch();
+  private readonly gathered = new Scratch();
+  private readonly longs = new LongStrings();
 
   write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
     if (count === 0) return;
@@ -168,7 +258,9 @@ export class DictionaryStringWriter implements ColumnWriter {
     const bits = nullBits(data);
     const bitBase = data.offset + row;
     const index = indexReader(data.values as ArrayBufferView);
-    let longs = 0;
+    const longs = this.longs;
+    longs.reset(count);
+    let total = 0;
     for (let i = 0; i < count; i++) {
       if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
       const entry = index(row + i);
@@ -176,8 +268,10 @@ export class DictionaryStringWriter implements ColumnWriter {
       if (dictionary.nulls[entry] === 1) {
         throw new Error('bridge: a valid dictionary index points at a null dictionary value; put the null in the indices');
       }
-      if (dictionary.long[entry] !== undefined) {
-        longs++;
+      const value = dictionary.long[entry];
+      if (value !== undefined) {
+        longs.add(i, total);
+        total += value.length;
         continue;
       }
       const from = entry * 4;
@@ -186,13 +280,13 @@ export class DictionaryStringWriter implements ColumnWriter {
       words[i * 4 + 2] = dictionary.headers[from + 2];
       words[i * 4 + 3] = dictionary.headers[from + 3];
     }
-    duckdb.copy_data_to_vector(vector, 0, headers.buffer as ArrayBuffer, 0, count * HEADER);
-    if (longs === 0) return;
-    for (let i = 0; i < count; i++) {
-      if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
-      const value = dictionary.long[index(row + i)];
-      if (value !== undefined) duckdb.vector_assign_string_element_len(vector, i, value);
+    if (longs.count > 0) {
+      if (total > MAX_BLOB) throw new Error('bridge: more than 2 GiB of dictionary strings in one chunk');
+      const blob = this.gathered.bytes(total);
+      for (let k = 0; k < longs.count; k++) blob.set(dictionary.long[index(row + longs.rows[k])]!, longs.positions[k]);
+      attachLongStrings(vector, words, blob, (i) => dictionary.long[index(row + i)]!.length, longs);
     }
+    duckdb.copy_data_to_vector(vector, 0, headers.buffer as ArrayBuffer, 0, count * HEADER);
   }
 }
 
