@@ -21,6 +21,17 @@ import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import {
+  Client,
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerReadableStream,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
 import type { RecordBatch } from 'apache-arrow';
 import Table from 'cli-table3';
 import yargs from 'yargs';
@@ -56,7 +67,8 @@ interface Config {
 }
 
 type Op = 'get' | 'put';
-type Mode = 'flight' | 'raw';
+type Mode = 'flight' | 'grpc' | 'raw';
+const MODES: readonly Mode[] = ['flight', 'grpc', 'raw'];
 
 const DISTINCT_BATCHES = 4;
 
@@ -96,6 +108,36 @@ function* cycle<T>(groups: T[][], count: number, first?: T): Generator<T> {
   for (let i = 0; i < count; i++) yield* groups[i % groups.length]!;
 }
 
+/**
+ * grpc-js with nothing of ours: pre-encoded FlightData Buffers through identity serializers.
+ * What it reaches is the most our Flight layer can reach on grpc-js.
+ */
+const identity = (buffer: Buffer) => buffer;
+function bareMethod(name: string, requestStream: boolean, responseStream: boolean): MethodDefinition<Buffer, Buffer> {
+  return {
+    path: `/bench.Loopback/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+}
+const BARE_SERVICE = { Get: bareMethod('Get', false, true), Put: bareMethod('Put', true, false) };
+
+/** The same receive-window widening FlightServer applies to its own grpc-js server. */
+function widenGrpcServerWindows(server: Server, bytes: number): void {
+  if (bytes <= 65535) return;
+  const servers = (server as unknown as { http2Servers: Map<http2.Http2Server, unknown> }).http2Servers;
+  for (const http2Server of servers.keys()) {
+    http2Server.on('session', (session) => {
+      session.setLocalWindowSize(bytes);
+      session.settings({ initialWindowSize: bytes });
+    });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server process
 
@@ -120,6 +162,28 @@ async function serve(config: Config): Promise<void> {
   );
   const flightPort = await flight.listen('127.0.0.1', 0);
 
+  const grpc = new Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  grpc.addService(BARE_SERVICE, {
+    Get: (call: ServerWritableStream<Buffer, Buffer>) => {
+      const { batches: count } = JSON.parse(call.request.toString()) as { batches: number };
+      void (async () => {
+        for (const message of cycle(messages, count, schemaMessage)) {
+          if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+        }
+        call.end();
+      })();
+    },
+    Put: (call: ServerReadableStream<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      let bytes = 0;
+      call.on('data', (message: Buffer) => (bytes += message.byteLength));
+      call.on('end', () => callback(null, Buffer.from(JSON.stringify({ bytes }))));
+    },
+  });
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  );
+  widenGrpcServerWindows(grpc, config.serverWindowBytes);
+
   const raw = http2.createServer({
     settings: config.serverWindowBytes > 0 ? { initialWindowSize: config.serverWindowBytes } : {},
     maxSessionMemory: Number.MAX_SAFE_INTEGER,
@@ -137,6 +201,10 @@ async function serve(config: Config): Promise<void> {
         for await (const chunk of stream) bytes += (chunk as Buffer).byteLength;
         stream.respond({ ':status': 200 });
         stream.end(JSON.stringify({ bytes }));
+      } else if (url.pathname === '/cpu') {
+        const { user, system } = process.cpuUsage();
+        stream.respond({ ':status': 200 });
+        stream.end(JSON.stringify({ seconds: (user + system) / 1e6 }));
       } else {
         stream.respond({ ':status': 404 });
         stream.end();
@@ -145,18 +213,19 @@ async function serve(config: Config): Promise<void> {
   });
   const rawPort = await new Promise<number>((resolve) => raw.listen(0, '127.0.0.1', () => resolve((raw.address() as { port: number }).port)));
 
-  process.stdout.write(JSON.stringify({ flightPort, rawPort }) + '\n');
+  process.stdout.write(JSON.stringify({ flightPort, grpcPort, rawPort }) + '\n');
   // The parent closes our stdin when it is done.
   process.stdin.resume();
   process.stdin.on('end', () => {
     raw.close();
+    grpc.forceShutdown();
     void flight.close(100).then(() => process.exit(0));
   });
 }
 
-/** How the bench raises the FlightServer's HTTP/2 receive window (see FlightServerOptions). */
-function serverWindowOption(config: Config): { flowControlWindow?: number } {
-  return config.serverWindowBytes > 0 ? { flowControlWindow: config.serverWindowBytes } : {};
+/** The FlightServer's HTTP/2 receive window; 0 keeps HTTP/2's 64 KiB default, as grpc-js alone does. */
+function serverWindowOption(config: Config): { flowControlWindow: number } {
+  return { flowControlWindow: config.serverWindowBytes > 0 ? config.serverWindowBytes : 65_535 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,6 +240,8 @@ interface Sample {
   gbPerSecond: number;
   /** CPU seconds this (client) process spent. */
   clientCpuSeconds: number;
+  /** CPU seconds the server process spent (both servers live there; the other one idles). */
+  serverCpuSeconds: number;
   alignmentCopies?: number;
 }
 
@@ -185,6 +256,7 @@ async function main(): Promise<void> {
     .option('window-mib', { type: 'number', default: 16, describe: 'client HTTP/2 flow-control window' })
     .option('server-window-mib', { type: 'number', default: 16, describe: 'server HTTP/2 receive window (0: grpc-js default)' })
     .option('write-buffer-mib', { type: 'number', default: 8, describe: 'bytes queued per stream before writers wait' })
+    .option('modes', { type: 'string', default: MODES.join(','), describe: 'flight (ours), grpc (bare grpc-js), raw (node:http2)' })
     .option('serve', { type: 'string', hidden: true })
     .strict()
     .parseSync();
@@ -195,6 +267,10 @@ async function main(): Promise<void> {
   const ops = argv.ops.split(',').map((op) => {
     if (op !== 'get' && op !== 'put') throw new Error(`unknown op ${JSON.stringify(op)}: use get, put`);
     return op;
+  });
+  const modes = argv.modes.split(',').map((mode) => {
+    if (!(MODES as readonly string[]).includes(mode)) throw new Error(`unknown mode ${JSON.stringify(mode)}: use ${MODES.join(', ')}`);
+    return mode as Mode;
   });
   const config: Config = {
     kind: argv.kind,
@@ -217,15 +293,21 @@ async function main(): Promise<void> {
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (code) => reject(new Error(`the server process exited with ${code} before listening`)));
     });
-    const { flightPort, rawPort } = JSON.parse(line) as { flightPort: number; rawPort: number };
-    await measure(config, ops, argv.gb, argv.runs, flightPort, rawPort);
+    const ports = JSON.parse(line) as Ports;
+    await measure(config, ops, modes, argv.gb, argv.runs, ports);
   } finally {
     child.stdin!.end();
     await exited;
   }
 }
 
-async function measure(config: Config, ops: Op[], gb: number, runs: number, flightPort: number, rawPort: number): Promise<void> {
+interface Ports {
+  flightPort: number;
+  grpcPort: number;
+  rawPort: number;
+}
+
+async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, runs: number, { flightPort, grpcPort, rawPort }: Ports): Promise<void> {
   const { batches, schemaMessage, messages, bytesPerCycle } = prepare(config);
   const cycles = Math.max(1, Math.round((gb * 1e9) / bytesPerCycle));
   const count = cycles * config.distinct; // batches per transfer
@@ -238,6 +320,12 @@ async function measure(config: Config, ops: Op[], gb: number, runs: number, flig
     writeBufferBytes: config.writeBufferBytes,
   });
   await client.waitForReady();
+  const grpcOptions = {
+    'grpc.max_receive_message_length': -1,
+    'grpc.max_send_message_length': -1,
+    'grpc-node.flow_control_window': config.windowBytes,
+  };
+  const bare = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure(), grpcOptions);
   const session = http2.connect(`http://127.0.0.1:${rawPort}`, {
     settings: { initialWindowSize: config.windowBytes },
     maxSessionMemory: Number.MAX_SAFE_INTEGER,
@@ -248,6 +336,14 @@ async function measure(config: Config, ops: Op[], gb: number, runs: number, flig
   });
   widenWindow(session, config.windowBytes);
 
+  const serverCpu = async (): Promise<number> => {
+    const request = session.request({ ':path': '/cpu' });
+    let body = '';
+    request.setEncoding('utf8');
+    for await (const chunk of request) body += chunk as string;
+    return (JSON.parse(body) as { seconds: number }).seconds;
+  };
+
   const runners: Record<`${Mode} ${Op}`, (n: number) => Promise<{ bytes: number; alignmentCopies?: number }>> = {
     'flight get': async (n) => {
       const reader = client.doGet(JSON.stringify({ batches: n }));
@@ -255,6 +351,29 @@ async function measure(config: Config, ops: Op[], gb: number, runs: number, flig
       for await (const batch of reader) rows += batch.numRows;
       if (rows !== n * config.rows) throw new Error(`flight get: ${rows} rows where ${n * config.rows} were sent`);
       return { bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle, alignmentCopies: reader.decoder.stats.alignmentCopies };
+    },
+    'grpc get': async (n) => {
+      const call = bare.makeServerStreamRequest(BARE_SERVICE.Get.path, identity, identity, Buffer.from(JSON.stringify({ batches: n })), new Metadata());
+      let bytes = 0;
+      for await (const message of call) bytes += (message as Buffer).byteLength;
+      return { bytes };
+    },
+    'grpc put': async (n) => {
+      let answered: (value: Buffer) => void = () => {};
+      let failed: (error: Error) => void = () => {};
+      const reply = new Promise<Buffer>((resolve, reject) => {
+        answered = resolve;
+        failed = reject;
+      });
+      const call = bare.makeClientStreamRequest<Buffer, Buffer>(BARE_SERVICE.Put.path, identity, identity, new Metadata(), {}, (error, value) =>
+        error ? failed(error) : answered(value!),
+      );
+      for (const message of cycle(messages, n, schemaMessage)) {
+        if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
+      }
+      call.end();
+      const { bytes } = JSON.parse((await reply).toString()) as { bytes: number };
+      return { bytes };
     },
     'raw get': async (n) => {
       const request = session.request({ ':path': `/get?batches=${n}` });
@@ -303,18 +422,21 @@ async function measure(config: Config, ops: Op[], gb: number, runs: number, flig
 
   // Warm up every path (JIT, connections, windows) on a tenth of the volume.
   const warm = Math.max(config.distinct, Math.round(count / 10 / config.distinct) * config.distinct);
-  for (const op of ops) for (const mode of ['flight', 'raw'] as const) await runners[`${mode} ${op}`](warm);
+  for (const op of ops) for (const mode of modes) await runners[`${mode} ${op}`](warm);
 
   const samples: Sample[] = [];
   for (let run = 0; run < runs; run++) {
     for (const op of ops) {
-      const order: Mode[] = run % 2 === 0 ? ['flight', 'raw'] : ['raw', 'flight'];
+      // Rotate which stack goes first, so slow drifts of a shared machine spread over all.
+      const order = modes.map((_, i) => modes[(i + run) % modes.length]!);
       for (const mode of order) {
+        const serverBefore = await serverCpu();
         const cpu = process.cpuUsage();
         const started = performance.now();
         const { bytes, alignmentCopies } = await runners[`${mode} ${op}`](count);
         const seconds = (performance.now() - started) / 1000;
         const used = process.cpuUsage(cpu);
+        const serverCpuSeconds = (await serverCpu()) - serverBefore;
         const sample: Sample = {
           op,
           mode,
@@ -323,49 +445,60 @@ async function measure(config: Config, ops: Op[], gb: number, runs: number, flig
           bytes,
           gbPerSecond: gbPerSecond(bytes, seconds),
           clientCpuSeconds: (used.user + used.system) / 1e6,
+          serverCpuSeconds,
           ...(alignmentCopies !== undefined ? { alignmentCopies } : {}),
         };
         samples.push(sample);
-        console.error(`  run ${run} ${mode} ${op}: ${formatNumber(sample.gbPerSecond, 3)} GB/s`);
+        const perGb = (cpuSeconds: number) => formatNumber(cpuSeconds / (bytes / 1e9), 2);
+        console.error(
+          `  run ${run} ${mode} ${op}: ${formatNumber(sample.gbPerSecond, 3)} GB/s, CPU s/GB client ${perGb(sample.clientCpuSeconds)} server ${perGb(serverCpuSeconds)}`,
+        );
       }
     }
   }
   client.close();
+  bare.close();
   session.close();
 
   const table = new Table({
-    head: ['op', 'flight GB/s', 'raw http2 GB/s', 'ratio', 'pairwise ratio', 'flight spread', 'raw spread', 'client CPU s/GB flight/raw', 'align copies'],
+    head: ['op', 'stack', 'GB/s (median)', 'spread', 'vs raw http2', 'pairwise vs raw', 'client CPU s/GB', 'server CPU s/GB', 'align copies'],
     style: { head: [], border: [] },
   });
-  const summary = ops.map((op) => {
+  const show = (value: number | null | undefined, digits: number, scale = 1, unit = '') =>
+    value === null || value === undefined ? '-' : `${formatNumber(value * scale, digits)}${unit}`;
+  const summary = ops.flatMap((op) => {
     const of = (mode: Mode) => samples.filter((s) => s.op === op && s.mode === mode);
-    const flight = spread(of('flight').map((s) => s.gbPerSecond));
-    const raw = spread(of('raw').map((s) => s.gbPerSecond));
-    const pairwise = median(of('flight').map((s, i) => s.gbPerSecond / of('raw')[i]!.gbPerSecond));
-    const cpuPerGb = (mode: Mode) => median(of(mode).map((s) => s.clientCpuSeconds / (s.bytes / 1e9)));
-    const copies = of('flight').map((s) => s.alignmentCopies ?? 0);
-    const row = {
-      op,
-      flight,
-      raw,
-      ratio: flight.median / raw.median,
-      pairwiseRatio: pairwise,
-      clientCpuSecondsPerGb: { flight: cpuPerGb('flight'), raw: cpuPerGb('raw') },
-      alignmentCopiesPerTransfer: median(copies),
-      messagesPerTransfer: 1 + (count / config.distinct) * messages.flat().length,
-    };
-    table.push([
-      op === 'get' ? 'DoGet' : 'DoPut',
-      `${formatNumber(flight.median, 3)}`,
-      `${formatNumber(raw.median, 3)}`,
-      formatNumber(row.ratio, 2),
-      formatNumber(pairwise, 2),
-      `${formatNumber(flight.relative * 100, 0)}%`,
-      `${formatNumber(raw.relative * 100, 0)}%`,
-      `${formatNumber(row.clientCpuSecondsPerGb.flight, 2)} / ${formatNumber(row.clientCpuSecondsPerGb.raw, 2)}`,
-      `${row.alignmentCopiesPerTransfer} of ${row.messagesPerTransfer}`,
-    ]);
-    return row;
+    const raw = of('raw');
+    const rawMedian = raw.length > 0 ? median(raw.map((s) => s.gbPerSecond)) : null;
+    return modes.map((mode) => {
+      const mine = of(mode);
+      const throughput = spread(mine.map((s) => s.gbPerSecond));
+      const perGb = (side: 'clientCpuSeconds' | 'serverCpuSeconds') => median(mine.map((s) => s[side] / (s.bytes / 1e9)));
+      const copies = mine.map((s) => s.alignmentCopies).filter((c) => c !== undefined);
+      const row = {
+        op,
+        mode,
+        gbPerSecond: throughput,
+        ratioToRaw: rawMedian === null ? null : throughput.median / rawMedian,
+        pairwiseRatioToRaw: raw.length > 0 ? median(mine.map((s, i) => s.gbPerSecond / raw[i]!.gbPerSecond)) : null,
+        clientCpuSecondsPerGb: perGb('clientCpuSeconds'),
+        serverCpuSecondsPerGb: perGb('serverCpuSeconds'),
+        alignmentCopiesPerTransfer: copies.length > 0 ? median(copies) : null,
+        messagesPerTransfer: 1 + (count / config.distinct) * messages.flat().length,
+      };
+      table.push([
+        op === 'get' ? 'DoGet' : 'DoPut',
+        { flight: 'ours', grpc: 'bare grpc-js', raw: 'raw http2' }[mode],
+        show(throughput.median, 3),
+        show(throughput.relative, 0, 100, '%'),
+        show(row.ratioToRaw, 2),
+        show(row.pairwiseRatioToRaw, 2),
+        show(row.clientCpuSecondsPerGb, 2),
+        show(row.serverCpuSecondsPerGb, 2),
+        row.alignmentCopiesPerTransfer === null ? '' : `${row.alignmentCopiesPerTransfer} of ${row.messagesPerTransfer}`,
+      ]);
+      return row;
+    });
   });
   console.log(table.toString());
   const path = writeResults('loopback', {
