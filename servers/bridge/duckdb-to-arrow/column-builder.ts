@@ -41,22 +41,31 @@ export abstract class ColumnBuilder {
   }
 }
 
+/**
+ * Uninitialised memory: every byte a builder hands out is written first, so zero-filling each new
+ * batch buffer would be wasted work (it is a measurable share of the export).
+ */
+export function uninitialisedBytes(length: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 /** A byte buffer that grows by doubling, with a DataView for word-sized stores at any offset. */
 export class GrowableBytes {
   bytes: Uint8Array;
   view: DataView;
 
   constructor(initialBytes: number) {
-    this.bytes = new Uint8Array(Math.max(initialBytes, 64));
-    this.view = new DataView(this.bytes.buffer);
+    this.bytes = uninitialisedBytes(Math.max(initialBytes, 64));
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
   }
 
   reserve(totalBytes: number): Uint8Array {
     if (this.bytes.length < totalBytes) {
-      const grown = new Uint8Array(Math.max(totalBytes, this.bytes.length * 2));
+      const grown = uninitialisedBytes(Math.max(totalBytes, this.bytes.length * 2));
       grown.set(this.bytes);
       this.bytes = grown;
-      this.view = new DataView(grown.buffer);
+      this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
     }
     return this.bytes;
   }
@@ -64,8 +73,8 @@ export class GrowableBytes {
   /** Hands out the first `used` bytes and starts a fresh buffer of the same capacity. */
   take(used: number): Uint8Array {
     const out = this.bytes.subarray(0, used);
-    this.bytes = new Uint8Array(this.bytes.length);
-    this.view = new DataView(this.bytes.buffer);
+    this.bytes = uninitialisedBytes(this.bytes.length);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     return out;
   }
 }

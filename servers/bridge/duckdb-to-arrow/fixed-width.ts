@@ -169,7 +169,10 @@ export class BooleanBuilder extends ColumnBuilder {
     const { nullCount, nullBitmap } = this.validity.finish();
     const length = this.length;
     this.length = 0;
-    return makeData({ type: this.type, length, nullCount, nullBitmap, data: this.bits.take((length + 7) >> 3) });
+    const data = this.bits.take((length + 7) >> 3);
+    // The buffer is uninitialised memory: clear the bits past the last value.
+    if ((length & 7) !== 0) data[length >> 3] &= (1 << (length & 7)) - 1;
+    return makeData({ type: this.type, length, nullCount, nullBitmap, data });
   }
 
   byteLength(): number {

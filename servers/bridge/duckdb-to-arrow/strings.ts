@@ -1,6 +1,6 @@
 import duckdb from '@duckdb/node-bindings';
 import { makeData, Utf8, type Binary, type Data } from 'apache-arrow';
-import { ColumnBuilder, GrowableBytes, rowsExtent } from './column-builder.ts';
+import { ColumnBuilder, GrowableBytes, rowsExtent, uninitialisedBytes } from './column-builder.ts';
 import { readMask, type Mask } from './validity.ts';
 
 // duckdb_string_t (duckdb.h) is 16 bytes: a uint32 length, then either the bytes themselves
@@ -11,19 +11,26 @@ const TWO_32 = 4294967296;
 const MAX_OFFSET = 2147483647;
 const SLACK = 16;
 
+/** Arrow offsets, growing by doubling; the first offset is 0, the others are written before use. */
 class GrowableInt32 {
   values: Int32Array;
   constructor(initial: number) {
-    this.values = new Int32Array(Math.max(initial, 16));
+    this.values = int32s(Math.max(initial, 16));
+    this.values[0] = 0;
   }
   reserve(count: number): Int32Array {
     if (this.values.length < count) {
-      const grown = new Int32Array(Math.max(count, this.values.length * 2));
+      const grown = int32s(Math.max(count, this.values.length * 2));
       grown.set(this.values);
       this.values = grown;
     }
     return this.values;
   }
+}
+
+function int32s(count: number): Int32Array {
+  const bytes = uninitialisedBytes(count * 4);
+  return new Int32Array(bytes.buffer, bytes.byteOffset, count);
 }
 
 /**
