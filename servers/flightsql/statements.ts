@@ -1,0 +1,386 @@
+// Statements and prepared statements: what GetFlightInfo, DoGet and DoPut do with SQL.
+//
+// A statement that returns rows is planned at GetFlightInfo (its schema comes from DuckDB's
+// prepared statement, nothing runs) and runs at DoGet. A statement that returns no rows (DDL,
+// INSERT, ...) runs at GetFlightInfo, so that it takes effect even if the client never reads
+// the ticket, in order with the client's other statements; its ticket then answers the same
+// status table the plain Flight face answers (status, statement, rows_changed). A text of
+// several statements runs whole at DoGet, as a plain DoGet ticket does.
+
+import { StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { Schema, type RecordBatch } from 'apache-arrow';
+import { FlightError, schemaToIpcMessage, type CallContext, type FlightDataReader, type FlightDescriptor, type FlightInfo, type FlightOutput } from '../../flight/index.ts';
+import { streamQuery } from '../bridge/index.ts';
+import type { ServiceContext } from '../context.ts';
+import { fromDuckDBError } from '../errors.ts';
+import { MAX_SQL_BYTES, statusSchema } from '../query.ts';
+import type { RunningQueries } from './cancellation.ts';
+import { ActionCreatePreparedStatementResult, DoPutPreparedStatementResult, DoPutUpdateResult } from './messages.ts';
+import { parameterBindings, parameterSchema, type ParameterSets } from './parameters.ts';
+import type { PreparedStatements } from './prepared-statements.ts';
+import { batchOf } from './record-batches.ts';
+import { arrowSchema, preparedColumns, readTimezone, resultColumns, runPrepared, sessionTimezone } from './result-stream.ts';
+import { interruptible, type Session, type Sessions } from './sessions.ts';
+import { decodeParameters, encodeParameters, encodeTicket, newQueryId, type StatementTicket } from './tickets.ts';
+
+export interface FlightSqlState {
+  readonly service: ServiceContext;
+  readonly sessions: Sessions;
+  readonly prepared: PreparedStatements;
+  readonly running: RunningQueries;
+}
+
+/** Statement types whose result is rows; the others run at GetFlightInfo and answer a status. */
+const ROW_STATEMENTS = new Set<StatementType>([
+  StatementType.SELECT,
+  StatementType.EXPLAIN,
+  StatementType.PRAGMA,
+  StatementType.CALL,
+  StatementType.RELATION,
+  StatementType.EXECUTE,
+  StatementType.ANALYZE,
+]);
+
+const utf8 = new TextEncoder();
+
+export function checkSql(sql: string, what: string): void {
+  if (sql.trim().length === 0) throw FlightError.invalidArgument(`${what}: the query is empty`);
+  const bytes = utf8.encode(sql).byteLength;
+  if (bytes > MAX_SQL_BYTES) throw FlightError.invalidArgument(`${what}: the query is ${bytes} bytes; the limit is ${MAX_SQL_BYTES}`);
+}
+
+function statementName(type: StatementType): string {
+  return StatementType[type] ?? 'STATEMENT';
+}
+
+export function statusBatch(statement: string, rowsChanged: number): RecordBatch {
+  return batchOf(statusSchema(), [['OK'], [statement], [BigInt(rowsChanged)]]);
+}
+
+function flightInfo(descriptor: FlightDescriptor, schema: Schema | null, ticket: StatementTicket): FlightInfo {
+  return { schema, descriptor, endpoints: [{ ticket: encodeTicket(ticket), locations: [] }], totalRecords: -1, totalBytes: -1, ordered: false };
+}
+
+function outcomeInfo(descriptor: FlightDescriptor, statement: string, rowsChanged: number): FlightInfo {
+  return flightInfo(descriptor, statusSchema(), { kind: 'outcome', queryId: newQueryId(), statement, rowsChanged });
+}
+
+/** DuckDB's errors as Flight errors, keeping a cancellation's own reason. */
+function failure(error: unknown, signal?: AbortSignal): FlightError {
+  if (signal?.aborted && signal.reason instanceof FlightError) return signal.reason;
+  return fromDuckDBError(error);
+}
+
+async function guard<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw failure(error, signal);
+  }
+}
+
+async function prepareOne(connection: DuckDBConnection, sql: string): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
+  const extracted = await guard(connection.extractStatements(sql));
+  if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
+  if (extracted.count > 1) return { count: extracted.count, prepared: null };
+  return { count: 1, prepared: await guard(extracted.prepare(0)) };
+}
+
+/**
+ * Runs a statement that returns no rows once per parameter set and totals the rows changed.
+ * Several sets run as one atomic execution: in the client's transaction, or in one of our own.
+ */
+async function runForRowsChanged(session: Session, prepared: DuckDBPreparedStatement, bindings: (() => void)[], signal: AbortSignal): Promise<number> {
+  const connection = session.connection;
+  const own = session.transaction === null && bindings.length > 1;
+  if (own) await guard(connection.run('BEGIN TRANSACTION'));
+  try {
+    let total = 0;
+    for (const bind of bindings) {
+      bind();
+      const result = await interruptible(connection, signal, () => prepared.run());
+      total += result.rowsChanged;
+    }
+    if (own) await connection.run('COMMIT');
+    return total;
+  } catch (error) {
+    if (own) await connection.run('ROLLBACK').catch(() => undefined);
+    throw failure(error, signal);
+  }
+}
+
+/**
+ * The result schema of a query whose column types depend on its parameters: the same query
+ * wrapped in `LIMIT 0`, bound with the first parameter set. Null when the wrapper does not apply
+ * (the FlightInfo then carries no schema and the client takes it from the DoGet stream, which
+ * reports any real error in the query).
+ */
+async function boundSchema(connection: DuckDBConnection, sql: string, sets: ParameterSets): Promise<Schema | null> {
+  const wrapped = `SELECT * FROM (${sql.trim().replace(/;\s*$/, '')}) LIMIT 0`;
+  let prepared: DuckDBPreparedStatement;
+  try {
+    prepared = await connection.prepare(wrapped);
+  } catch {
+    return null; // not a query that can be wrapped: see above
+  }
+  try {
+    const bindings = parameterBindings(prepared, sets);
+    if (bindings.length === 0) return null;
+    bindings[0]!();
+    const result = await prepared.run();
+    const columns = resultColumns(result);
+    return arrowSchema(columns, await sessionTimezone(connection, columns));
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+/** GetFlightInfo of one prepared statement, with its parameter sets (if any) bound. */
+async function infoForPrepared(
+  session: Session,
+  prepared: DuckDBPreparedStatement,
+  sql: string,
+  transactionId: Uint8Array | undefined,
+  descriptor: FlightDescriptor,
+  sets: ParameterSets | null,
+  context: CallContext,
+): Promise<FlightInfo> {
+  const bindings = parameterBindings(prepared, sets);
+  if (!ROW_STATEMENTS.has(prepared.statementType)) {
+    const rows = await runForRowsChanged(session, prepared, bindings, context.signal);
+    return outcomeInfo(descriptor, statementName(prepared.statementType), rows);
+  }
+  const parameters = prepared.parameterCount > 0 && sets !== null ? encodeParameters(sets) : undefined;
+  let schema: Schema | null = null;
+  const columns = preparedColumns(prepared);
+  if (columns) schema = arrowSchema(columns, await guard(sessionTimezone(session.connection, columns)));
+  else if (sets !== null && prepared.statementType === StatementType.SELECT) schema = await boundSchema(session.connection, sql, sets);
+  return flightInfo(descriptor, schema, { kind: 'query', queryId: newQueryId(), sql, transactionId, parameters });
+}
+
+/** GetFlightInfo of CommandStatementQuery. */
+export async function statementInfo(
+  state: FlightSqlState,
+  sql: string,
+  transactionId: Uint8Array | undefined,
+  descriptor: FlightDescriptor,
+  context: CallContext,
+): Promise<FlightInfo> {
+  checkSql(sql, 'CommandStatementQuery');
+  return state.sessions.run(transactionId, context, async (session) => {
+    const { prepared } = await prepareOne(session.connection, sql);
+    if (!prepared) return flightInfo(descriptor, null, { kind: 'query', queryId: newQueryId(), sql, transactionId, parameters: undefined });
+    try {
+      return await infoForPrepared(session, prepared, sql, transactionId, descriptor, null, context);
+    } finally {
+      prepared.destroySync();
+    }
+  });
+}
+
+/** GetSchema of CommandStatementQuery: planned, never run. */
+export async function statementSchema(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Schema> {
+  checkSql(sql, 'CommandStatementQuery');
+  return state.sessions.run(transactionId, context, async (session) => {
+    const { prepared } = await prepareOne(session.connection, sql);
+    if (!prepared) throw FlightError.invalidArgument('GetSchema: the text holds several statements; the schema of a script is known only once it runs');
+    try {
+      if (!ROW_STATEMENTS.has(prepared.statementType)) return statusSchema();
+      const columns = preparedColumns(prepared);
+      if (!columns) throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; prepare the statement and bind them');
+      return arrowSchema(columns, await guard(sessionTimezone(session.connection, columns)));
+    } finally {
+      prepared.destroySync();
+    }
+  });
+}
+
+/** DoGet of a statement ticket. */
+export async function redeemTicket(state: FlightSqlState, ticket: StatementTicket, context: CallContext): Promise<FlightOutput> {
+  if (ticket.kind === 'outcome') {
+    const batch = statusBatch(ticket.statement, ticket.rowsChanged);
+    return Object.assign([batch], { schema: batch.schema });
+  }
+  const query = state.running.start(ticket.queryId, context.signal);
+  let session: Session;
+  try {
+    session = await state.sessions.open(ticket.transactionId, context);
+  } catch (error) {
+    query.finish();
+    throw error;
+  }
+  const { signal } = query;
+  const batchRows = state.service.settings.batchRows;
+  let prepared: DuckDBPreparedStatement | null = null;
+  const done = (healthy: boolean) => {
+    prepared?.destroySync();
+    prepared = null;
+    session.release(healthy);
+    query.finish();
+  };
+  try {
+    let stream: AsyncIterable<RecordBatch> & { close(): Promise<void> };
+    let schema: Schema;
+    if (ticket.parameters !== undefined) {
+      prepared = await guard(session.connection.prepare(ticket.sql), signal);
+      const bindings = parameterBindings(prepared, decodeParameters(ticket.parameters));
+      // The result types are known only once it runs: read the zone in case one is a TIMESTAMPTZ.
+      const timezone = await guard(readTimezone(session.connection));
+      const runs = await guard(runPrepared(session.connection, prepared, bindings, { batchRows, signal, timezone }), signal);
+      stream = runs;
+      schema = runs.schema ?? new Schema([]);
+    } else {
+      const result = await guard(streamQuery(session.connection, ticket.sql, { batchRows, signal }), signal);
+      stream = result;
+      schema = result.schema;
+    }
+    return {
+      schema,
+      async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch> {
+        let healthy = false;
+        try {
+          for await (const batch of stream) yield batch;
+          healthy = true;
+        } catch (error) {
+          throw failure(error, signal);
+        } finally {
+          await stream.close();
+          done(healthy || signal.aborted);
+        }
+      },
+    };
+  } catch (error) {
+    done(false);
+    throw failure(error, signal);
+  }
+}
+
+/** DoPut of CommandStatementUpdate: runs the statement(s), answers the rows changed. */
+export async function statementUpdate(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Uint8Array> {
+  checkSql(sql, 'CommandStatementUpdate');
+  const rows = await state.sessions.run(transactionId, context, async (session) => {
+    const extracted = await guard(session.connection.extractStatements(sql));
+    if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
+    let total = 0;
+    for (let i = 0; i < extracted.count; i++) {
+      const prepared = await guard(extracted.prepare(i));
+      try {
+        total += await runForRowsChanged(session, prepared, parameterBindings(prepared, null), context.signal);
+      } finally {
+        prepared.destroySync();
+      }
+    }
+    return total;
+  });
+  return DoPutUpdateResult.encode({ recordCount: rows });
+}
+
+/** The Arrow type the bridge gives a DuckDB type, or null when it has none. */
+function arrowTypeOf(type: Parameters<typeof arrowSchema>[0]['types'][number]) {
+  try {
+    return arrowSchema({ names: ['p'], types: [type] }, 'UTC').fields[0]!.type;
+  } catch {
+    return null; // a type with no Arrow mapping is described as Null: what ADBC expects for "unknown"
+  }
+}
+
+/** ActionCreatePreparedStatementRequest: plans the statement and keeps it under a new handle. */
+export async function createPreparedStatement(
+  state: FlightSqlState,
+  sql: string,
+  transactionId: Uint8Array | undefined,
+  context: CallContext,
+): Promise<Uint8Array> {
+  checkSql(sql, 'CreatePreparedStatement');
+  const entry = await state.sessions.run(transactionId, context, async (session) => {
+    const { prepared } = await prepareOne(session.connection, sql);
+    const common = { sql, transactionId, identity: context.identity };
+    if (!prepared) {
+      return state.prepared.add({ ...common, script: true, returnsRows: true, parameterCount: 0, datasetSchema: null, parameterSchema: new Schema([]) });
+    }
+    try {
+      const returnsRows = ROW_STATEMENTS.has(prepared.statementType);
+      const columns = returnsRows ? preparedColumns(prepared) : null;
+      const datasetSchema = !returnsRows ? statusSchema() : columns ? arrowSchema(columns, await guard(sessionTimezone(session.connection, columns))) : null;
+      return state.prepared.add({
+        ...common,
+        script: false,
+        returnsRows,
+        parameterCount: prepared.parameterCount,
+        datasetSchema,
+        parameterSchema: parameterSchema(prepared, arrowTypeOf),
+      });
+    } finally {
+      prepared.destroySync();
+    }
+  });
+  return ActionCreatePreparedStatementResult.encode({
+    preparedStatementHandle: entry.handle,
+    datasetSchema: entry.datasetSchema ? schemaToIpcMessage(entry.datasetSchema) : undefined,
+    parameterSchema: schemaToIpcMessage(entry.parameterSchema),
+  });
+}
+
+/** GetFlightInfo of CommandPreparedStatementQuery. */
+export async function preparedInfo(state: FlightSqlState, handle: Uint8Array, descriptor: FlightDescriptor, context: CallContext): Promise<FlightInfo> {
+  const entry = state.prepared.get(handle, context.identity);
+  if (entry.script) return statementInfo(state, entry.sql, entry.transactionId, descriptor, context);
+  return state.sessions.run(entry.transactionId, context, async (session) => {
+    const prepared = await guard(session.connection.prepare(entry.sql));
+    try {
+      return await infoForPrepared(session, prepared, entry.sql, entry.transactionId, descriptor, entry.parameters, context);
+    } finally {
+      prepared.destroySync();
+    }
+  });
+}
+
+/** GetSchema of CommandPreparedStatementQuery: with the bound parameters taken into account. */
+export async function preparedSchema(state: FlightSqlState, handle: Uint8Array, context: CallContext): Promise<Schema> {
+  const entry = state.prepared.get(handle, context.identity);
+  if (entry.datasetSchema) return entry.datasetSchema;
+  if (entry.script) throw FlightError.invalidArgument('GetSchema: the statement is a script; its schema is known only once it runs');
+  if (!entry.parameters) throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; bind them with DoPut first');
+  const parameters = entry.parameters;
+  const schema = await state.sessions.run(entry.transactionId, context, (session) => guard(boundSchema(session.connection, entry.sql, parameters)));
+  if (!schema) throw FlightError.invalidArgument('GetSchema: the result schema is known only once the statement runs');
+  return schema;
+}
+
+async function readParameterSets(reader: FlightDataReader): Promise<ParameterSets | null> {
+  const schema = await reader.schema();
+  const batches: RecordBatch[] = [];
+  for await (const batch of reader) batches.push(batch);
+  return schema ? { schema, batches } : null;
+}
+
+/** DoPut of CommandPreparedStatementQuery: binds parameter sets for the next execution. */
+export async function bindParameters(state: FlightSqlState, handle: Uint8Array, reader: FlightDataReader, context: CallContext): Promise<Uint8Array> {
+  const entry = state.prepared.get(handle, context.identity);
+  const sets = await readParameterSets(reader);
+  if (entry.script && sets !== null && sets.schema.fields.length > 0) {
+    throw FlightError.invalidArgument('the prepared text holds several statements, which take no parameters');
+  }
+  entry.parameters = sets;
+  return DoPutPreparedStatementResult.encode({ preparedStatementHandle: entry.handle });
+}
+
+/** DoPut of CommandPreparedStatementUpdate: one execution per parameter set, atomically. */
+export async function preparedUpdate(state: FlightSqlState, handle: Uint8Array, reader: FlightDataReader, context: CallContext): Promise<Uint8Array> {
+  const entry = state.prepared.get(handle, context.identity);
+  const sent = await readParameterSets(reader);
+  const sets = sent !== null && sent.schema.fields.length > 0 ? sent : entry.parameters;
+  if (entry.script) {
+    if (sets !== null && sets.schema.fields.length > 0) throw FlightError.invalidArgument('the prepared text holds several statements, which take no parameters');
+    return statementUpdate(state, entry.sql, entry.transactionId, context);
+  }
+  const rows = await state.sessions.run(entry.transactionId, context, async (session) => {
+    const prepared = await guard(session.connection.prepare(entry.sql));
+    try {
+      return await runForRowsChanged(session, prepared, parameterBindings(prepared, sets), context.signal);
+    } finally {
+      prepared.destroySync();
+    }
+  });
+  return DoPutUpdateResult.encode({ recordCount: rows });
+}
