@@ -10,6 +10,7 @@ import { ExchangerRegistry } from './exchangers.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { descriptorSql, flightInfo, listFlights, pollFlightInfo, querySchema, decodeSql, runQuery } from './query.ts';
 import { upload } from './upload.ts';
+import { withFlightSql } from './flightsql/index.ts';
 import { staticUsers } from '../flight/index.ts';
 
 export const SERVER_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -33,6 +34,11 @@ export interface DuckDBFlightServerOptions {
 }
 
 export function createHandlers(service: ServiceContext): FlightHandlers {
+  // Flight SQL commands (Any-wrapped) go to the Flight SQL face; everything else to the plain one.
+  return withFlightSql(service, createPlainHandlers(service)).handlers;
+}
+
+function createPlainHandlers(service: ServiceContext): FlightHandlers {
   return {
     doGet: (ticket, context) => runQuery(service, decodeSql(ticket, 'the ticket'), context),
     getFlightInfo: (descriptor) => flightInfo(service, descriptor),
