@@ -9,11 +9,20 @@ import { FlightError } from './error.ts';
 export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /**
+ * And at most this many messages. grpc-js completes a write only after the event loop turns, so
+ * a producer of small messages that waited on bytes alone would queue 8 MiB of them (tens of
+ * thousands, seconds of CPU) before anything reached the socket: the first batch and a
+ * cancellation would both wait for that.
+ */
+export const WRITE_BUFFER_MESSAGES = 256;
+
+/**
  * Writes Buffers into a grpc-js writable call. `write` resolves once the stream can take more:
  * a slow reader holds the producer back instead of making us buffer the whole stream.
  */
 export class BackpressureWriter {
   private pendingBytes = 0;
+  private pendingMessages = 0;
   private waiter: (() => void) | null = null;
   private failure: Error | null = null;
   private stallListener: (() => void) | null = null;
@@ -41,16 +50,18 @@ export class BackpressureWriter {
   async write(message: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     this.pendingBytes += message.byteLength;
+    this.pendingMessages++;
     this.stream.write(message, () => {
       this.pendingBytes -= message.byteLength;
-      if (this.pendingBytes <= this.limitBytes) this.wake();
+      this.pendingMessages--;
+      if (!this.stalled) this.wake();
     });
-    if (this.pendingBytes > this.limitBytes) {
+    if (this.stalled) {
       const listener = this.stallListener;
       this.stallListener = null;
       listener?.();
     }
-    while (this.pendingBytes > this.limitBytes && !this.failure) {
+    while (this.stalled && !this.failure) {
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
     if (this.failure) throw this.failure;
@@ -58,7 +69,7 @@ export class BackpressureWriter {
 
   /** True while the peer is not taking our messages as fast as we write them. */
   get stalled(): boolean {
-    return this.pendingBytes > this.limitBytes;
+    return this.pendingBytes > this.limitBytes || this.pendingMessages > WRITE_BUFFER_MESSAGES;
   }
 
   /** Calls `listener` once, the next time the stream stalls (replacing any earlier one). */
