@@ -181,6 +181,10 @@ export class FlightClient {
     call: NodeJS.EventEmitter & { cancel(): void },
     options: CallOptions | undefined,
   ): { headers: Promise<Metadata>; trailers: Promise<Metadata> } {
+    // A failed call's status reaches the caller through the 'status' event and the message
+    // iterator. Once a reader is closed early (it cancels the call) nothing else listens, and
+    // grpc-js's 'error' for that CANCELLED status would be an unheard 'error' event: a crash.
+    call.on('error', () => {});
     const signal = options?.signal;
     if (signal) {
       if (signal.aborted) queueMicrotask(() => call.cancel());
