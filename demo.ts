@@ -37,6 +37,7 @@ import {
   type ServerProcess,
 } from './bench/harness/index.ts';
 import { DuckDBFlightClient } from './client/index.ts';
+import { FlightError } from './flight/index.ts';
 import { FLIGHTS_DEFAULT_PATH, FLIGHTS_DEFAULT_ROWS, ensureFlightsParquet } from './data/flights.ts';
 
 const DEMO_USER = 'demo';
@@ -64,6 +65,9 @@ const args = await yargs(hideBin(process.argv))
     if (!Number.isSafeInteger(a.rows) || a.rows < 1) throw new Error(`--rows must be a positive integer, got ${a.rows}`);
     for (const p of ['port1', 'port2'] as const) {
       if (!Number.isInteger(a[p]) || a[p] < 0 || a[p] > 65535) throw new Error(`--${p} must be a port number (0 picks a free one), got ${a[p]}`);
+    }
+    if (a.auth && a.password === undefined && (a['server1-location'] || a['server2-location'])) {
+      throw new Error('--auth generates a password for the forked servers only: pass --username and --password for a server given by --serverN-location');
     }
     if (a.port1 === a.port2 && a.port1 !== 0 && !a['server1-location'] && !a['server2-location']) throw new Error('--port1 and --port2 must differ');
     return true;
@@ -193,7 +197,22 @@ async function connectionCheck(nodes: readonly Node[]): Promise<void> {
     const [version] = (await node.client.executeAction('version')) as { server: string; duckdb: string; node: string }[];
     const auth = credentials ? `, logged in as ${credentials.username}` : '';
     out(`${node.name}: ${health!.status}, duck-flight ${version!.server}, DuckDB ${version!.duckdb}, Node ${version!.node}${auth}`);
+    if (args.auth && node.process) out(`${node.name}: ${await anonymousRefused(node)}`);
   }
+}
+
+/** With --auth, a call without credentials must be refused; says so, or throws if it was not. */
+async function anonymousRefused(node: Node): Promise<string> {
+  const anonymous = new DuckDBFlightClient({ location: node.client.location });
+  try {
+    await anonymous.executeAction('list_tables');
+  } catch (error) {
+    if (error instanceof FlightError && error.kind === 'unauthenticated') return 'a call without credentials is refused (UNAUTHENTICATED)';
+    throw error;
+  } finally {
+    anonymous.close();
+  }
+  throw new Error(`${node.name} was started with --auth but answered a call without credentials`);
 }
 
 async function basicOperations(server1: Node, server2: Node): Promise<boolean> {

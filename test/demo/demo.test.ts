@@ -35,10 +35,10 @@ interface DemoRun {
   forked(n: number): Promise<number[]>;
 }
 
-function runDemo(extra: string[]): DemoRun {
+function runDemo(extra: string[], rows = ROWS): DemoRun {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'demo.ts', '--rows', String(ROWS), '--data', join(dataDir, 'flights.parquet'), ...extra],
+    ['--import', 'tsx', 'demo.ts', '--rows', String(rows), '--data', join(dataDir, `flights-${rows}.parquet`), ...extra],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const run: DemoRun = {
@@ -119,6 +119,21 @@ describe('npm run demo', () => {
     const ports = [...run.stdout.matchAll(/^server \d: grpc:\/\/localhost:(\d+) \(pid/gm)].map((m) => Number(m[1]));
     assert.equal(ports.length, 2);
     for (const port of ports) assert.equal(await isPortFree('localhost', port), true, `port ${port} is still taken`);
+  });
+
+  test('--auth: the forked servers require a login and the demo logs in with a generated password', async () => {
+    const rows = 5000;
+    const run = runDemo(['--port1', '0', '--port2', '0', '--auth'], rows);
+    const { code } = await run.done;
+    assert.equal(code, 0, `the demo failed:\n${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /server 1: ok, .*logged in as demo/);
+    assert.match(run.stdout, /server 2: ok, .*logged in as demo/);
+    assert.match(run.stdout, /server 1: a call without credentials is refused \(UNAUTHENTICATED\)/);
+    assert.match(run.stdout, /server 2: a call without credentials is refused \(UNAUTHENTICATED\)/);
+    const report = parseReport(run.stdout);
+    assert.equal(report.length, 4);
+    for (const row of report) assert.equal(row.ok, true, `${row.operation}: ${row.detail}`);
+    assert.deepEqual(await survivors(forkedPids(run.stderr)), []);
   });
 
   test('a port in use is a clear message, and the other server is stopped', async () => {
