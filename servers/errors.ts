@@ -6,6 +6,9 @@ import { FlightError, type FlightErrorKind } from '../flight/index.ts';
 const RULES: [RegExp, FlightErrorKind][] = [
   [/\bCatalog Error:.*(does not exist|not found)/is, 'not-found'],
   [/\bCatalog Error:.*already exists/is, 'already-exists'],
+  // The appender reports constraint violations without DuckDB's "Constraint Error:" prefix
+  // ("Failed to append: Duplicate key ... violates primary key constraint.").
+  [/violates (primary key|unique|foreign key) constraint|NOT NULL constraint failed|CHECK constraint failed/i, 'invalid-argument'],
   [/\b(Parser|Binder|Conversion|Invalid Input|Constraint|Out of Range|Type|Syntax|Not implemented|Catalog|Dependency|Invalid type|Sequence|Invalid) Error:/i, 'invalid-argument'],
   [/\b(Permission|Invalid Configuration) Error:/i, 'permission-denied'],
   [/\bINTERRUPT Error:|Interrupted!/i, 'cancelled'],
