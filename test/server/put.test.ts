@@ -254,7 +254,7 @@ describe('DoPut', () => {
     assert.deepEqual(await client.uploadData('empty_one', empty), { table: 'empty_one', rows: 0, created: true });
     const info = await client.flight.getFlightInfo(FlightDescriptor.path('empty_one'));
     assert.equal(info.totalRecords, 0);
-    assert.deepEqual(info.schema.names, ['id', 'v', 's']);
+    assert.deepEqual(info.schema?.names, ['id', 'v', 's']);
   });
 
   test('Int32 data appends to a BIGINT column (an implicit cast)', async () => {
