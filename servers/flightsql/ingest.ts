@@ -110,6 +110,8 @@ export async function ingest(state: FlightSqlState, command: CommandStatementIng
     const progress = { writing: false };
     try {
       if (catalog !== currentCatalog || schemaName !== currentSchema) {
+        const [found] = await scalarRow(connection, 'SELECT count(*) FROM duckdb_schemas() WHERE database_name = $1 AND schema_name = $2', [catalog, schemaName]);
+        if (Number(found) === 0) throw FlightError.notFound(`ingest: there is no schema ${JSON.stringify(schemaName)} in catalog ${JSON.stringify(catalog)}`);
         moved = { catalog: currentCatalog, schema: currentSchema };
         await connection.run(`USE ${quoteIdentifier(catalog)}.${quoteIdentifier(schemaName)}`);
       }
@@ -125,7 +127,13 @@ export async function ingest(state: FlightSqlState, command: CommandStatementIng
     }
   } catch (error) {
     if (context.signal.aborted) throw FlightError.cancelled(`ingest into ${JSON.stringify(table)} was cancelled; nothing was written`);
-    throw fromDuckDBError(error, `ingest into ${JSON.stringify(table)} failed${own ? ' and wrote nothing' : ''}`);
+    const mapped = fromDuckDBError(error, `ingest into ${JSON.stringify(table)} failed${own ? ' and wrote nothing' : ''}`);
+    // DuckDB's appender reports a key violation without the "Constraint Error:" prefix the
+    // error rules look for; it is the data's fault all the same.
+    if (mapped.kind === 'internal' && /constraint violation/i.test(mapped.message)) {
+      throw new FlightError('invalid-argument', mapped.message, { cause: error });
+    }
+    throw mapped;
   } finally {
     if (moved) {
       // Put the connection's default schema back; a connection we cannot restore is not reused.

@@ -234,18 +234,29 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
       stream = result;
       schema = result.schema;
     }
+    let finished: Promise<void> | null = null;
+    const finish = (healthy: boolean) => (finished ??= stream.close().then(() => done(healthy)));
+    // A call that ends before its output is read (the client left while the schema was being
+    // sent) never iterates: the connection, or the transaction's turn, is given back here.
+    const onAbort = () => {
+      if (!iterating) void finish(true);
+    };
+    let iterating = false;
+    context.signal.addEventListener('abort', onAbort, { once: true });
     return {
       schema,
       async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch> {
+        iterating = true;
+        context.signal.removeEventListener('abort', onAbort);
         let healthy = false;
         try {
+          if (finished) throw failure(new Error('the call ended before its result was read'), signal);
           for await (const batch of stream) yield batch;
           healthy = true;
         } catch (error) {
           throw failure(error, signal);
         } finally {
-          await stream.close();
-          done(healthy || signal.aborted);
+          await finish(healthy || signal.aborted);
         }
       },
     };
