@@ -87,6 +87,38 @@ export class StringBuilder extends ColumnBuilder {
     const longRows = this.longRows;
     const longTargets = this.longTargets;
     let longs = 0;
+    if (rows === null && mask === null) {
+      // The common case, a plain range without NULLs, in its own tight loop.
+      for (let k = 0, w = start << 2; k < count; k++, w += 4) {
+        const length = words[w];
+        if (length <= INLINE_MAX) {
+          if (length > 0) {
+            view.setInt32(position, words[w + 1], true);
+            if (length > 4) {
+              view.setInt32(position + 4, words[w + 2], true);
+              if (length > 8) view.setInt32(position + 8, words[w + 3], true);
+            }
+          }
+        } else {
+          const needed = position + length + (count - k - 1) * INLINE_MAX + SLACK;
+          if (needed > out.length) {
+            if (needed > MAX_OFFSET) {
+              throw new Error(`bridge: more than 2 GiB of string data in one Arrow batch (${this.type}); lower batchRows`);
+            }
+            out = this.data.reserve(needed);
+            view = this.data.view;
+          }
+          longRows[longs] = start + k;
+          longTargets[longs] = position;
+          longs++;
+        }
+        position += length;
+        offsets[base + k + 1] = position;
+      }
+      if (longs > 0) copyLongStrings(headers, words, longRows, longTargets, longs, view, this.addresses(longs));
+      this.length += count;
+      return;
+    }
     for (let k = 0; k < count; k++) {
       const row = rows === null ? start + k : rows[k];
       const w = row << 2;
@@ -117,8 +149,15 @@ export class StringBuilder extends ColumnBuilder {
       position += length;
       offsets[base + k + 1] = position;
     }
-    if (longs > 0) copyLongStrings(headers, words, longRows, longTargets, longs, view);
+    if (longs > 0) copyLongStrings(headers, words, longRows, longTargets, longs, view, this.addresses(longs));
     this.length += count;
+  }
+
+  private addressScratch = new Float64Array(256);
+
+  private addresses(count: number): Float64Array {
+    if (this.addressScratch.length < count) this.addressScratch = new Float64Array(Math.max(count, this.addressScratch.length * 2));
+    return this.addressScratch;
   }
 
   finish(): Data {
@@ -144,48 +183,44 @@ function copyLongStrings(
   targets: Int32Array,
   count: number,
   out: DataView,
+  addresses: Float64Array,
 ): void {
-  let region: Uint8Array | null = null;
-  let regionView: DataView | null = null;
-  let regionStart = 0;
-  let regionEnd = 0;
-  for (let j = 0; j < count; j++) {
-    const w = rows[j] << 2;
-    const length = words[w];
-    const address = (words[w + 3] >>> 0) * TWO_32 + (words[w + 2] >>> 0);
-    if (region === null || address < regionStart || address + length > regionEnd) {
-      // Grow a run from here while the next strings continue it (forwards or backwards) or lie
-      // inside it. Every byte of the run belongs to one of its strings, so reading it whole
-      // never touches memory DuckDB did not hand us.
-      let low = address;
-      let high = address + length;
-      let anchor = w;
-      for (let k = j + 1; k < count; k++) {
-        const v = rows[k] << 2;
-        const l = words[v];
-        const a = (words[v + 3] >>> 0) * TWO_32 + (words[v + 2] >>> 0);
-        if (a >= low && a + l <= high) continue;
-        if (a === high) {
-          high += l;
-        } else if (a + l === low) {
-          low = a;
-          anchor = v;
-        } else {
-          break;
-        }
+  for (let j = 0; j < count; ) {
+    // Grow a run from j while the next strings continue it (forwards or backwards) or lie
+    // inside it. Every byte of the run belongs to one of its strings, so reading it whole never
+    // touches memory DuckDB did not hand us.
+    let w = rows[j] << 2;
+    let low = (words[w + 3] >>> 0) * TWO_32 + (words[w + 2] >>> 0);
+    let high = low + words[w];
+    let anchor = w;
+    addresses[j] = low;
+    let k = j + 1;
+    for (; k < count; k++) {
+      w = rows[k] << 2;
+      const length = words[w];
+      const address = (words[w + 3] >>> 0) * TWO_32 + (words[w + 2] >>> 0);
+      if (address === high) {
+        high += length;
+      } else if (address + length === low) {
+        low = address;
+        anchor = w;
+      } else if (address < low || address + length > high) {
+        break;
       }
-      region = duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + anchor * 4 + 8, high - low);
-      regionView = new DataView(region.buffer, region.byteOffset, region.byteLength);
-      regionStart = low;
-      regionEnd = high;
+      addresses[k] = address;
     }
-    // Exact copy: the bytes right after this string already hold the next one.
-    const from = address - regionStart;
-    const target = targets[j];
-    const whole = length & ~3;
-    let b = 0;
-    for (; b < whole; b += 4) out.setInt32(target + b, regionView!.getInt32(from + b, true), true);
-    for (; b < length; b++) out.setUint8(target + b, region[from + b]);
+    const region = duckdb.get_data_from_pointer(headers.buffer as ArrayBuffer, headers.byteOffset + anchor * 4 + 8, high - low);
+    const source = new DataView(region.buffer, region.byteOffset, region.byteLength);
+    // Exact copies: the bytes right after each string already hold the next one.
+    for (; j < k; j++) {
+      const length = words[rows[j] << 2];
+      const from = addresses[j] - low;
+      const target = targets[j];
+      const whole = length & ~3;
+      let b = 0;
+      for (; b < whole; b += 4) out.setInt32(target + b, source.getInt32(from + b, true), true);
+      for (; b < length; b++) out.setUint8(target + b, source.getUint8(from + b));
+    }
   }
 }
 
