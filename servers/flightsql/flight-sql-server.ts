@@ -158,7 +158,13 @@ export class FlightSqlServer {
     this.transactions = new TransactionRegistry(service.engine, options.transactions);
     this.prepared = new PreparedStatements(options.preparedStatements);
     this.serverName = options.serverName ?? 'duck-flight';
-    this.state = { service, sessions: new Sessions(service.engine, this.transactions), prepared: this.prepared, running: this.running };
+    this.state = {
+      service,
+      sessions: new Sessions(service.engine, this.transactions),
+      transactions: this.transactions,
+      prepared: this.prepared,
+      running: this.running,
+    };
   }
 
   /** Rolls back open transactions and forgets prepared statements. */
@@ -327,7 +333,7 @@ export class FlightSqlServer {
         return [];
       case 'BeginTransaction': {
         if (action.body.byteLength > 0) body(action, { name: 'ActionBeginTransactionRequest' });
-        const transaction = await this.transactions.begin(context.identity);
+        const transaction = await this.transactions.begin(context.identity, context.peer);
         return [packAny(ActionBeginTransactionResult, { transactionId: transaction.id })];
       }
       case 'EndTransaction': {

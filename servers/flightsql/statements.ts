@@ -17,15 +17,17 @@ import { MAX_SQL_BYTES, statusSchema } from '../query.ts';
 import type { RunningQueries } from './cancellation.ts';
 import { ActionCreatePreparedStatementResult, DoPutPreparedStatementResult, DoPutUpdateResult } from './messages.ts';
 import { parameterBindings, parameterSchema, type ParameterSets } from './parameters.ts';
-import type { PreparedStatements } from './prepared-statements.ts';
+import type { PreparedStatement, PreparedStatements } from './prepared-statements.ts';
 import { batchOf } from './record-batches.ts';
 import { arrowSchema, preparedColumns, readTimezone, resultColumns, runPrepared, sessionTimezone } from './result-stream.ts';
 import { interruptible, type Session, type Sessions } from './sessions.ts';
+import type { TransactionRegistry } from './transactions.ts';
 import { decodeParameters, encodeParameters, encodeTicket, newQueryId, type StatementTicket } from './tickets.ts';
 
 export interface FlightSqlState {
   readonly service: ServiceContext;
   readonly sessions: Sessions;
+  readonly transactions: TransactionRegistry;
   readonly prepared: PreparedStatements;
   readonly running: RunningQueries;
 }
@@ -332,14 +334,20 @@ export async function createPreparedStatement(
   });
 }
 
+/** The transaction a prepared statement runs in now (see TransactionRegistry.current). */
+function transactionOf(state: FlightSqlState, entry: PreparedStatement, context: CallContext): Uint8Array | undefined {
+  return entry.transactionId === undefined ? undefined : state.transactions.current(entry.transactionId, context.identity);
+}
+
 /** GetFlightInfo of CommandPreparedStatementQuery. */
 export async function preparedInfo(state: FlightSqlState, handle: Uint8Array, descriptor: FlightDescriptor, context: CallContext): Promise<FlightInfo> {
   const entry = state.prepared.get(handle, context.identity);
-  if (entry.script) return statementInfo(state, entry.sql, entry.transactionId, descriptor, context);
-  return state.sessions.run(entry.transactionId, context, async (session) => {
+  const transactionId = transactionOf(state, entry, context);
+  if (entry.script) return statementInfo(state, entry.sql, transactionId, descriptor, context);
+  return state.sessions.run(transactionId, context, async (session) => {
     const prepared = await guard(session.connection.prepare(entry.sql));
     try {
-      return await infoForPrepared(session, prepared, entry.sql, entry.transactionId, descriptor, entry.parameters, context);
+      return await infoForPrepared(session, prepared, entry.sql, transactionId, descriptor, entry.parameters, context);
     } finally {
       prepared.destroySync();
     }
@@ -353,7 +361,7 @@ export async function preparedSchema(state: FlightSqlState, handle: Uint8Array, 
   if (entry.script) throw FlightError.invalidArgument('GetSchema: the statement is a script; its schema is known only once it runs');
   if (!entry.parameters) throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; bind them with DoPut first');
   const parameters = entry.parameters;
-  const schema = await state.sessions.run(entry.transactionId, context, (session) => guard(boundSchema(session.connection, entry.sql, parameters)));
+  const schema = await state.sessions.run(transactionOf(state, entry, context), context, (session) => guard(boundSchema(session.connection, entry.sql, parameters)));
   if (!schema) throw FlightError.invalidArgument('GetSchema: the result schema is known only once the statement runs');
   return schema;
 }
@@ -381,11 +389,12 @@ export async function preparedUpdate(state: FlightSqlState, handle: Uint8Array, 
   const entry = state.prepared.get(handle, context.identity);
   const sent = await readParameterSets(reader);
   const sets = sent !== null && sent.schema.fields.length > 0 ? sent : entry.parameters;
+  const transactionId = transactionOf(state, entry, context);
   if (entry.script) {
     if (sets !== null && sets.schema.fields.length > 0) throw FlightError.invalidArgument('the prepared text holds several statements, which take no parameters');
-    return statementUpdate(state, entry.sql, entry.transactionId, context);
+    return statementUpdate(state, entry.sql, transactionId, context);
   }
-  const rows = await state.sessions.run(entry.transactionId, context, async (session) => {
+  const rows = await state.sessions.run(transactionId, context, async (session) => {
     const prepared = await guard(session.connection.prepare(entry.sql));
     try {
       return await runForRowsChanged(session, prepared, parameterBindings(prepared, sets), context.signal);

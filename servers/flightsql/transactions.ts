@@ -39,6 +39,8 @@ export class Transaction {
     readonly id: Uint8Array,
     readonly key: string,
     readonly identity: string | undefined,
+    /** The client connection (gRPC peer) that began it. */
+    readonly peer: string,
     readonly connection: DuckDBConnection,
   ) {}
 
@@ -92,8 +94,21 @@ async function waitFor(promise: Promise<void>, signal: AbortSignal, ms: number, 
   }
 }
 
+/** What is remembered of an ended transaction: who ended it, and the one its client began next. */
+interface Ended {
+  identity: string | undefined;
+  peer: string;
+  successor: string | null;
+}
+
+/** Ended transactions remembered for prepared statements that outlive them. */
+const REMEMBERED_ENDED = 8192;
+
 export class TransactionRegistry {
   private readonly open = new Map<string, Transaction>();
+  private readonly ended = new Map<string, Ended>();
+  /** The transaction each client connection (identity and peer) began last. */
+  private readonly lastBegun = new Map<string, string>();
   private readonly idleTimeoutMs: number;
   readonly busyWaitMs: number;
   private readonly maxTransactions: number;
@@ -117,7 +132,7 @@ export class TransactionRegistry {
     return this.open.size;
   }
 
-  async begin(identity: string | undefined): Promise<Transaction> {
+  async begin(identity: string | undefined, peer: string): Promise<Transaction> {
     if (this.open.size >= this.maxTransactions) {
       throw new FlightError('resource-exhausted', `${this.open.size} transactions are open, the most this server holds; end some first`);
     }
@@ -129,9 +144,51 @@ export class TransactionRegistry {
       throw fromDuckDBError(error, 'BeginTransaction');
     }
     const id = randomBytes(16);
-    const transaction = new Transaction(id, id.toString('hex'), identity, connection);
+    const transaction = new Transaction(id, id.toString('hex'), identity, peer, connection);
     this.open.set(transaction.key, transaction);
+    const client = clientKey(identity, peer);
+    const previous = this.lastBegun.get(client);
+    const ended = previous === undefined ? undefined : this.ended.get(previous);
+    if (ended && ended.successor === null) ended.successor = transaction.key;
+    this.lastBegun.delete(client);
+    this.lastBegun.set(client, transaction.key);
+    if (this.lastBegun.size > REMEMBERED_ENDED) this.lastBegun.delete(this.lastBegun.keys().next().value as string);
     return transaction;
+  }
+
+  /**
+   * The transaction a prepared statement made in transaction `id` runs in now. ADBC-style
+   * clients end a transaction and at once begin the next on the same connection, and go on
+   * executing the statements they prepared before: those run in the transaction that client
+   * connection began next (followed along the chain), or in autocommit (undefined) when it
+   * began none (it switched autocommit back on). An open transaction is itself.
+   *
+   * Flight SQL has no session id, so "client connection" is the caller's identity and gRPC peer
+   * (its TCP connection). That is exact for clients with a channel per connection, as the ADBC
+   * Go driver has; a client multiplexing several connections, each with autocommit off, over
+   * one channel could see a reused statement follow a sibling connection's transaction.
+   */
+  current(id: Uint8Array, identity: string | undefined): Uint8Array | undefined {
+    let key = Buffer.from(id).toString('hex');
+    for (;;) {
+      const open = this.open.get(key);
+      if (open) {
+        if (open.identity !== identity) break;
+        return open.id;
+      }
+      const ended = this.ended.get(key);
+      if (!ended || ended.identity !== identity) break;
+      if (ended.successor === null) return undefined;
+      key = ended.successor;
+    }
+    throw FlightError.notFound(`no open transaction ${Buffer.from(id).toString('hex') || '(empty id)'}: it was ended, timed out, or never begun`);
+  }
+
+  private retire(transaction: Transaction): void {
+    transaction.ended = true;
+    this.open.delete(transaction.key);
+    this.ended.set(transaction.key, { identity: transaction.identity, peer: transaction.peer, successor: null });
+    if (this.ended.size > REMEMBERED_ENDED) this.ended.delete(this.ended.keys().next().value as string);
   }
 
   /** The transaction `id` names, for the caller that began it; NOT_FOUND otherwise. */
@@ -168,8 +225,7 @@ export class TransactionRegistry {
       release();
       throw FlightError.notFound(`transaction ${transaction.key} has ended`);
     }
-    transaction.ended = true;
-    this.open.delete(transaction.key);
+    this.retire(transaction);
     let clean = false;
     try {
       if (commit && transaction.abortedBy !== null) {
@@ -195,8 +251,7 @@ export class TransactionRegistry {
   async sweep(now = Date.now()): Promise<void> {
     for (const transaction of [...this.open.values()]) {
       if (transaction.active > 0 || now - transaction.lastUsed < this.idleTimeoutMs) continue;
-      transaction.ended = true;
-      this.open.delete(transaction.key);
+      this.retire(transaction);
       const ok = await transaction.connection.run('ROLLBACK').then(
         () => true,
         () => false,
@@ -210,6 +265,10 @@ export class TransactionRegistry {
     clearInterval(this.sweeper);
     await this.sweep(Number.POSITIVE_INFINITY);
   }
+}
+
+function clientKey(identity: string | undefined, peer: string): string {
+  return `${identity ?? ''}\u0000${peer}`;
 }
 
 /**

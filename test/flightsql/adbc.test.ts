@@ -32,6 +32,7 @@ const NAMES = [
   'get_table_types',
   'transaction_commit',
   'transaction_rollback',
+  'transaction_statement_reuse',
   'cancel',
   'errors',
   'plain_face',

@@ -420,6 +420,34 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       assert.equal(await count('txn_t'), 3);
     });
 
+    test('a prepared statement outlives its transaction: it runs in the next one its client begins, else in autocommit', async () => {
+      await plain('CREATE OR REPLACE TABLE chain_t (i INTEGER)');
+      const values = (i: number) => new Table({ v: vectorFromArray([i], new Int32()) });
+      const first = await begin();
+      const [prepared] = await sql.action('CreatePreparedStatement', ActionCreatePreparedStatementRequest, { query: 'INSERT INTO chain_t VALUES (?)', transactionId: first }, ActionCreatePreparedStatementResult);
+      const preparedStatementHandle = prepared!.preparedStatementHandle;
+      await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, values(1));
+      await end(first, EndTransaction.COMMIT);
+      const second = await begin();
+      await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, values(2));
+      assert.equal(await count('chain_t'), 1, 'the second row is in the second transaction, not yet visible');
+      await end(second, EndTransaction.ROLLBACK);
+      assert.equal(await count('chain_t'), 1, 'and went with its rollback');
+
+      // Another client connection's transaction is not this one's successor. (grpc-js would share
+      // one HTTP/2 connection between clients of the same target: ask for a channel of its own.)
+      const other = new SqlClient(new FlightClient(server.location, { grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+      try {
+        const [theirs] = await other.action('BeginTransaction', ActionBeginTransactionRequest, {}, ActionBeginTransactionResult);
+        await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, values(3));
+        assert.equal(await count('chain_t'), 2, 'with no next transaction of its own client, autocommit');
+        await other.action('EndTransaction', ActionEndTransactionRequest, { transactionId: theirs!.transactionId, action: EndTransaction.ROLLBACK });
+      } finally {
+        other.flight.close();
+      }
+      assert.deepEqual(column(await plain('SELECT i FROM chain_t ORDER BY i'), 'i'), [1, 3]);
+    });
+
     test('unknown, ended and malformed transaction ids', async () => {
       await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT 1', transactionId: Uint8Array.of(1, 2, 3) }), 'not-found', /no open transaction 010203/);
       const transactionId = await begin();

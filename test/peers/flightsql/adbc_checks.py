@@ -326,6 +326,22 @@ def check_transaction_rollback(s: Session) -> str:
     return "insert, delete and create table all undone by rollback"
 
 
+@check("transaction_statement_reuse")
+def check_transaction_statement_reuse(s: Session) -> str:
+    s.plain_get("CREATE OR REPLACE TABLE txn_reuse_t (i INTEGER)")
+    with s.connect(autocommit=False) as conn, conn.cursor() as cur:
+        # The same SQL text keeps the cursor's prepared statement, made in the first transaction.
+        cur.execute("INSERT INTO txn_reuse_t VALUES (?)", [1])
+        conn.commit()
+        cur.execute("INSERT INTO txn_reuse_t VALUES (?)", [2])
+        conn.rollback()
+        cur.execute("INSERT INTO txn_reuse_t VALUES (?)", [3])
+        expect_equal(s.plain_get("SELECT i FROM txn_reuse_t ORDER BY i").column(0).to_pylist(), [1], "before the last commit")
+        conn.commit()
+    expect_equal(s.plain_get("SELECT i FROM txn_reuse_t ORDER BY i").column(0).to_pylist(), [1, 3], "after commit, rollback, commit")
+    return "a statement prepared in one transaction runs in the connection's next one (commit kept 1 and 3, rollback dropped 2)"
+
+
 @check("cancel")
 def check_cancel(s: Session) -> str:
     with s.connect() as conn, conn.cursor() as cur:
