@@ -254,7 +254,7 @@ async function main(): Promise<void> {
     .option('ops', { type: 'string', default: 'get,put' })
     .option('max-message-mib', { type: 'number', default: 4 })
     .option('window-mib', { type: 'number', default: 16, describe: 'client HTTP/2 flow-control window' })
-    .option('server-window-mib', { type: 'number', default: 16, describe: 'server HTTP/2 receive window (0: grpc-js default)' })
+    .option('server-window-mib', { type: 'number', default: 0, describe: 'server HTTP/2 receive window (0: 64 KiB, the FlightServer and grpc-js default)' })
     .option('write-buffer-mib', { type: 'number', default: 8, describe: 'bytes queued per stream before writers wait' })
     .option('modes', { type: 'string', default: MODES.join(','), describe: 'flight (ours), grpc (bare grpc-js), raw (node:http2)' })
     .option('serve', { type: 'string', hidden: true })
