@@ -469,15 +469,17 @@ export class FlightServer {
     const started = performance.now();
     let controller: AbortController | undefined;
     let identity: string | undefined;
+    let trailers: Metadata | undefined;
     (async () => {
       const begun = await this.begin(method, call);
       controller = begun.controller;
       identity = begun.context.identity;
+      trailers = begun.context.trailers;
       const result = await body(begun.context);
       callback(null, result, begun.context.trailers);
       this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
     })().catch((error: unknown) => {
-      const status = toGrpcStatus(error);
+      const status = withTrailers(toGrpcStatus(error), trailers);
       callback(status);
       this.finish(method, call, started, controller, identity, status.code, status.details);
     });
@@ -491,20 +493,32 @@ export class FlightServer {
     const started = performance.now();
     let controller: AbortController | undefined;
     let identity: string | undefined;
+    let trailers: Metadata | undefined;
     (async () => {
       const begun = await this.begin(method, call);
       controller = begun.controller;
       identity = begun.context.identity;
+      trailers = begun.context.trailers;
       await body(begun.context, begun.authenticated);
       call.end(begun.context.trailers);
       this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
     })().catch((error: unknown) => {
       const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
-      const status = cancelled ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() } : toGrpcStatus(error);
+      const status = cancelled
+        ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() }
+        : withTrailers(toGrpcStatus(error), trailers);
       if (!cancelled) call.emit('error', status);
       this.finish(method, call, started, controller, identity, status.code, status.details);
     });
   }
+}
+
+/** An error status carries the trailers the handler set before failing, and the error's own. */
+function withTrailers<S extends { metadata?: Metadata | undefined }>(status: S, trailers: Metadata | undefined): S {
+  if (!trailers || Object.keys(trailers.toJSON()).length === 0) return status;
+  const metadata = trailers.clone();
+  if (status.metadata) metadata.merge(status.metadata);
+  return { ...status, metadata };
 }
 
 function safePeer(call: AnyCall): string {
