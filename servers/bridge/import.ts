@@ -130,9 +130,15 @@ async function undo(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   if (appender !== null) {
-    // Drop what the appender still buffers: closing would otherwise flush it, pointlessly.
-    appender.clear();
-    appender.closeSync();
+    // Drop what the appender still buffers (closing would flush it) and close it. After a failed
+    // flush DuckDB may refuse both ("appender invalidated"); that is the failure already being
+    // reported, and the ROLLBACK below discards whatever the appender wrote either way.
+    try {
+      appender.clear();
+      appender.closeSync();
+    } catch {
+      // see above
+    }
   }
   if (signal?.aborted) {
     // The producer may be blocked (on the network, say); ask it to stop without waiting for it.

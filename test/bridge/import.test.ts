@@ -243,6 +243,19 @@ describe('appendBatches', () => {
     await assert.rejects(appendBatches(connection, 'strict', batches[0].schema, iterate([...batches, ...broken.batches])), /NOT NULL/);
     assert.deepEqual(await snapshot('strict'), before);
 
+    // A violation met while the appender flushes mid-upload (it flushes every ~200k rows).
+    const many = simpleBatches(4, 100000, 1000);
+    const late = tableOf({ id: vectorFromArray([null], new Int32()), note: vectorFromArray(['late'], new Utf8()) });
+    await assert.rejects(
+      appendBatches(connection, 'strict', many[0].schema, iterate([...many.slice(0, 2), ...late.batches, ...many.slice(2)])),
+      /NOT NULL/,
+    );
+    assert.deepEqual(await snapshot('strict'), before);
+    // The connection is out of the failed transaction and usable.
+    await appendBatches(connection, 'strict', many[0].schema, iterate(simpleBatches(1, 2, 500)));
+    assert.deepEqual(await duckRows(connection, 'SELECT count(*)::INTEGER FROM strict'), [[5]]);
+    await connection.run('DELETE FROM strict WHERE id >= 500');
+
     await connection.run("CREATE TABLE moods (id INTEGER, mood ENUM('sad', 'ok'))");
     const good = tableOf({ id: vectorFromArray([1, 2], new Int32()), mood: vectorFromArray(['ok', 'sad'], new Dictionary(new Utf8(), new Int32())) });
     const bad = tableOf({ id: vectorFromArray([3], new Int32()), mood: vectorFromArray(['furious'], new Dictionary(new Utf8(), new Int32())) });
