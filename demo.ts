@@ -60,6 +60,7 @@ const args = await yargs(hideBin(process.argv))
   .option('password', { type: 'string', describe: 'Password to log in with (default: generated with --auth)' })
   .option('table', { type: 'string', default: 'flights', describe: 'Table name of the dataset on both servers' })
   .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: 'warn' as ServerLogLevel, describe: "Forked servers' log level (their logs go to stderr)" })
+  .option('progress-every', { type: 'number', describe: 'Off a terminal, print rows-so-far of the running operation on stderr every this many seconds' })
   .option('stop-timeout', { type: 'number', default: 10_000, describe: 'Milliseconds a server gets to stop after SIGTERM before SIGKILL' })
   .check((a) => {
     if (!Number.isSafeInteger(a.rows) || a.rows < 1) throw new Error(`--rows must be a positive integer, got ${a.rows}`);
@@ -257,7 +258,7 @@ async function loadDataset(server1: Node): Promise<number> {
 const memory = new MemoryPeak();
 
 async function timed(label: string, rows: number, run: (progress: ProgressCallback) => Promise<OperationResult>): Promise<OperationResult> {
-  const counter = rowCounter(label, rows);
+  const counter = rowCounter(label, rows, { lineEverySeconds: args['progress-every'] });
   let result: OperationResult;
   try {
     result = await run((rows) => {

@@ -35,5 +35,5 @@ export {
   type Verification,
 } from './operations.ts';
 export { MemoryPeak } from './memory.ts';
-export { progressBar, rowCounter, type ProgressOptions } from './progress.ts';
+export { progressBar, rowCounter, type ProgressOptions, type RowCounterOptions } from './progress.ts';
 export { FAIL, PASS, REPORT_HEADINGS, allVerified, parseReport, renderReport, reportRow, type ParsedReportRow } from './report.ts';

@@ -53,22 +53,38 @@ export function progressBar(label: string, options: ProgressOptions = {}): (frac
   };
 }
 
+export interface RowCounterOptions {
+  /** Least time between two updates on a terminal (default 500 ms). */
+  intervalMs?: number;
+  /** Where to write (default process.stderr). */
+  stream?: NodeJS.WriteStream;
+  /** Off a terminal, a line at least this often (default: none; the counter is silent there). */
+  lineEverySeconds?: number;
+}
+
 /**
  * A rows-so-far counter for an operation, redrawn at most every `intervalMs` on a terminal and
- * silent elsewhere. Call the returned `finish` to clear the line.
+ * silent elsewhere unless `lineEverySeconds` is set. Call the returned `finish` to clear the line.
  */
-export function rowCounter(label: string, totalRows: number | undefined, intervalMs = 500, stream: NodeJS.WriteStream = process.stderr): { update: (rows: number) => void; finish: () => void } {
-  let last = 0;
+export function rowCounter(label: string, totalRows: number | undefined, options: RowCounterOptions = {}): { update: (rows: number) => void; finish: () => void } {
+  const stream = options.stream ?? process.stderr;
+  const intervalMs = stream.isTTY ? (options.intervalMs ?? 500) : (options.lineEverySeconds ?? Infinity) * 1000;
+  let last = stream.isTTY ? 0 : performance.now();
   let drawn = false;
   return {
     update(rows) {
-      if (!stream.isTTY) return;
+      if (!stream.isTTY && intervalMs === Infinity) return;
       const now = performance.now();
       if (now - last < intervalMs) return;
       last = now;
-      drawn = true;
       const of = totalRows ? ` / ${totalRows.toLocaleString('en-US')} (${Math.floor((rows / totalRows) * 100)}%)` : '';
-      stream.write(`\r  ${label}: ${rows.toLocaleString('en-US')} rows${of}   `);
+      const text = `  ${label}: ${rows.toLocaleString('en-US')} rows${of}`;
+      if (stream.isTTY) {
+        drawn = true;
+        stream.write(`\r${text}   `);
+      } else {
+        stream.write(`${text}\n`);
+      }
     },
     finish() {
       if (drawn && stream.isTTY) stream.write('\r\x1b[2K');
