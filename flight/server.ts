@@ -280,7 +280,7 @@ export class FlightServer {
       DoPut: (call: ServerDuplexStream<unknown, unknown>) =>
         this.serve('DoPut', call, async (context) => {
           const handler = h.doPut ?? unimplemented('DoPut');
-          const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal);
+          const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
           const reader = this.reader(call, writer);
           const first = await reader.peek();
           if (first && !reader.descriptor) {
@@ -296,7 +296,7 @@ export class FlightServer {
       DoExchange: (call: ServerDuplexStream<unknown, unknown>) =>
         this.serve('DoExchange', call, async (context) => {
           const handler = h.doExchange ?? unimplemented('DoExchange');
-          const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal);
+          const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
           const reader = this.reader(call, writer);
           await reader.peek();
           const output = await handler(reader, context);
@@ -384,7 +384,7 @@ export class FlightServer {
     call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
     context: CallContext,
     output: FlightOutput,
-    backpressure = new BackpressureWriter(call, this.writeBufferBytes, context.signal),
+    backpressure = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true),
   ): Promise<void> {
     const writer = new FlightDataWriter((message) => backpressure.write(message), { maxMessageBytes: this.maxMessageBytes });
     if (output.schema) await writer.writeSchema(output.schema);
@@ -442,7 +442,10 @@ export class FlightServer {
       const isHandshake = method === 'Handshake';
       const hasCredentials = call.metadata.get('authorization').length > 0 || call.metadata.get('auth-token-bin').length > 0;
       if (!isHandshake || hasCredentials) {
-        const result = await this.auth.authenticate(call.metadata);
+        const result = await this.auth.authenticate(call.metadata).catch((error: unknown) => {
+          this.active.delete(controller); // the caller never learns of this controller: it would stay "active"
+          throw error;
+        });
         identity = result.identity;
         authenticated = true;
         if (result.issuedToken) {
