@@ -221,13 +221,13 @@ describe('backpressure', () => {
   const state = { produced: 0, consumed: 0, maxAhead: 0, putReceived: 0, putProduced: 0, putMaxAhead: 0 };
 
   before(async () => {
-    const data = new Int32Array(BATCH_VALUES);
     server = new FlightServer({
       doGet(ticket) {
         const total = Number(text.decode(ticket));
         return (async function* () {
-          // One buffer, rewritten per batch: the encoder copies it into the message at once.
+          // A fresh buffer per batch: a batch handed to the writer may be sent from later (no copy).
           for (let i = 0; i < total; i++) {
+            const data = new Int32Array(BATCH_VALUES);
             data[0] = i;
             state.produced = i + 1;
             state.maxAhead = Math.max(state.maxAhead, state.produced - state.consumed);
@@ -253,7 +253,7 @@ describe('backpressure', () => {
     await server.close(100);
   });
 
-  test('a slow reader of a 200 MB DoGet holds the producer back', async () => {
+  test('a slow reader of a 200 MB DoGet holds the producer back', async (t) => {
     const total = 200;
     let bytes = 0;
     for await (const batch of client.doGet(String(total))) {
@@ -267,15 +267,16 @@ describe('backpressure', () => {
     // In flight at most: the server's 8 MiB write buffer, the client's 16 MiB flow-control
     // window, grpc-js's small read queue and the sockets. Without backpressure the producer
     // would finish all 200 batches while the reader is still at the start.
+    t.diagnostic(`the producer ran at most ${state.maxAhead} batches (1 MiB each) ahead of the reader`);
     assert.ok(state.maxAhead <= 48, `the producer ran ${state.maxAhead} batches ahead of the reader`);
     assert.ok(state.maxAhead >= 2, `the producer never got ahead (${state.maxAhead}): the test measures nothing`);
   });
 
-  test('a slow DoPut handler holds the client-side producer back', async () => {
+  test('a slow DoPut handler holds the client-side producer back', async (t) => {
     const total = 100;
-    const data = new Int32Array(BATCH_VALUES);
     const input = (function* () {
       for (let i = 0; i < total; i++) {
+        const data = new Int32Array(BATCH_VALUES);
         data[0] = i;
         state.putProduced = i + 1;
         yield new Table({ i: makeVector(data) }).batches[0]!;
@@ -285,6 +286,7 @@ describe('backpressure', () => {
     assert.deepEqual(results.map((r) => text.decode(r)), [String(total)]);
     assert.equal(state.putReceived, total);
     // The server reads 8 messages ahead; add the client's 8 MiB write buffer, the window, sockets.
+    t.diagnostic(`the client produced at most ${state.putMaxAhead} batches ahead of the handler`);
     assert.ok(state.putMaxAhead <= 48, `the client produced ${state.putMaxAhead} batches ahead of the handler`);
     assert.ok(state.putMaxAhead >= 2, `the client never got ahead (${state.putMaxAhead})`);
   });
@@ -314,8 +316,8 @@ describe('DoExchange whose client writes everything before reading', () => {
     const batches = 64;
     const values = 256 * 1024; // 1 MiB each
     const exchange = client.doExchange(FlightDescriptor.command('echo'), { deadline: 60_000 });
-    const data = new Int32Array(values);
     for (let i = 0; i < batches; i++) {
+      const data = new Int32Array(values);
       data[0] = i;
       data[values - 1] = -i;
       await exchange.write(new Table({ i: makeVector(data) }).batches[0]!, utf8.encode(`m${i}`));
