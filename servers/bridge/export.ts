@@ -117,6 +117,7 @@ class DuckDBArrowStream implements ArrowQueryStream {
   private finished = false;
   private stopping = false;
   private closed: Promise<void> | null = null;
+  private started = false;
   private rowsSent = 0;
 
   constructor(
@@ -139,7 +140,12 @@ class DuckDBArrowStream implements ArrowQueryStream {
   close(): Promise<void> {
     if (this.closed === null) {
       this.stop();
-      this.closed = this.iterator === null ? this.release(null) : this.iterator.return(undefined).then(() => undefined);
+      // A generator that never started skips its finally block on return(): release here.
+      const iterator = this.iterator;
+      this.closed =
+        iterator === null || !this.started
+          ? Promise.resolve(iterator?.return(undefined)).then(() => this.release(null))
+          : iterator.return(undefined).then(() => undefined);
     }
     return this.closed;
   }
@@ -152,6 +158,7 @@ class DuckDBArrowStream implements ArrowQueryStream {
   }
 
   private async *batches(): AsyncGenerator<RecordBatch, void, undefined> {
+    this.started = true;
     const { builders, batchRows, maxBatchBytes, signal } = this;
     const onAbort = () => this.stop();
     signal?.addEventListener('abort', onAbort);

@@ -59,6 +59,12 @@ describe('streamQuery streaming', () => {
     await stream.close();
     assert.throws(() => stream[Symbol.asyncIterator](), /only once/);
     assert.deepEqual(await answer(), [42]);
+    // Also when an iterator was taken but never advanced.
+    const again = await streamQuery(connection, 'SELECT range AS n FROM range(10000000000)');
+    const iterator = again[Symbol.asyncIterator]();
+    await again.close();
+    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+    assert.deepEqual(await answer(), [42]);
   });
 
   test('aborting the signal mid-stream stops the query; iteration throws the reason', { timeout: 120_000 }, async () => {
