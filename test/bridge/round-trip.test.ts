@@ -154,6 +154,20 @@ describe('round trip DuckDB -> Arrow -> DuckDB', () => {
     assert.equal(await exceptAll('dst.main.lists', 'memory.main.lists_src'), 0);
   });
 
+  test('list children beyond one vector: arrays, structs with unions and strings, maps', async () => {
+    await source.run(`CREATE TABLE big_children AS SELECT i,
+      list_transform(range(3000 + i), x -> [x, x + 1, NULL]::INTEGER[3]) AS arrays,
+      list_transform(range(2500), x -> {'a': x, 's': CASE WHEN x % 7 = 0 THEN NULL ELSE 'string number ' || x::VARCHAR END,
+        'u': CASE WHEN x % 2 = 0 THEN union_value(n := x)::UNION(n INTEGER, t VARCHAR)
+                  ELSE union_value(t := 'tt' || x::VARCHAR || ' and more text')::UNION(n INTEGER, t VARCHAR) END}) AS structs,
+      list_transform(range(2100), x -> MAP {x: [x, NULL]}) AS maps
+      FROM range(4) t(i)`);
+    await copy('big_children', 'SELECT * FROM big_children', 'if-missing', 3);
+    assert.equal(await exceptAll('memory.main.big_children', 'dst.main.big_children'), 0);
+    assert.equal(await exceptAll('dst.main.big_children', 'memory.main.big_children'), 0);
+    assert.deepEqual(await duckRows(judge, 'SELECT len(arrays)::INTEGER FROM dst.main.big_children ORDER BY i'), [[3000], [3001], [3002], [3003]]);
+  });
+
   test('an empty result creates an empty table', async () => {
     const result = await copy('empty', 'SELECT * FROM matrix WHERE false', 'if-missing');
     assert.deepEqual(result, { rows: 0, created: true });
