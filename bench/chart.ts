@@ -86,6 +86,7 @@ export interface RunReport {
     sweepBatchRows: number[];
     sweepAt: number | null;
     ops: OperationKey[];
+    warmups: number;
     reference: boolean;
     referencePutMode: string;
   };

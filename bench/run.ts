@@ -1,6 +1,6 @@
 // `npm run bench`: the whole benchmark, ours beside the pyarrow reference peer, in one run.
 //
-//   npm run bench -- [--rows 1M,6M,24M] [--runs 3] [--batch-rows 16K,64K,256K] [--sweep-at 6M]
+//   npm run bench -- [--rows 1M,6M,24M] [--runs 3] [--warmup 1] [--batch-rows 16K,64K,256K] [--sweep-at 6M]
 //                    [--ops get,transfer-client,transfer-direct,exchange,put] [--quick]
 //                    [--no-micro] [--no-sweep] [--no-reference] [--out-dir DIR] [--data-dir DIR]
 //
@@ -11,7 +11,8 @@
 //    bench/harness's operations in this process. The reference: two bench/reference/server.py
 //    processes (pyarrow.flight + duckdb) and bench/reference/client.py, one process per run.
 //    Both load the same Parquet file; their runs alternate, and which side goes first flips
-//    every run. Peak RSS of every server (VmHWM, reset before each timed operation).
+//    every run; each side first gets an untimed warm-up run of every operation. Peak RSS of every
+//    server (VmHWM, reset before each timed operation).
 // 3. The batch-size sweep: the same operations at one dataset size, with the servers restarted
 //    at each DoGet batch size.
 // Writes bench/results/run-<time>.json and run-<time>.html (bench/chart.ts: the page to open).
@@ -92,6 +93,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('batch-rows', { type: 'string', default: '16K,64K,256K', describe: 'Server DoGet batch sizes of the sweep (K = 1024)' })
   .option('sweep-at', { type: 'string', describe: 'Dataset size of the sweep (default 6M if listed, else the largest size below it, else the smallest)' })
   .option('ops', { type: 'string', default: OPERATIONS.join(','), describe: `Operations: ${OPERATIONS.join(', ')}` })
+  .option('warmup', { type: 'number', default: 1, describe: 'Untimed runs of each operation on each side after servers start, on the smallest dataset' })
   .option('quick', { type: 'boolean', default: false, describe: 'A short run: 1M rows, 1 run, no sweep, short micro-benchmarks' })
   .option('micro', { type: 'boolean', default: true, describe: 'Run bench/flight.ts and bench/bridge.ts first (--no-micro to skip)' })
   .option('sweep', { type: 'boolean', default: true, describe: 'Run the batch-size sweep (--no-sweep to skip)' })
@@ -118,6 +120,8 @@ const sweepAt = !sweeping ? null
   : argv['sweep-at'] !== undefined ? parseRowCount(argv['sweep-at'])
   : rowCounts.includes(6_000_000) ? 6_000_000
   : ([...rowCounts].reverse().find((r) => r <= 6_000_000) ?? rowCounts[0]!);
+const warmups = argv.warmup;
+if (!Number.isInteger(warmups) || warmups < 0) throw new Error(`--warmup must be a whole number, got ${warmups}`);
 const python = resolve(argv.python);
 if (argv.reference && !existsSync(python)) {
   throw new Error(`the reference peer needs ${python}: run \`npm run peers\` (scripts/setup-peers.sh) first, or pass --no-reference`);
@@ -458,6 +462,24 @@ async function measureCell(sides: readonly Side[], op: OperationKey, rows: numbe
   return { op, operation: OPERATION_LABELS[op], rows, batchRows, ours, reference, ratio };
 }
 
+/**
+ * Freshly started servers (and the first calls of this process) run slower until V8 has compiled
+ * their hot paths: `warmups` untimed runs of each operation on each side, on a small dataset.
+ */
+async function warmUp(sides: readonly Side[], path: string, rows: number): Promise<void> {
+  if (warmups === 0) return;
+  note(`warming up: ${warmups} untimed run(s) of each operation on each side, ${count(rows)} rows`);
+  await load(sides, path, rows);
+  for (let i = 0; i < warmups; i++) {
+    for (const op of ops) {
+      for (const side of sides) {
+        const sample = await withHeartbeat(`warm-up ${OPERATION_LABELS[op]} ${side.name}`, (progress) => (side.name === 'ours' ? measureOurs(side, op, progress) : measureReference(side, op)));
+        if (!sample.ok) note(`  warm-up ${OPERATION_LABELS[op]} ${side.name}: VERIFICATION FAILED: ${sample.detail}`);
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Micro-benchmarks, run as they are
 
@@ -561,7 +583,9 @@ async function main(): Promise<number> {
   }
 
   const matrix: Cell[] = [];
+  const smallest = rowCounts[0]!;
   let sides = await startSides(DEFAULT_BATCH_ROWS);
+  await warmUp(sides, pathOf(smallest), smallest);
   for (const rows of rowCounts) {
     note(`\n== ${count(rows)} rows`);
     await load(sides, pathOf(rows), rows);
@@ -579,6 +603,7 @@ async function main(): Promise<number> {
       note(`\n== batch sweep: ${count(sweepAt)} rows, DoGet batches of ${count(batchRows)} rows`);
       await Promise.all(sides.map((s) => s.stop()));
       sides = await startSides(batchRows);
+      await warmUp(sides, pathOf(smallest), smallest);
       await load(sides, pathOf(sweepAt), sweepAt);
       for (const op of ops) sweep.push(await measureCell(sides, op, sweepAt, batchRows, `[${shortCount(sweepAt)} @${shortCount(batchRows, true)}]`));
     }
@@ -596,6 +621,7 @@ async function main(): Promise<number> {
       sweepBatchRows: sweepAt !== null ? sweepSizes : [],
       sweepAt,
       ops,
+      warmups,
       reference: argv.reference,
       referencePutMode: argv['reference-put-mode'],
     },
