@@ -61,6 +61,7 @@ const args = await yargs(hideBin(process.argv))
   .option('table', { type: 'string', default: 'flights', describe: 'Table name of the dataset on both servers' })
   .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: 'warn' as ServerLogLevel, describe: "Forked servers' log level (their logs go to stderr)" })
   .option('progress-every', { type: 'number', describe: 'Off a terminal, print rows-so-far of the running operation on stderr every this many seconds' })
+  .option('stall-timeout', { type: 'number', default: 120, describe: 'Fail an operation that receives no batch for this many seconds (0: wait forever; TRANSFER (direct) is not watched)' })
   .option('stop-timeout', { type: 'number', default: 10_000, describe: 'Milliseconds a server gets to stop after SIGTERM before SIGKILL' })
   .check((a) => {
     if (!Number.isSafeInteger(a.rows) || a.rows < 1) throw new Error(`--rows must be a positive integer, got ${a.rows}`);
@@ -257,15 +258,45 @@ async function loadDataset(server1: Node): Promise<number> {
 
 const memory = new MemoryPeak();
 
-async function timed(label: string, rows: number, run: (progress: ProgressCallback) => Promise<OperationResult>): Promise<OperationResult> {
+/**
+ * Runs one operation with a rows counter on stderr and, unless `watched` is false, a watchdog
+ * that cancels it when no batch arrives for --stall-timeout seconds.
+ */
+async function timed(
+  label: string,
+  rows: number,
+  run: (options: { onProgress: ProgressCallback; signal: AbortSignal }) => Promise<OperationResult>,
+  watched = true,
+): Promise<OperationResult> {
   const counter = rowCounter(label, rows, { lineEverySeconds: args['progress-every'] });
+  const controller = new AbortController();
+  const stallSeconds = args['stall-timeout'];
+  let lastBatchAt = performance.now();
+  let rowsSoFar = 0;
+  const watchdog =
+    watched && stallSeconds > 0
+      ? setInterval(() => {
+          if (performance.now() - lastBatchAt > stallSeconds * 1000) {
+            controller.abort(new Error(`${label} received no batch for ${stallSeconds} s (after ${count(rowsSoFar)} rows); --stall-timeout sets this limit`));
+          }
+        }, 1000)
+      : undefined;
   let result: OperationResult;
   try {
-    result = await run((rows) => {
-      memory.sample();
-      counter.update(rows);
+    result = await run({
+      signal: controller.signal,
+      onProgress: (n) => {
+        lastBatchAt = performance.now();
+        rowsSoFar = n;
+        memory.sample();
+        counter.update(n);
+      },
     });
+  } catch (error) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw error;
   } finally {
+    clearInterval(watchdog);
     counter.finish();
   }
   const rate = result.seconds > 0 ? ` (${count(Math.round(result.rows / result.seconds))} rows/s)` : '';
@@ -280,14 +311,15 @@ async function operations(server1: Node, server2: Node, rows: number): Promise<O
   heading('4. Operations');
   const results: OperationResult[] = [];
   out(`GET: DoGet "SELECT * FROM ${table}" from server 1, streamed and dropped batch by batch`);
-  const get = await timed('GET', rows, (onProgress) => runGet({ client: s1, table, onProgress }));
+  const get = await timed('GET', rows, (o) => runGet({ client: s1, table, ...o }));
   results.push(get);
   out(`TRANSFER (client): DoGet from server 1 piped into DoPut to server 2`);
-  results.push(await timed('TRANSFER (client)', rows, (onProgress) => runTransferThroughClient({ source: s1, target: s2, table, onProgress })));
+  results.push(await timed('TRANSFER (client)', rows, (o) => runTransferThroughClient({ source: s1, target: s2, table, ...o })));
   out(`TRANSFER (direct): server 2 pulls from server 1 itself (the transfer action)`);
-  results.push(await timed('TRANSFER (direct)', rows, (onProgress) => runTransferDirect({ source: s1, target: s2, table, arrowBytes: get.bytes, onProgress })));
+  // The client sees no batch of a direct transfer: nothing to watch.
+  results.push(await timed('TRANSFER (direct)', rows, (o) => runTransferDirect({ source: s1, target: s2, table, arrowBytes: get.bytes, ...o }), false));
   out(`EXCHANGE: DoGet from server 1 streamed through my_streaming_exchanger on server 1`);
-  results.push(await timed('EXCHANGE', rows, (onProgress) => runExchange({ client: s1, table, onProgress })));
+  results.push(await timed('EXCHANGE', rows, (o) => runExchange({ client: s1, table, ...o })));
   return results;
 }
 

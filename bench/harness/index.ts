@@ -26,6 +26,7 @@ export {
   runTransferDirect,
   runTransferThroughClient,
   tableStats,
+  type CommonOptions,
   type ExchangeOptions,
   type GetOptions,
   type OperationResult,

@@ -53,8 +53,8 @@ export function arrowBytes(batch: RecordBatch): number {
 }
 
 /** Row count and checksum of a table on a server, in one query (data/flights.ts's tableChecksumSql). */
-export async function tableStats(client: DuckDBFlightClient, table: string): Promise<TableStats> {
-  const result = await client.executeQuery(tableChecksumSql(table));
+export async function tableStats(client: DuckDBFlightClient, table: string, signal?: AbortSignal): Promise<TableStats> {
+  const result = await client.executeQuery(tableChecksumSql(table), { signal });
   const row = result.get(0);
   if (!row) throw new Error(`the checksum query on ${client.location} returned no row for ${table}`);
   const { row_count: rows, checksum } = row.toJSON() as { row_count: bigint; checksum: bigint };
@@ -62,14 +62,14 @@ export async function tableStats(client: DuckDBFlightClient, table: string): Pro
 }
 
 /** `SELECT count(*)` of a table on a server. */
-export async function countRows(client: DuckDBFlightClient, table: string): Promise<number> {
-  const result = await client.executeQuery(`SELECT count(*)::BIGINT AS n FROM ${quoteIdentifier(table)}`);
+export async function countRows(client: DuckDBFlightClient, table: string, signal?: AbortSignal): Promise<number> {
+  const result = await client.executeQuery(`SELECT count(*)::BIGINT AS n FROM ${quoteIdentifier(table)}`, { signal });
   return Number(result.get(0)?.toJSON()['n'] as bigint);
 }
 
 /** Drops a table if it exists (so a check after a transfer cannot pass on an older copy). */
-export async function dropTableIfExists(client: DuckDBFlightClient, table: string): Promise<void> {
-  await client.executeAction('query', `DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
+export async function dropTableIfExists(client: DuckDBFlightClient, table: string, signal?: AbortSignal): Promise<void> {
+  await client.executeAction('query', `DROP TABLE IF EXISTS ${quoteIdentifier(table)}`, { signal });
 }
 
 /** Compares the stats of a transferred table with its source's. */
@@ -109,12 +109,18 @@ export function isAllTrue(vector: Vector<Bool>): boolean {
   return true;
 }
 
-export interface GetOptions {
+/** What every operation accepts besides its data. */
+export interface CommonOptions {
+  onProgress?: ProgressCallback;
+  /** Aborting cancels the operation's calls (its checks too); it then rejects with a CANCELLED error naming the reason. */
+  signal?: AbortSignal;
+}
+
+export interface GetOptions extends CommonOptions {
   /** The server to read from. */
   client: DuckDBFlightClient;
   /** The table; the ticket is `SELECT * FROM table`. */
   table: string;
-  onProgress?: ProgressCallback;
 }
 
 /**
@@ -131,33 +137,32 @@ export async function runGet(options: GetOptions): Promise<OperationResult> {
   let rows = 0;
   let bytes = 0;
   let batches = 0;
-  for await (const batch of client.streamQuery(`SELECT * FROM ${quoteIdentifier(table)}`)) {
+  for await (const batch of client.streamQuery(`SELECT * FROM ${quoteIdentifier(table)}`, { signal: options.signal })) {
     rows += batch.numRows;
     bytes += arrowBytes(batch);
     batches++;
     options.onProgress?.(rows);
   }
   const seconds = (performance.now() - started) / 1000;
-  const expected = await countRows(client, table);
+  const expected = await countRows(client, table, options.signal);
   const verification: Verification =
     rows === expected ? { ok: true, detail: `${rows} rows = count(*)` } : { ok: false, detail: `received ${rows} rows, count(*) is ${expected}` };
   return { operation: 'GET', rows, seconds, bytes, batches, verification };
 }
 
-export interface TransferOptions {
+export interface TransferOptions extends CommonOptions {
   source: DuckDBFlightClient;
   target: DuckDBFlightClient;
   /** The table on the source, moved whole (`SELECT * FROM table`). */
   table: string;
   /** The table created on the target (default: the same name). Dropped first if it exists. */
   targetTable?: string;
-  onProgress?: ProgressCallback;
 }
 
 async function verifyTransfer(options: TransferOptions, reportedRows: number): Promise<Verification> {
   const [source, target] = await Promise.all([
-    tableStats(options.source, options.table),
-    tableStats(options.target, options.targetTable ?? options.table),
+    tableStats(options.source, options.table, options.signal),
+    tableStats(options.target, options.targetTable ?? options.table, options.signal),
   ]);
   return compareTables(source, target, reportedRows);
 }
@@ -173,12 +178,12 @@ async function verifyTransfer(options: TransferOptions, reportedRows: number): P
 export async function runTransferThroughClient(options: TransferOptions): Promise<OperationResult> {
   const { source, target, table } = options;
   const targetTable = options.targetTable ?? table;
-  await dropTableIfExists(target, targetTable);
+  await dropTableIfExists(target, targetTable, options.signal);
   let rows = 0;
   let bytes = 0;
   let batches = 0;
   const started = performance.now();
-  const reader = source.streamQuery(`SELECT * FROM ${quoteIdentifier(table)}`);
+  const reader = source.streamQuery(`SELECT * FROM ${quoteIdentifier(table)}`, { signal: options.signal });
   async function* counted(): AsyncGenerator<FlightOutputItem> {
     // The schema goes first, so that an empty table still creates its target.
     const schema = await reader.schema();
@@ -191,7 +196,7 @@ export async function runTransferThroughClient(options: TransferOptions): Promis
       yield batch;
     }
   }
-  const uploaded = await target.uploadData(targetTable, counted(), { mode: 'replace' });
+  const uploaded = await target.uploadData(targetTable, counted(), { mode: 'replace', signal: options.signal });
   const seconds = (performance.now() - started) / 1000;
   const verification = await verifyTransfer(options, rows);
   if (verification.ok && uploaded.rows !== rows) {
@@ -208,16 +213,16 @@ export async function runTransferThroughClient(options: TransferOptions): Promis
 export async function runTransferDirect(options: TransferOptions & { arrowBytes?: number }): Promise<OperationResult> {
   const { source, target, table } = options;
   const targetTable = options.targetTable ?? table;
-  await dropTableIfExists(target, targetTable);
+  await dropTableIfExists(target, targetTable, options.signal);
   const started = performance.now();
-  const result = await source.transfer(target, `SELECT * FROM ${quoteIdentifier(table)}`, targetTable, 'direct');
+  const result = await source.transfer(target, `SELECT * FROM ${quoteIdentifier(table)}`, targetTable, 'direct', { signal: options.signal });
   const seconds = (performance.now() - started) / 1000;
   options.onProgress?.(result.rows);
   const verification = await verifyTransfer(options, result.rows);
   return { operation: 'TRANSFER (direct)', rows: result.rows, seconds, bytes: options.arrowBytes, batches: 0, verification };
 }
 
-export interface ExchangeOptions {
+export interface ExchangeOptions extends CommonOptions {
   /** The server whose exchanger runs. */
   client: DuckDBFlightClient;
   /** Where the input comes from: a DoGet of `SELECT * FROM table` here (default: `client`). */
@@ -225,7 +230,6 @@ export interface ExchangeOptions {
   table: string;
   /** Default my_streaming_exchanger, which appends a boolean `processed`, true on every row. */
   exchanger?: string;
-  onProgress?: ProgressCallback;
 }
 
 /**
@@ -246,13 +250,13 @@ export async function runExchange(options: ExchangeOptions): Promise<OperationRe
   let notProcessed = 0;
   const schemas: { input: Schema | null; output: Schema | null } = { input: null, output: null };
   const started = performance.now();
-  const input = source.streamQuery(`SELECT * FROM ${quoteIdentifier(table)}`);
+  const input = source.streamQuery(`SELECT * FROM ${quoteIdentifier(table)}`, { signal: options.signal });
   async function* feed(): AsyncGenerator<FlightOutputItem> {
     schemas.input = await input.schema();
     if (schemas.input) yield schemas.input;
     yield* input;
   }
-  const output = client.exchange(exchanger, feed());
+  const output = client.exchange(exchanger, feed(), { signal: options.signal });
   for await (const batch of output) {
     schemas.output ??= batch.schema;
     rows += batch.numRows;
@@ -263,7 +267,7 @@ export async function runExchange(options: ExchangeOptions): Promise<OperationRe
     options.onProgress?.(rows);
   }
   const seconds = (performance.now() - started) / 1000;
-  const expected = await countRows(source, table);
+  const expected = await countRows(source, table, options.signal);
   const verification = ((): Verification => {
     if (rows !== expected) return { ok: false, detail: `received ${rows} rows, count(*) is ${expected}` };
     if (notProcessed > 0) return { ok: false, detail: `${notProcessed} rows in batches without processed = true on every row` };
