@@ -76,7 +76,9 @@ export class FlightDataReader implements AsyncIterable<RecordBatch> {
             yield { batch: message.batch, appMetadata: message.appMetadata };
             break;
           case 'metadata':
-            yield { appMetadata: message.appMetadata };
+            // A message with neither header nor app_metadata carries nothing for the reader:
+            // pyarrow opens a DoExchange with one that holds only the descriptor.
+            if (message.appMetadata.byteLength > 0) yield { appMetadata: message.appMetadata };
             break;
           case 'schema':
           case 'dictionary':
