@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableFromArrays, Table, RecordBatch } from 'apache-arrow';
-import { FlightClient, FlightDescriptor, FlightError } from '../../flight/index.ts';
+import { FlightClient, FlightDataEncoder, FlightDescriptor, FlightError, decodeFlightData, encodeFlightData } from '../../flight/index.ts';
+import { decodeMessages, encodeTable } from '../support/frames.ts';
+import { RawFlightClient } from '../support/raw-grpc.ts';
 import { descriptorKey, startEchoServer, type EchoServer } from '../support/echo-server.ts';
 
 const utf8 = new TextEncoder();
@@ -185,6 +187,35 @@ describe('every FlightService RPC against the echo store', () => {
     } finally {
       c.close();
       await bare.close(100);
+    }
+  });
+
+  test('a first message carrying only the descriptor (as pyarrow opens DoExchange) is no chunk', async () => {
+    const raw = new RawFlightClient(`127.0.0.1:${echo.port}`);
+    try {
+      const encoder = new FlightDataEncoder();
+      const frames = [
+        encodeFlightData(new Uint8Array(0), undefined, undefined, FlightDescriptor.command('echo')),
+        encoder.encodeSchema(table.schema),
+        ...encoder.encodeBatch(table.batches[0]!, utf8.encode('with-batch')),
+      ];
+      const exchanged = await raw.bidi('DoExchange', frames);
+      assert.equal(exchanged.code, 0, exchanged.details);
+      const answers = exchanged.responses.map((r) => decodeFlightData(r));
+      for (const a of answers) {
+        assert.ok(a.dataHeader.byteLength > 0 || (a.appMetadata?.byteLength ?? 0) > 0, 'no empty message (pyarrow reads one as the end)');
+      }
+      const { table: echoed } = decodeMessages(answers);
+      assert.deepEqual(echoed.toArray().map((r) => r.toJSON()), table.toArray().map((r) => r.toJSON()));
+      const put = await raw.bidi('DoPut', [
+        encodeFlightData(new Uint8Array(0), undefined, undefined, FlightDescriptor.path('descriptor-first')),
+        ...encodeTable(table),
+      ]);
+      assert.equal(put.code, 0, put.details);
+      assert.equal(put.responses.length, 1, 'one PutResult: for the batch, none for the descriptor-only message');
+      assert.equal(echo.store.get('descriptor-first')?.table.numRows, 3);
+    } finally {
+      raw.close();
     }
   });
 
