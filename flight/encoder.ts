@@ -6,7 +6,7 @@
 import { BufferType, Data, DataType, RecordBatch, Schema, Vector } from 'apache-arrow';
 import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
-import { encodeFlightData, type BodyParts } from './flight-data.ts';
+import { encodeFlightData, FlightDataMessage, type BodyParts } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
 import { FlightError } from './error.ts';
 
@@ -53,14 +53,23 @@ export class FlightDataEncoder {
    * batch itself, sliced when larger than the limit. app_metadata rides on the first slice.
    */
   encodeBatch(batch: RecordBatch, appMetadata?: Uint8Array): Buffer[] {
+    return this.encodeBatchMessages(batch, appMetadata).map((message) => message.toBuffer());
+  }
+
+  /**
+   * The same messages as encodeBatch, laid out but not yet written: each is gathered from the
+   * batch's buffers when it is serialized (see FlightDataMessage), which lets a server gather
+   * straight into grpc-js's framing without a buffer per message of its own.
+   */
+  encodeBatchMessages(batch: RecordBatch, appMetadata?: Uint8Array): FlightDataMessage[] {
     if (!this.schema) throw FlightError.internal('encodeBatch called before encodeSchema');
-    const messages: Buffer[] = [];
+    const messages: FlightDataMessage[] = [];
     this.encodeDictionaries(batch, messages);
     this.encodeSlices(batch, appMetadata, messages);
     return messages;
   }
 
-  private encodeSlices(batch: RecordBatch, appMetadata: Uint8Array | undefined, out: Buffer[]): void {
+  private encodeSlices(batch: RecordBatch, appMetadata: Uint8Array | undefined, out: FlightDataMessage[]): void {
     const assembled = VectorAssembler.assemble(withViewsRebased(batch));
     if (assembled.byteLength > this.maxMessageBytes && batch.numRows > 1) {
       const pieces = Math.ceil(assembled.byteLength / this.maxMessageBytes);
@@ -80,7 +89,7 @@ export class FlightDataEncoder {
     );
     const message = Message.from(header, assembled.byteLength);
     out.push(
-      encodeFlightData(
+      new FlightDataMessage(
         Message.encode(message),
         bodyParts(assembled.byteLength, assembled.buffers, assembled.bufferRegions),
         appMetadata,
@@ -89,7 +98,7 @@ export class FlightDataEncoder {
     );
   }
 
-  private encodeDictionaries(batch: RecordBatch, out: Buffer[]): void {
+  private encodeDictionaries(batch: RecordBatch, out: FlightDataMessage[]): void {
     for (const [id, dictionary] of batch.dictionaries) {
       const chunks = dictionary?.data ?? [];
       if (chunks.length === 0) continue;
@@ -107,7 +116,7 @@ export class FlightDataEncoder {
         );
         const message = Message.from(new DictionaryBatch(data, id, index > 0), assembled.byteLength);
         out.push(
-          encodeFlightData(
+          new FlightDataMessage(
             Message.encode(message),
             bodyParts(assembled.byteLength, assembled.buffers, assembled.bufferRegions),
             undefined,

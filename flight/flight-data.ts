@@ -51,64 +51,98 @@ function writeTag(out: Buffer, offset: number, field: number, length: number): n
 const GRPC_FRAME_PREFIX = 5;
 
 /**
- * Encodes one FlightData message into a single Buffer ready for grpc-js. The flatbuffer header
- * is zero-padded (as IPC pads it) so that the body starts 8-byte aligned within the gRPC frame
- * (see GRPC_FRAME_PREFIX): a receiver can then view the body without copying it.
+ * One FlightData message, laid out but not yet written: its size is known before its bytes are
+ * gathered from the Arrow buffers, so the writer can choose the memory it goes into (see
+ * BackpressureWriter). The flatbuffer header is zero-padded (as IPC pads it) so that the body
+ * starts 8-byte aligned within the gRPC frame (see GRPC_FRAME_PREFIX): a receiver can then view
+ * the body without copying it. Write it before the batch's buffers may change: callers reuse
+ * their arrays once a write has resolved.
  */
+export class FlightDataMessage {
+  readonly byteLength: number;
+  private readonly descriptorBytes: Uint8Array | undefined;
+  private readonly headerLength: number;
+
+  constructor(
+    private readonly header: Uint8Array,
+    private readonly body: BodyParts | undefined,
+    private readonly appMetadata?: Uint8Array,
+    descriptor?: FlightDescriptor,
+  ) {
+    this.descriptorBytes = descriptor ? FlightDescriptorCodec.encode(descriptor) : undefined;
+    const bodyLength = body?.length ?? 0;
+    let prefix =
+      (this.descriptorBytes ? lengthDelimitedSize(FIELD_DESCRIPTOR, this.descriptorBytes.byteLength) : 0) +
+      (appMetadata && appMetadata.byteLength > 0 ? lengthDelimitedSize(FIELD_APP_METADATA, appMetadata.byteLength) : 0) +
+      (bodyLength > 0 ? tagSize(FIELD_BODY) + varintSize(bodyLength) : 0);
+    let headerLength = header.byteLength;
+    if (headerLength > 0) {
+      const fixed = prefix;
+      const misalignment = () => (GRPC_FRAME_PREFIX + fixed + lengthDelimitedSize(FIELD_HEADER, headerLength)) % 8;
+      if (bodyLength > 0) while (misalignment() !== 0) headerLength++;
+      prefix = fixed + lengthDelimitedSize(FIELD_HEADER, headerLength);
+    }
+    this.headerLength = headerLength;
+    this.byteLength = prefix + bodyLength;
+  }
+
+  /** The message in a Buffer of its own. */
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.byteLength);
+    this.writeInto(out);
+    return out;
+  }
+
+  /** Writes the message at the start of `out`, which must hold at least `byteLength` bytes. */
+  writeInto(out: Buffer): void {
+    const { descriptorBytes, header, headerLength, appMetadata, body } = this;
+    let offset = 0;
+    if (descriptorBytes) {
+      offset = writeTag(out, offset, FIELD_DESCRIPTOR, descriptorBytes.byteLength);
+      out.set(descriptorBytes, offset);
+      offset += descriptorBytes.byteLength;
+    }
+    if (headerLength > 0) {
+      offset = writeTag(out, offset, FIELD_HEADER, headerLength);
+      out.set(header, offset);
+      out.fill(0, offset + header.byteLength, offset + headerLength);
+      offset += headerLength;
+    }
+    if (appMetadata && appMetadata.byteLength > 0) {
+      offset = writeTag(out, offset, FIELD_APP_METADATA, appMetadata.byteLength);
+      out.set(appMetadata, offset);
+      offset += appMetadata.byteLength;
+    }
+    const bodyLength = body?.length ?? 0;
+    if (body && bodyLength > 0) {
+      offset = writeTag(out, offset, FIELD_BODY, bodyLength);
+      const start = offset;
+      let written = 0; // bytes of the body filled so far; gaps between buffers are zeroed
+      for (let i = 0; i < body.buffers.length; i++) {
+        const buffer = body.buffers[i]!;
+        const at = body.offsets[i]!;
+        if (buffer.byteLength === 0) continue;
+        if (at > written) out.fill(0, start + written, start + at);
+        out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), start + at);
+        written = at + buffer.byteLength;
+      }
+      if (written < bodyLength) out.fill(0, start + written, start + bodyLength);
+    }
+  }
+}
+
+/** Encodes one FlightData message into a single Buffer ready for grpc-js (see FlightDataMessage). */
 export function encodeFlightData(
   header: Uint8Array,
   body: BodyParts | undefined,
   appMetadata?: Uint8Array,
   descriptor?: FlightDescriptor,
 ): Buffer {
-  const descriptorBytes = descriptor ? FlightDescriptorCodec.encode(descriptor) : undefined;
-  const bodyLength = body?.length ?? 0;
-  let prefix =
-    (descriptorBytes ? lengthDelimitedSize(FIELD_DESCRIPTOR, descriptorBytes.byteLength) : 0) +
-    (appMetadata && appMetadata.byteLength > 0 ? lengthDelimitedSize(FIELD_APP_METADATA, appMetadata.byteLength) : 0) +
-    (bodyLength > 0 ? tagSize(FIELD_BODY) + varintSize(bodyLength) : 0);
-  let headerLength = header.byteLength;
-  if (headerLength > 0) {
-    const fixed = prefix;
-    const misalignment = () => (GRPC_FRAME_PREFIX + fixed + lengthDelimitedSize(FIELD_HEADER, headerLength)) % 8;
-    if (bodyLength > 0) while (misalignment() !== 0) headerLength++;
-    prefix = fixed + lengthDelimitedSize(FIELD_HEADER, headerLength);
-  }
-
-  const out = Buffer.allocUnsafe(prefix + bodyLength);
-  let offset = 0;
-  if (descriptorBytes) {
-    offset = writeTag(out, offset, FIELD_DESCRIPTOR, descriptorBytes.byteLength);
-    out.set(descriptorBytes, offset);
-    offset += descriptorBytes.byteLength;
-  }
-  if (headerLength > 0) {
-    offset = writeTag(out, offset, FIELD_HEADER, headerLength);
-    out.set(header, offset);
-    out.fill(0, offset + header.byteLength, offset + headerLength);
-    offset += headerLength;
-  }
-  if (appMetadata && appMetadata.byteLength > 0) {
-    offset = writeTag(out, offset, FIELD_APP_METADATA, appMetadata.byteLength);
-    out.set(appMetadata, offset);
-    offset += appMetadata.byteLength;
-  }
-  if (body && bodyLength > 0) {
-    offset = writeTag(out, offset, FIELD_BODY, bodyLength);
-    const start = offset;
-    let written = 0; // bytes of the body filled so far; gaps between buffers are zeroed
-    for (let i = 0; i < body.buffers.length; i++) {
-      const buffer = body.buffers[i]!;
-      const at = body.offsets[i]!;
-      if (buffer.byteLength === 0) continue;
-      if (at > written) out.fill(0, start + written, start + at);
-      out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), start + at);
-      written = at + buffer.byteLength;
-    }
-    if (written < bodyLength) out.fill(0, start + written, start + bodyLength);
-  }
-  return out;
+  return new FlightDataMessage(header, body, appMetadata, descriptor).toBuffer();
 }
+
+/** What a FlightDataWriter hands its sink: encoded bytes, or a message to encode (at once). */
+export type OutgoingFlightData = Buffer | FlightDataMessage;
 
 /** Decodes a FlightData message; header, metadata and body are views into `buffer`. */
 export function decodeFlightData(buffer: Uint8Array): FlightData {

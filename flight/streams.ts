@@ -4,6 +4,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { FlightError } from './error.ts';
+import { FlightDataMessage, type OutgoingFlightData } from './flight-data.ts';
 
 /** At most this many bytes of encoded messages wait in grpc-js per stream, unless one message is larger. */
 export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -16,6 +17,31 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
  */
 export const WRITE_BUFFER_MESSAGES = 256;
 
+/** Messages at least this large are gathered into reused memory (see MessageBuffers). */
+const REUSE_MIN_BYTES = 256 * 1024;
+
+/**
+ * Memory for outgoing messages that is used again once a message has been written. Safe only
+ * where a write is copied out before its callback: grpc-js's server copies each message into a
+ * frame of its own (serializeMessage) as it takes it. Never for a client call: grpc-js's client
+ * keeps written buffers for retries and may call back before it has sent them.
+ */
+class MessageBuffers {
+  private readonly free: Buffer[] = [];
+
+  /** A view of exactly `bytes` bytes over a free buffer that fits, or a new one. */
+  take(bytes: number): Buffer {
+    const index = this.free.findIndex((b) => b.byteLength >= bytes && b.byteLength <= 2 * bytes);
+    // A little headroom, so that the next message of about the same size fits the same memory.
+    const buffer = index >= 0 ? this.free.splice(index, 1)[0]! : Buffer.allocUnsafeSlow(Math.ceil((bytes * 1.125) / 65536) * 65536);
+    return buffer.subarray(0, bytes);
+  }
+
+  release(view: Buffer): void {
+    if (this.free.length < 8) this.free.push(Buffer.from(view.buffer, 0, view.buffer.byteLength));
+  }
+}
+
 /**
  * Writes Buffers into a grpc-js writable call. `write` resolves once the stream can take more:
  * a slow reader holds the producer back instead of making us buffer the whole stream.
@@ -26,12 +52,16 @@ export class BackpressureWriter {
   private waiter: (() => void) | null = null;
   private failure: Error | null = null;
   private stallListener: (() => void) | null = null;
+  private readonly buffers: MessageBuffers | null;
 
   constructor(
     private readonly stream: Writable,
     private readonly limitBytes = DEFAULT_WRITE_BUFFER_BYTES,
     signal?: AbortSignal,
+    /** Gather messages into reused memory: only for a grpc-js server call (see MessageBuffers). */
+    reuseBuffers = false,
   ) {
+    this.buffers = reuseBuffers ? new MessageBuffers() : null;
     const fail = (error: Error) => {
       this.failure ??= error;
       this.wake();
@@ -47,13 +77,24 @@ export class BackpressureWriter {
     w?.();
   }
 
-  async write(message: Buffer): Promise<void> {
+  /** Writes the message; a FlightDataMessage is gathered into memory before this returns. */
+  async write(message: OutgoingFlightData): Promise<void> {
     if (this.failure) throw this.failure;
-    this.pendingBytes += message.byteLength;
+    let bytes: Buffer;
+    let reused = false;
+    if (message instanceof FlightDataMessage) {
+      reused = this.buffers !== null && message.byteLength >= REUSE_MIN_BYTES;
+      bytes = reused ? this.buffers!.take(message.byteLength) : Buffer.allocUnsafe(message.byteLength);
+      message.writeInto(bytes);
+    } else {
+      bytes = message;
+    }
+    this.pendingBytes += bytes.byteLength;
     this.pendingMessages++;
-    this.stream.write(message, () => {
-      this.pendingBytes -= message.byteLength;
+    this.stream.write(bytes, () => {
+      this.pendingBytes -= bytes.byteLength;
       this.pendingMessages--;
+      if (reused) this.buffers!.release(bytes);
       if (!this.stalled) this.wake();
     });
     if (this.stalled) {

@@ -4,6 +4,7 @@ import { RecordBatch, Schema } from 'apache-arrow';
 import { compareSchemas } from 'apache-arrow/visitor/typecomparator';
 import { FlightDataEncoder, type FlightDataEncoderOptions } from './encoder.ts';
 import { FlightError } from './error.ts';
+import type { OutgoingFlightData } from './flight-data.ts';
 import type { FlightChunk } from './reader.ts';
 
 /** What a producer may hand a writer: the schema, a batch, or a batch or metadata with app_metadata. */
@@ -16,13 +17,13 @@ export class FlightDataWriter {
   bytes = 0;
 
   constructor(
-    private readonly sink: (message: Buffer) => Promise<void>,
+    private readonly sink: (message: OutgoingFlightData) => Promise<void>,
     options: FlightDataEncoderOptions = {},
   ) {
     this.encoder = new FlightDataEncoder(options);
   }
 
-  private async send(message: Buffer): Promise<void> {
+  private async send(message: OutgoingFlightData): Promise<void> {
     this.bytes += message.byteLength;
     await this.sink(message);
   }
@@ -45,7 +46,7 @@ export class FlightDataWriter {
       );
     }
     this.rows += batch.numRows;
-    for (const message of this.encoder.encodeBatch(batch, appMetadata)) await this.send(message);
+    for (const message of this.encoder.encodeBatchMessages(batch, appMetadata)) await this.send(message);
   }
 
   async writeMetadata(appMetadata: Uint8Array): Promise<void> {
