@@ -68,6 +68,7 @@ const args = await yargs(hideBin(process.argv))
     for (const p of ['port1', 'port2'] as const) {
       if (!Number.isInteger(a[p]) || a[p] < 0 || a[p] > 65535) throw new Error(`--${p} must be a port number (0 picks a free one), got ${a[p]}`);
     }
+    if (a.username !== undefined && a.password === undefined && !a.auth) throw new Error('--username needs --password (or --auth, which generates one for the forked servers)');
     if (a.auth && a.password === undefined && (a['server1-location'] || a['server2-location'])) {
       throw new Error('--auth generates a password for the forked servers only: pass --username and --password for a server given by --serverN-location');
     }
@@ -88,6 +89,8 @@ const count = (n: number) => n.toLocaleString('en-US');
 // Shutdown: one path for success, failure, signals and a crashed server.
 
 const clients: DuckDBFlightClient[] = [];
+/** Aborted on the way out: cancels the running operation's calls so servers can stop at once. */
+const shutdown = new AbortController();
 const group = new ServerGroup((server, exit) => void finish(1, crashMessage(server, exit)));
 let finishing: Promise<never> | null = null;
 
@@ -103,6 +106,7 @@ function crashMessage(server: ServerProcess, exit: ExitInfo): string {
 function finish(code: number, message?: string): Promise<never> {
   finishing ??= (async () => {
     if (message) note(message);
+    shutdown.abort(new Error('the demo is stopping'));
     for (const client of clients) client.close();
     await group.stopAll(args['stop-timeout']);
     process.exit(code);
@@ -284,7 +288,7 @@ async function timed(
   let result: OperationResult;
   try {
     result = await run({
-      signal: controller.signal,
+      signal: AbortSignal.any([controller.signal, shutdown.signal]),
       onProgress: (n) => {
         lastBatchAt = performance.now();
         rowsSoFar = n;
