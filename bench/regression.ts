@@ -359,13 +359,13 @@ async function coordinate(options: Options): Promise<number> {
       throw new Error(`cannot resolve the baseline ${JSON.stringify(options.baseline)} to a commit`);
     }
     const commit = resolved.out;
-    const subject = git(['log', '-1', '--format=%h %s', commit]).out;
+    const subject = git(['log', '-1', '--format=%h %<(50,trunc)%s', commit]).out.trimEnd();
     const problem = baselineProblem(commit);
     if (problem) {
       console.log(`regression: PASS (nothing to compare): the baseline ${subject} has no bench harness to run (${problem})`);
       return 0;
     }
-    const head = git(['log', '-1', '--format=%h %s']).out;
+    const head = git(['log', '-1', '--format=%h %<(50,trunc)%s']).out.trimEnd();
     const dirty = git(['status', '--porcelain', '--untracked-files=no']).out !== '';
     note(`regression: current tree ${head}${dirty ? ' with uncommitted changes' : ''} against baseline ${subject}; ${options.rows.toLocaleString('en-US')} rows, ${options.rounds} rounds, threshold ${(options.threshold * 100).toFixed(0)}%`);
 
