@@ -143,14 +143,19 @@ export function edgeQuery(): string {
   return `SELECT ${EDGE_CASES.map((e) => `${e.value} AS ${e.name}`).join(', ')}`;
 }
 
-/** The matrix as a table: k INTEGER, then one column per case. */
-export function matrixDdl(table = 'matrix'): string {
+/** The statements that create and fill the matrix table: k INTEGER, then one column per case. */
+export function matrixStatements(table = 'matrix'): string[] {
   const columns = TYPE_CASES.map((c) => `${c.name} ${c.type}`).join(', ');
   const rows = [0, 1, 2, 3].map((k) => {
     const values = TYPE_CASES.map((c) => (k === 2 ? 'NULL' : `(${c.values[k === 3 ? 2 : k]})::${c.type}`));
     return `(${k}, ${values.join(', ')})`;
   });
-  return `CREATE TABLE ${table} (k INTEGER, ${columns}); INSERT INTO ${table} VALUES ${rows.join(', ')};`;
+  return [`CREATE TABLE ${table} (k INTEGER, ${columns})`, `INSERT INTO ${table} VALUES ${rows.join(', ')}`];
+}
+
+/** The matrix's statements as one SQL text. */
+export function matrixDdl(table = 'matrix'): string {
+  return matrixStatements(table).map((s) => `${s};`).join(' ');
 }
 
 /** A query selecting the matrix with every column cast to VARCHAR: DuckDB's text of each value. */
