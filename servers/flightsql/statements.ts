@@ -81,11 +81,56 @@ async function guard<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   }
 }
 
-async function prepareOne(connection: DuckDBConnection, sql: string): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
-  const extracted = await guard(connection.extractStatements(sql));
+const TRANSACTION_CONTROL_REFUSED =
+  'BEGIN, COMMIT and ROLLBACK do not go through Flight SQL statements here: use the BeginTransaction and ' +
+  'EndTransaction actions (in ADBC: turn autocommit off, then commit or rollback)';
+
+/**
+ * Prepares a single statement (null for a text of several, which runs whole at DoGet).
+ * Transaction statements are refused where they would break the server's view of the
+ * connection: alone, anywhere (BEGIN would leave a pool connection inside a transaction, COMMIT
+ * would end a client's transaction behind EndTransaction's back), and inside a script run in a
+ * client's transaction. A script run in autocommit may hold a balanced BEGIN ... COMMIT; one
+ * that leaves a transaction open is rolled back when it ends (see closeScript).
+ */
+async function prepareOne(session: Session, sql: string): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
+  const extracted = await guard(session.connection.extractStatements(sql));
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
-  if (extracted.count > 1) return { count: extracted.count, prepared: null };
-  return { count: 1, prepared: await guard(extracted.prepare(0)) };
+  if (extracted.count > 1) {
+    if (session.transaction !== null) {
+      for (let i = 0; i < extracted.count; i++) {
+        // A statement that cannot be prepared before the ones ahead of it have run is no
+        // transaction statement (those prepare on their own): it is left for the run to report.
+        const prepared = await extracted.prepare(i).catch(() => null);
+        const type = prepared?.statementType;
+        prepared?.destroySync();
+        if (type === StatementType.TRANSACTION) throw FlightError.invalidArgument(TRANSACTION_CONTROL_REFUSED);
+      }
+    }
+    return { count: extracted.count, prepared: null };
+  }
+  const prepared = await guard(extracted.prepare(0));
+  if (prepared.statementType === StatementType.TRANSACTION) {
+    prepared.destroySync();
+    throw FlightError.invalidArgument(TRANSACTION_CONTROL_REFUSED);
+  }
+  return { count: 1, prepared };
+}
+
+/**
+ * After a script ran on a pool connection: if it left a transaction open (a BEGIN without its
+ * COMMIT), the transaction is rolled back, so that the connection's next user does not land in
+ * it, and the script fails saying so.
+ */
+async function closeScript(connection: DuckDBConnection): Promise<void> {
+  try {
+    await connection.run('BEGIN TRANSACTION');
+  } catch (error) {
+    if (!/within a transaction/i.test((error as Error).message)) throw error;
+    await connection.run('ROLLBACK');
+    throw FlightError.invalidArgument(`the SQL text left a transaction open (BEGIN without COMMIT); it was rolled back. ${TRANSACTION_CONTROL_REFUSED}`);
+  }
+  await connection.run('ROLLBACK');
 }
 
 /**
@@ -170,7 +215,7 @@ export async function statementInfo(
 ): Promise<FlightInfo> {
   checkSql(sql, 'CommandStatementQuery');
   return state.sessions.run(transactionId, context, async (session) => {
-    const { prepared } = await prepareOne(session.connection, sql);
+    const { prepared } = await prepareOne(session, sql);
     if (!prepared) return flightInfo(descriptor, null, { kind: 'query', queryId: newQueryId(), sql, transactionId, parameters: undefined });
     try {
       return await infoForPrepared(session, prepared, sql, transactionId, descriptor, null, context);
@@ -184,7 +229,7 @@ export async function statementInfo(
 export async function statementSchema(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Schema> {
   checkSql(sql, 'CommandStatementQuery');
   return state.sessions.run(transactionId, context, async (session) => {
-    const { prepared } = await prepareOne(session.connection, sql);
+    const { prepared } = await prepareOne(session, sql);
     if (!prepared) throw FlightError.invalidArgument('GetSchema: the text holds several statements; the schema of a script is known only once it runs');
     try {
       if (!ROW_STATEMENTS.has(prepared.statementType)) return statusSchema();
@@ -237,11 +282,28 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
       schema = result.schema;
     }
     let finished: Promise<void> | null = null;
-    const finish = (healthy: boolean) => (finished ??= stream.close().then(() => done(healthy)));
+    const finish = (healthy: boolean) =>
+      (finished ??= (async () => {
+        let reusable = healthy;
+        try {
+          await stream.close();
+          if (session.transaction === null) {
+            reusable = false;
+            await closeScript(session.connection);
+            reusable = true;
+          }
+        } catch (error) {
+          // closeScript rolled back what the text left open: the connection is clean again.
+          if (error instanceof FlightError) reusable = true;
+          throw error;
+        } finally {
+          done(reusable);
+        }
+      })());
     // A call that ends before its output is read (the client left while the schema was being
     // sent) never iterates: the connection, or the transaction's turn, is given back here.
     const onAbort = () => {
-      if (!iterating) void finish(true);
+      if (!iterating) finish(true).catch(() => undefined); // nobody is left to tell
     };
     let iterating = false;
     context.signal.addEventListener('abort', onAbort, { once: true });
@@ -278,11 +340,15 @@ export async function statementUpdate(state: FlightSqlState, sql: string, transa
     for (let i = 0; i < extracted.count; i++) {
       const prepared = await guard(extracted.prepare(i));
       try {
+        if (prepared.statementType === StatementType.TRANSACTION && (session.transaction !== null || extracted.count === 1)) {
+          throw FlightError.invalidArgument(TRANSACTION_CONTROL_REFUSED);
+        }
         total += await runForRowsChanged(session, prepared, parameterBindings(prepared, null), context.signal);
       } finally {
         prepared.destroySync();
       }
     }
+    if (session.transaction === null) await guard(closeScript(session.connection));
     return total;
   });
   return DoPutUpdateResult.encode({ recordCount: rows });
@@ -306,7 +372,7 @@ export async function createPreparedStatement(
 ): Promise<Uint8Array> {
   checkSql(sql, 'CreatePreparedStatement');
   const entry = await state.sessions.run(transactionId, context, async (session) => {
-    const { prepared } = await prepareOne(session.connection, sql);
+    const { prepared } = await prepareOne(session, sql);
     const common = { sql, transactionId, identity: context.identity };
     if (!prepared) {
       return state.prepared.add({ ...common, script: true, returnsRows: true, parameterCount: 0, datasetSchema: null, parameterSchema: new Schema([]) });

@@ -448,6 +448,27 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       assert.deepEqual(column(await plain('SELECT i FROM chain_t ORDER BY i'), 'i'), [1, 3]);
     });
 
+    test('BEGIN, COMMIT and ROLLBACK as SQL: refused alone or in a transaction, rolled back when a script leaves one open', async () => {
+      await rejectsWith(sql.info(CommandStatementQuery, { query: 'BEGIN TRANSACTION' }), 'invalid-argument', /BeginTransaction and EndTransaction actions/);
+      await rejectsWith(sql.put(CommandStatementUpdate, { query: 'COMMIT' }), 'invalid-argument', /BeginTransaction/);
+      await plain('DROP TABLE IF EXISTS script_a; DROP TABLE IF EXISTS script_b');
+      await sql.put(CommandStatementUpdate, { query: 'BEGIN; CREATE TABLE script_a (i INTEGER); INSERT INTO script_a VALUES (1); COMMIT' });
+      assert.equal(await count('script_a'), 1, 'a balanced script runs');
+      await rejectsWith(sql.put(CommandStatementUpdate, { query: 'BEGIN; CREATE TABLE script_b (i INTEGER)' }), 'invalid-argument', /left a transaction open/);
+      await rejectsWith(plain('SELECT * FROM script_b'), 'not-found', /script_b/);
+      const info = await sql.info(CommandStatementQuery, { query: 'BEGIN; CREATE TABLE script_b (i INTEGER); SELECT 1 AS one' });
+      await rejectsWith(sql.read(info), 'invalid-argument', /left a transaction open/);
+      await rejectsWith(plain('SELECT * FROM script_b'), 'not-found', /script_b/);
+      for (let i = 0; i < 4; i++) {
+        await sql.put(CommandStatementUpdate, { query: `CREATE OR REPLACE TABLE script_c${i} (i INTEGER)` });
+        await rejectsWith(sql.put(CommandStatementUpdate, { query: 'ROLLBACK' }), 'invalid-argument', /BeginTransaction/);
+      }
+      assert.equal(await count('script_c3'), 0, 'pool connections were left in autocommit: every table was committed');
+      const transactionId = await begin();
+      await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT 1; COMMIT', transactionId }), 'invalid-argument', /BeginTransaction/);
+      await end(transactionId, EndTransaction.ROLLBACK);
+    });
+
     test('unknown, ended and malformed transaction ids', async () => {
       await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT 1', transactionId: Uint8Array.of(1, 2, 3) }), 'not-found', /no open transaction 010203/);
       const transactionId = await begin();
