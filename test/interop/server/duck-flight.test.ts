@@ -2,7 +2,8 @@
 // client flows (test/peers/server/duck_flight_checks.py), with and without auth, and the type
 // matrix: for every DuckDB type, what pyarrow reads through our server must equal, schema and
 // values, what the duckdb Python package's own Arrow export gives for the same query
-// (test/peers/server/duckdb_export_compare.py). The peers come from `npm run peers`; without
+// (test/peers/server/duckdb_export_compare.py); and that export uploaded into our server by
+// pyarrow reads back as DuckDB's own import of it does. The peers come from `npm run peers`; without
 // them these tests fail and say so.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +28,10 @@ interface CompareLine {
   ours?: string;
   duckdb?: string;
   difference?: string | null;
+  put_equal?: boolean;
+  put_difference?: string | null;
+  put_ours?: string;
+  put_duckdb?: string;
   ours_invalid?: string | null;
   duckdb_invalid?: string | null;
   error?: string;
@@ -138,6 +143,12 @@ describe('every DuckDB type: pyarrow through duck-flight vs the duckdb package\'
       // Where DuckDB's own export fails pyarrow's full validation, ours fails it the same way.
       assert.equal(line.ours_invalid, line.duckdb_invalid);
       if (line.ours_invalid) t.diagnostic(`invalid in both, as DuckDB exports it: ${line.ours_invalid}`);
+    });
+    test(`${name}: DuckDB's export put into duck-flight by pyarrow reads back as DuckDB's own import does`, () => {
+      const line = lines.get(name);
+      assert.ok(line, `no comparison for ${name}`);
+      assert.equal(line.error, undefined, `${name} could not be compared: ${line.error}`);
+      assert.ok(line.put_equal, `${name}: ${line.put_difference}\n  ours:   ${line.put_ours}\n  duckdb: ${line.put_duckdb}`);
     });
   }
 });

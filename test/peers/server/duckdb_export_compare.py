@@ -1,6 +1,7 @@
 """What pyarrow reads from duck-flight (DoGet of a SQL ticket) against what the duckdb Python
 package's own Arrow export gives for the same query: schema (types, nullability, metadata) and
-values, exactly.
+values, exactly. And the other way: that export uploaded by DoPut into duck-flight (as table
+rt_<i>) and read back, against DuckDB's own Arrow import of it read back.
 
     python test/peers/server/duckdb_export_compare.py --location grpc://127.0.0.1:PORT --cases CASES.json
         [--timeout SECONDS]
@@ -9,7 +10,8 @@ CASES.json: {"setup": ["SQL", ...], "cases": [{"name": "...", "query": "SELECT .
 setup statements run in a fresh in-memory duckdb here (the caller runs them on the server).
 Prints one JSON line per case: {"name", "equal", "schema_equal", "metadata_equal", "ours",
 "duckdb", "difference", "ours_invalid", "duckdb_invalid"}; "ours"/"duckdb" are the schemas as
-text, the *_invalid fields pyarrow's full validation message of each table (null when valid). Exits 0 when it could compare
+text, the *_invalid fields pyarrow's full validation message of each table (null when valid);
+"put_equal", "put_difference", "put_ours", "put_duckdb" the same for the upload direction. Exits 0 when it could compare
 every case (whether equal or not), 1 when a case could not be run at all.
 """
 
@@ -96,12 +98,31 @@ def main() -> int:
     client = flight.FlightClient(args.location)
     options = flight.FlightCallOptions(timeout=args.timeout)
     broken = False
-    for case in spec["cases"]:
+    for index, case in enumerate(spec["cases"]):
         line = {"name": case["name"]}
         try:
             ours = client.do_get(flight.Ticket(case["query"].encode("utf-8")), options=options).read_all()
             theirs = as_table(con.sql(case["query"]).arrow())
             diff = difference(ours, theirs)
+            # The other way: DuckDB's export uploaded by pyarrow's DoPut into our server and read
+            # back, against DuckDB's own import of the same Arrow table read back.
+            table = f"rt_{index}"
+            writer, _ = client.do_put(flight.FlightDescriptor.for_path(table), theirs.schema, options=options)
+            writer.write_table(theirs)
+            writer.close()
+            order = " ORDER BY k" if "k" in theirs.column_names else ""
+            ours_back = client.do_get(flight.Ticket(f'SELECT * FROM "{table}"{order}'.encode("utf-8")), options=options).read_all()
+            con.register("uploaded", theirs)
+            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM uploaded')
+            con.unregister("uploaded")
+            duckdb_back = as_table(con.sql(f'SELECT * FROM "{table}"{order}').arrow())
+            put_diff = difference(ours_back, duckdb_back)
+            line.update(
+                put_equal=put_diff is None,
+                put_difference=put_diff,
+                put_ours=str(ours_back.schema),
+                put_duckdb=str(duckdb_back.schema),
+            )
             line.update(
                 equal=diff is None,
                 schema_equal=ours.schema.equals(theirs.schema, check_metadata=False),
