@@ -1,6 +1,7 @@
 // The DuckDB Flight server: the Flight handlers over one DuckDB database.
 
 import { readFileSync } from 'node:fs';
+import type { ChannelOptions } from '@grpc/grpc-js';
 import { FlightServer, type CallRecord, type FlightHandlers } from '../flight/index.ts';
 import { doAction, listActions } from './actions.ts';
 import type { ServerSettings, ServiceContext } from './context.ts';
@@ -31,6 +32,8 @@ export interface DuckDBFlightServerOptions {
   maxMessageBytes?: number;
   logger?: Logger;
   duckdbSettings?: Record<string, string>;
+  /** grpc-js channel options (keepalive, max_concurrent_streams, ...), over FlightServer's defaults. */
+  grpcOptions?: ChannelOptions;
 }
 
 export function createHandlers(service: ServiceContext): FlightHandlers {
@@ -89,6 +92,7 @@ export class DuckDBFlightServer {
     };
     const flight = new FlightServer(createHandlers(service), {
       maxMessageBytes: options.maxMessageBytes,
+      grpcOptions: options.grpcOptions,
       tls: options.tls,
       auth: options.users ? { validate: staticUsers(options.users) } : undefined,
       onCallEnd: (record: CallRecord) => {
