@@ -6,16 +6,25 @@
 // encode = FlightDataEncoder.encodeBatch (Arrow buffers -> FlightData wire bytes, sliced to the
 // message limit); decode = decodeFlightData + FlightDataDecoder.decode (wire bytes -> RecordBatch).
 // GB/s counts the FlightData bytes produced or consumed. Batches and encoded messages are built
-// outside the timed functions. Writes bench/results/flight-<time>.json.
+// outside the timed functions.
+//
+// send = the server's whole send path without a network: FlightDataWriter -> BackpressureWriter
+// (as a server call uses it) -> a stand-in for grpc-js's server call that copies each message
+// into a fresh frame and completes it on a later turn, as grpc-js does. Reported as CPU seconds
+// per GB with fresh and with reused message memory, which holds up on a busy machine better than
+// wall time. --send-gb 0 skips it. Writes bench/results/flight-<time>.json.
 
+import { Writable } from 'node:stream';
 import Table from 'cli-table3';
 import { Bench } from 'tinybench';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { decodeFlightData, FlightDataDecoder, FlightDataEncoder } from '../flight/index.ts';
+import { decodeFlightData, FlightDataDecoder, FlightDataEncoder, FlightDataWriter } from '../flight/index.ts';
+import { BackpressureWriter } from '../flight/streams.ts';
 import {
   BATCH_KINDS,
   formatNumber,
+  spread,
   isBatchKind,
   machineFacts,
   makeBatch,
@@ -24,6 +33,17 @@ import {
   writeResults,
   type BatchKind,
 } from './common.ts';
+
+/** grpc-js's server call, as far as the send path sees it: a copy into a new frame per message. */
+class FramingCall extends Writable {
+  frames = 0;
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    const frame = Buffer.allocUnsafe(chunk.byteLength + 5);
+    chunk.copy(frame, 5);
+    this.frames++;
+    setImmediate(done);
+  }
+}
 
 interface Row {
   operation: 'encode' | 'decode';
@@ -49,6 +69,8 @@ const argv = yargs(hideBin(process.argv))
   .option('rows', { type: 'string', default: '8K,64K,512K', describe: 'rows per batch, comma list' })
   .option('time', { type: 'number', default: 1000, describe: 'milliseconds per task' })
   .option('max-message-mib', { type: 'number', default: 4, describe: 'encoder message limit (batches are sliced to fit)' })
+  .option('send-gb', { type: 'number', default: 1, describe: 'GB through the send path per round (0: skip)' })
+  .option('send-rows', { type: 'string', default: '64K', describe: 'rows per flights batch on the send path' })
   .strict()
   .parseSync();
 
@@ -145,5 +167,36 @@ for (const r of results) {
 const machine = machineFacts();
 console.log(`FlightData encode/decode, maxMessageBytes ${argv['max-message-mib']} MiB; node ${machine.node}, ${machine.cpu}, load ${machine.loadAverage.toFixed(2)}`);
 console.log(table.toString());
-const path = writeResults('flight', { options: { kinds, rows: rowCounts, timeMs: argv.time, maxMessageBytes }, results, sink });
+const send = argv['send-gb'] > 0 ? await measureSendPath(argv['send-gb'] * 1e9, parseCount(argv['send-rows'])) : null;
+const path = writeResults('flight', { options: { kinds, rows: rowCounts, timeMs: argv.time, maxMessageBytes }, results, send, sink });
 console.log(`wrote ${path}`);
+
+async function measureSendPath(bytes: number, rows: number) {
+  const batches = [1, 2, 3, 4].map((seed) => makeBatch('flights', rows, seed));
+  const samples: { reuse: boolean; cpuSecondsPerGb: number; gbPerSecond: number }[] = [];
+  for (let round = 0; round < 5; round++) {
+    for (const reuse of [false, true]) {
+      const call = new FramingCall({ highWaterMark: 16 });
+      const backpressure = new BackpressureWriter(call, undefined, undefined, reuse);
+      const writer = new FlightDataWriter((message) => backpressure.write(message), { maxMessageBytes });
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      for (let i = 0; writer.bytes < bytes; i++) await writer.write(batches[i % batches.length]!);
+      await new Promise<void>((resolve) => call.end(resolve));
+      const seconds = (performance.now() - started) / 1000;
+      const used = process.cpuUsage(cpu);
+      samples.push({ reuse, cpuSecondsPerGb: (used.user + used.system) / 1e6 / (writer.bytes / 1e9), gbPerSecond: writer.bytes / seconds / 1e9 });
+    }
+  }
+  const summary = (reuse: boolean) => {
+    const mine = samples.filter((s) => s.reuse === reuse);
+    return { cpuSecondsPerGb: spread(mine.map((s) => s.cpuSecondsPerGb)), gbPerSecond: spread(mine.map((s) => s.gbPerSecond)) };
+  };
+  const fresh = summary(false);
+  const reused = summary(true);
+  console.log(
+    `send path (flights x ${rows} rows, ${formatNumber(bytes / 1e9, 1)} GB x 5 rounds): CPU s/GB fresh ${formatNumber(fresh.cpuSecondsPerGb.median, 2)}, ` +
+      `reused (the server's) ${formatNumber(reused.cpuSecondsPerGb.median, 2)}; GB/s ${formatNumber(fresh.gbPerSecond.median, 2)} / ${formatNumber(reused.gbPerSecond.median, 2)}`,
+  );
+  return { rows, bytesPerRound: bytes, fresh, reused, samples };
+}
