@@ -4,6 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { FlightClient, FlightDescriptor, FlightError, schemaFromIpcMessage, type FlightErrorKind } from '../../flight/index.ts';
 import { CancelFlightInfoRequestCodec, CancelFlightInfoResultCodec, FlightInfoCodec } from '../../flight/messages.ts';
@@ -554,5 +557,41 @@ describe('Flight SQL with authentication', () => {
       alice.flight.close();
       bob.flight.close();
     }
+  });
+});
+
+describe('Flight SQL on a read-only server', () => {
+  let dir: string;
+  let server: DuckDBFlightServer;
+  let flight: FlightClient;
+  let sql: SqlClient;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'flightsql-ro-'));
+    const path = join(dir, 'ro.duckdb');
+    const writer = await DuckDBFlightServer.start({ host: '127.0.0.1', port: 0, dbPath: path });
+    const client = new FlightClient(writer.location);
+    await client.doGet('CREATE TABLE kept AS SELECT range AS i FROM range(3)').readAll();
+    client.close();
+    await writer.close();
+    server = await DuckDBFlightServer.start({ host: '127.0.0.1', port: 0, dbPath: path, readOnly: true });
+    flight = new FlightClient(server.location);
+    sql = new SqlClient(flight);
+  });
+  after(async () => {
+    flight?.close();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('reads work; SqlInfo says read-only; ingest and writes are PERMISSION_DENIED', async () => {
+    const info = await sql.fetch(CommandGetSqlInfo, { info: [SqlInfo.FLIGHT_SQL_SERVER_READ_ONLY, SqlInfo.FLIGHT_SQL_SERVER_BULK_INGESTION] });
+    assert.deepEqual(column(info, 'value'), [true, false]);
+    assert.deepEqual(column(await sql.fetch(CommandStatementQuery, { query: 'SELECT sum(i)::INTEGER AS s FROM kept' }), 's'), [3]);
+    await rejectsWith(sql.put(CommandStatementIngest, { table: 'kept', tableDefinitionOptions: INGEST }, people([1])), 'permission-denied', /read-only/);
+    await rejectsWith(sql.put(CommandStatementUpdate, { query: 'INSERT INTO kept VALUES (9)' }), 'permission-denied', /read-only|read only/i);
+    const transactionId = (await sql.action('BeginTransaction', ActionBeginTransactionRequest, {}, ActionBeginTransactionResult))[0]!.transactionId;
+    assert.deepEqual(column(await sql.fetch(CommandStatementQuery, { query: 'SELECT count(*)::INTEGER AS n FROM kept', transactionId }), 'n'), [3]);
+    await sql.action('EndTransaction', ActionEndTransactionRequest, { transactionId, action: EndTransaction.COMMIT });
   });
 });

@@ -106,13 +106,20 @@ def check_parameters(s: Session) -> str:
     expect_equal(s.query("SELECT ?", [1]).column(0).to_pylist(), [1], "SELECT ? with [1]")
     table = s.query("SELECT ? AS a, ? AS b, ? AS c, ?::DATE AS d", [7, "seven", None, "2024-02-29"])
     expect_equal(table.to_pylist(), [{"a": 7, "b": "seven", "c": None, "d": dt.date(2024, 2, 29)}], "four parameters")
+    typed = [b"\x00\x01", decimal.Decimal("12.345"), dt.datetime(2024, 2, 29, 1, 2, 3, 456789), 1.5, True, [1, 2], {"a": 1}]
+    table = s.query("SELECT ? AS b, ? AS dec, ? AS ts, ? AS f, ? AS bo, ? AS l, ? AS st", typed)
+    expect_equal([str(f.type) for f in table.schema],
+                 ["binary", "decimal128(5, 3)", "timestamp[us]", "double", "bool", table.schema.field("l").type.__str__(), "struct<a: int64>"],
+                 "parameter types carried into the result")
+    expect(str(table.schema.field("l").type).startswith("list<"), f"a list parameter: {table.schema.field('l').type}")
+    expect_equal(list(table.to_pylist()[0].values()), typed, "values of typed parameters")
     rows = s.query("SELECT range AS r FROM range(10) WHERE range >= ? AND range < ?", [3, 6])
     expect_equal(rows.column("r").to_pylist(), [3, 4, 5], "parameters in a WHERE clause")
     with s.connect() as conn, conn.cursor() as cur:
         for value in (1, 2, 3):
             cur.execute("SELECT ? * 10 AS v", [value])
             expect_equal(cur.fetchall(), [(value * 10,)], f"re-executed with {value}")
-    return "positional parameters bound through DoPut(CommandPreparedStatementQuery)"
+    return "positional parameters of eleven types bound through DoPut(CommandPreparedStatementQuery)"
 
 
 @check("executemany")
