@@ -10,6 +10,7 @@ import { REPO_ROOT } from '../support/duck-server.ts';
 import { cpuSeconds, residentBytes, rows } from '../server/helpers.ts';
 
 const CLIENT_SCRIPT = join(REPO_ROOT, 'test', 'reliability', 'fixtures', 'client.ts');
+const SERVER_SCRIPT = join(REPO_ROOT, 'test', 'reliability', 'fixtures', 'server.ts');
 const PRELOAD = join(REPO_ROOT, 'test', 'support', 'stop-with-parent.mjs');
 
 /** Rows [start, start + n) of the upload table: id, v = id * 0.5, s = 'row-<id>'. */
@@ -97,6 +98,65 @@ export function spawnClient(mode: 'get' | 'put' | 'call', location: string, args
     exited,
     kill: (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface FixtureServer {
+  child: ChildProcessWithoutNullStreams;
+  location: string;
+  stderr(): string;
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after 10 s; resolves with the exit code. */
+  stop(): Promise<number | string>;
+}
+
+/**
+ * Starts test/reliability/fixtures/server.ts: DuckDBFlightServer with `options` (grpc-js channel
+ * options the CLI has no flags for) as its own process, which dies with us.
+ */
+export async function spawnFixtureServer(options: object, env: Record<string, string> = {}): Promise<FixtureServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, SERVER_SCRIPT, JSON.stringify(options)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: 'pipe',
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const location = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the fixture server did not start within 60 s; stderr:\n${err}`)), 60_000);
+    const check = () => {
+      const m = /^duck-flight listening on (\S+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the fixture server exited (${code}) before listening; stderr:\n${err}`));
+    });
+  });
+  return {
+    child,
+    location,
+    stderr: () => err,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        try {
+          return await exited;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
       return exited;
     },
   };
