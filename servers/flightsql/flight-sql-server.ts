@@ -144,6 +144,16 @@ function one(batch: RecordBatch): FlightOutput {
   return Object.assign([batch], { schema: batch.schema });
 }
 
+/**
+ * Flight SQL over one DuckDB engine: takes Flight SQL messages already unpacked from their Any
+ * (see `withFlightSql`, which routes them here) and answers them. Holds the transactions,
+ * prepared statements and running queries between calls; `close()` rolls back what is open.
+ *
+ * ```ts
+ * const flightSql = new FlightSqlServer(service);
+ * const info = await flightSql.getFlightInfo(unpackFlightSql(descriptor.cmd)!, descriptor, context);
+ * ```
+ */
 export class FlightSqlServer {
   readonly transactions: TransactionRegistry;
   readonly prepared: PreparedStatements;
