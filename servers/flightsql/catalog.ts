@@ -7,6 +7,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { Field, Schema, type RecordBatch } from 'apache-arrow';
 import { schemaToIpcMessage } from '../../flight/index.ts';
 import { quoteIdentifier } from '../bridge/sql.ts';
+import { fromDuckDBError } from '../errors.ts';
 import type {
   CommandGetCrossReference,
   CommandGetDbSchemas,
@@ -113,7 +114,13 @@ export async function getTables(connection: DuckDBConnection, command: CommandGe
   const columns: unknown[][] = [tables.map((t) => t.catalog), tables.map((t) => t.schema), tables.map((t) => t.name), tables.map((t) => t.type)];
   if (!command.includeSchema) return batchOf(TABLES_SCHEMA, columns);
   const schemas: Uint8Array[] = [];
-  for (const table of tables) schemas.push(schemaToIpcMessage(await tableSchema(connection, table)));
+  for (const table of tables) {
+    const schema = await tableSchema(connection, table).catch((error: unknown) => {
+      // A view whose query no longer binds (its table was dropped) has no schema to give.
+      throw fromDuckDBError(error, `GetTables: the columns of ${table.type.toLowerCase()} ${table.catalog}.${table.schema}.${table.name} cannot be described`);
+    });
+    schemas.push(schemaToIpcMessage(schema));
+  }
   return batchOf(TABLES_WITH_SCHEMA_SCHEMA, [...columns, schemas]);
 }
 
