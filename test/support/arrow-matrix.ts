@@ -61,7 +61,6 @@ import {
   MapRow,
   StructRow,
   makeData,
-  makeVector,
   vectorFromArray,
 } from 'apache-arrow';
 
@@ -336,19 +335,6 @@ export function normalize(value: unknown): unknown {
     return ['struct', ...Object.keys(row).map((k) => [k, normalize(row[k])])];
   }
   throw new Error(`normalize: no plain form for ${Object.prototype.toString.call(value)} (${String(value)})`);
-}
-
-/** Every value of a column, normalized, with validity. */
-export function columnValues(vector: Vector | null | undefined): unknown[] {
-  if (!vector) throw new Error('column missing');
-  const out: unknown[] = [];
-  for (let i = 0; i < vector.length; i++) out.push(vector.isValid(i) ? normalize(vector.get(i)) : null);
-  return out;
-}
-
-/** A matrix value made from a number, for tests that build a single column. */
-export function int32Column(values: number[]): Vector<Int32> {
-  return makeVector(Int32Array.from(values));
 }
 
 /**
