@@ -134,7 +134,9 @@ export async function querySchema(service: ServiceContext, sql: string): Promise
     kind.prepared.destroySync();
     if (!kind.rows) return statusSchema();
     // The bridge maps types; an empty-result query of the same statement yields its schema.
-    const stream = await streamQuery(connection, `SELECT * FROM (${stripSemicolon(sql)}) LIMIT 0`).catch(async () =>
+    // The newline ends a trailing line comment, which would otherwise swallow the parenthesis and
+    // send us to the fallback: running the whole query just to learn its schema.
+    const stream = await streamQuery(connection, `SELECT * FROM (${stripSemicolon(sql)}\n) LIMIT 0`).catch(async () =>
       streamQuery(connection, sql),
     );
     try {
