@@ -206,6 +206,11 @@ export class FlightServer {
     return this.boundPort;
   }
 
+  /** Whether the server serves TLS (its location is then grpc+tls://). */
+  get usesTls(): boolean {
+    return this.options.tls !== undefined;
+  }
+
   /** Calls in progress. */
   get activeCalls(): number {
     return this.active.size;

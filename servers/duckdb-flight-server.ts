@@ -66,7 +66,7 @@ export class DuckDBFlightServer {
 
   get location(): string {
     const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    return `grpc${this.flight['options'].tls ? '+tls' : ''}://${host}:${this.port}`;
+    return `grpc${this.flight.usesTls ? '+tls' : ''}://${host}:${this.port}`;
   }
 
   static async start(options: DuckDBFlightServerOptions = {}): Promise<DuckDBFlightServer> {
