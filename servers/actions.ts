@@ -5,7 +5,7 @@ import { FlightError, type ActionType, type CallContext, type Action } from '../
 import { quoteIdentifier, quoteString } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
-import { decodeSql, listTables } from './query.ts';
+import { decodeSql, extractStatements, listTables } from './query.ts';
 import { parseTransferRequest, pull } from './transfer.ts';
 
 const utf8 = new TextEncoder();
@@ -37,7 +37,7 @@ const ACTIONS: ActionDefinition[] = [
       const sql = decodeSql(body, 'the query action body');
       return service.engine
         .withConnection(async (c) => {
-          const extracted = await c.extractStatements(sql);
+          const extracted = await extractStatements(c, sql);
           if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
           let last: Uint8Array = json({ statement: 'NONE', rows_changed: 0 });
           for (let i = 0; i < extracted.count; i++) {

@@ -2,7 +2,7 @@
 // A ticket is the UTF-8 text of a SQL query (what both seeds' clients send); a descriptor is a
 // command (SQL) or a path naming a table.
 
-import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { StatementType } from '@duckdb/node-api';
 import { Schema, tableFromArrays, type RecordBatch } from 'apache-arrow';
 import { FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
@@ -68,9 +68,25 @@ interface Classified {
   prepared: DuckDBPreparedStatement;
 }
 
+/**
+ * The statements of a SQL text. @duckdb/node-api throws a bare "Error in native callback" for a
+ * text with none (blanks, a comment, a lone semicolon); that is the client's mistake, said so.
+ */
+export async function extractStatements(connection: DuckDBConnection, sql: string): Promise<DuckDBExtractedStatements> {
+  if (/^[\s;]*$/.test(sql)) throw FlightError.invalidArgument('the SQL text holds no statement');
+  try {
+    return await connection.extractStatements(sql);
+  } catch (error) {
+    if (error instanceof Error && error.message === 'Error in native callback') {
+      throw FlightError.invalidArgument('the SQL text holds no statement');
+    }
+    throw error;
+  }
+}
+
 /** Prepares a single statement to learn what it is, without running it; null for several statements. */
 async function classify(connection: DuckDBConnection, sql: string): Promise<Classified | null> {
-  const extracted = await connection.extractStatements(sql);
+  const extracted = await extractStatements(connection, sql);
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
   if (extracted.count > 1) return null;
   const prepared = await extracted.prepare(0);
