@@ -461,7 +461,7 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
   session.close();
 
   const table = new Table({
-    head: ['op', 'stack', 'GB/s (median)', 'spread', 'vs raw http2', 'pairwise vs raw', 'client CPU s/GB', 'server CPU s/GB', 'align copies'],
+    head: ['op', 'stack', 'GB/s (median)', 'spread', 'vs raw http2', 'pairwise vs raw', 'client CPU s/GB', 'server CPU s/GB', 'CPU-bound vs raw', 'align copies'],
     style: { head: [], border: [] },
   });
   const show = (value: number | null | undefined, digits: number, scale = 1, unit = '') =>
@@ -470,6 +470,11 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
     const of = (mode: Mode) => samples.filter((s) => s.op === op && s.mode === mode);
     const raw = of('raw');
     const rawMedian = raw.length > 0 ? median(raw.map((s) => s.gbPerSecond)) : null;
+    // With a core per process, the busier side bounds throughput: compare that side's CPU per
+    // GB with raw http2's. A load-tolerant estimate of the ratio for an otherwise idle machine.
+    const busiest = (mine: Sample[]) =>
+      Math.max(median(mine.map((s) => s.clientCpuSeconds / (s.bytes / 1e9))), median(mine.map((s) => s.serverCpuSeconds / (s.bytes / 1e9))));
+    const rawBusiest = raw.length > 0 ? busiest(raw) : null;
     return modes.map((mode) => {
       const mine = of(mode);
       const throughput = spread(mine.map((s) => s.gbPerSecond));
@@ -483,6 +488,7 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
         pairwiseRatioToRaw: raw.length > 0 ? median(mine.map((s, i) => s.gbPerSecond / raw[i]!.gbPerSecond)) : null,
         clientCpuSecondsPerGb: perGb('clientCpuSeconds'),
         serverCpuSecondsPerGb: perGb('serverCpuSeconds'),
+        cpuBoundRatioToRaw: rawBusiest === null ? null : rawBusiest / busiest(mine),
         alignmentCopiesPerTransfer: copies.length > 0 ? median(copies) : null,
         messagesPerTransfer: 1 + (count / config.distinct) * messages.flat().length,
       };
@@ -495,6 +501,7 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
         show(row.pairwiseRatioToRaw, 2),
         show(row.clientCpuSecondsPerGb, 2),
         show(row.serverCpuSecondsPerGb, 2),
+        show(row.cpuBoundRatioToRaw, 2),
         row.alignmentCopiesPerTransfer === null ? '' : `${row.alignmentCopiesPerTransfer} of ${row.messagesPerTransfer}`,
       ]);
       return row;
