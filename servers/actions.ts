@@ -1,11 +1,11 @@
 // DoAction and ListActions: what a user needs beside the data streams.
 
-import { JsonDuckDBValueConverter, StatementType } from '@duckdb/node-api';
+import { JsonDuckDBValueConverter, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { FlightError, type ActionType, type CallContext, type Action } from '../flight/index.ts';
 import { quoteIdentifier, quoteString } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
-import { decodeSql, extractStatements, listTables } from './query.ts';
+import { decodeSql, extractStatements, listTables, releaseAfterSql, transactionLeftOpen } from './query.ts';
 import { parseTransferRequest, pull } from './transfer.ts';
 
 const utf8 = new TextEncoder();
@@ -24,6 +24,42 @@ function parseJson(body: Uint8Array, action: string): unknown {
   }
 }
 
+/** Runs each statement of `sql` in turn; the last one's outcome is the answer. */
+async function runStatements(service: ServiceContext, c: DuckDBConnection, sql: string): Promise<Uint8Array[]> {
+  const extracted = await extractStatements(c, sql);
+  if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
+  let last: Uint8Array = json({ statement: 'NONE', rows_changed: 0 });
+  for (let i = 0; i < extracted.count; i++) {
+    const prepared = await extracted.prepare(i);
+    try {
+      const type = prepared.statementType;
+      if (service.settings.readOnly && ![StatementType.SELECT, StatementType.EXPLAIN, StatementType.PRAGMA, StatementType.SET, StatementType.CALL].includes(type)) {
+        throw FlightError.permissionDenied(`the server is read-only: ${StatementType[type]} statements are refused`);
+      }
+      const result = await prepared.run();
+      if (type === StatementType.SELECT || type === StatementType.PRAGMA || type === StatementType.CALL || type === StatementType.EXPLAIN) {
+        const limit = service.settings.maxActionRows;
+        const rows: unknown[] = [];
+        const columns = result.columnNames();
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          rows.push(...chunk.convertRows(JsonDuckDBValueConverter));
+          if (rows.length > limit) {
+            throw FlightError.invalidArgument(`the query action returns at most ${limit} rows inline; use DoGet with the SQL as ticket for larger results`);
+          }
+        }
+        last = json({ statement: StatementType[type], columns, rows });
+      } else {
+        last = json({ statement: StatementType[type] ?? 'STATEMENT', rows_changed: result.rowsChanged });
+      }
+    } finally {
+      prepared.destroySync();
+    }
+  }
+  return [last];
+}
+
 interface ActionDefinition extends ActionType {
   run(service: ServiceContext, body: Uint8Array, context: CallContext): Promise<Uint8Array[]>;
 }
@@ -35,44 +71,16 @@ const ACTIONS: ActionDefinition[] = [
       'Runs SQL (body: the statement text). Answers {"statement","rows_changed"} for a statement, or {"columns","rows"} for a query of at most the server\'s inline row limit; use DoGet for results.',
     async run(service, body) {
       const sql = decodeSql(body, 'the query action body');
-      return service.engine
-        .withConnection(async (c) => {
-          const extracted = await extractStatements(c, sql);
-          if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
-          let last: Uint8Array = json({ statement: 'NONE', rows_changed: 0 });
-          for (let i = 0; i < extracted.count; i++) {
-            const prepared = await extracted.prepare(i);
-            try {
-              const type = prepared.statementType;
-              if (service.settings.readOnly && ![StatementType.SELECT, StatementType.EXPLAIN, StatementType.PRAGMA, StatementType.SET, StatementType.CALL].includes(type)) {
-                throw FlightError.permissionDenied(`the server is read-only: ${StatementType[type]} statements are refused`);
-              }
-              const result = await prepared.run();
-              if (type === StatementType.SELECT || type === StatementType.PRAGMA || type === StatementType.CALL || type === StatementType.EXPLAIN) {
-                const limit = service.settings.maxActionRows;
-                const rows: unknown[] = [];
-                const columns = result.columnNames();
-                for (;;) {
-                  const chunk = await result.fetchChunk();
-                  if (!chunk || chunk.rowCount === 0) break;
-                  rows.push(...chunk.convertRows(JsonDuckDBValueConverter));
-                  if (rows.length > limit) {
-                    throw FlightError.invalidArgument(`the query action returns at most ${limit} rows inline; use DoGet with the SQL as ticket for larger results`);
-                  }
-                }
-                last = json({ statement: StatementType[type], columns, rows });
-              } else {
-                last = json({ statement: StatementType[type] ?? 'STATEMENT', rows_changed: result.rowsChanged });
-              }
-            } finally {
-              prepared.destroySync();
-            }
-          }
-          return [last];
-        })
-        .catch((e: unknown) => {
-          throw fromDuckDBError(e);
-        });
+      const connection = await service.engine.acquire();
+      let results: Uint8Array[];
+      try {
+        results = await runStatements(service, connection, sql);
+      } catch (error) {
+        await releaseAfterSql(service, connection, sql, false);
+        throw fromDuckDBError(error);
+      }
+      if (await releaseAfterSql(service, connection, sql)) throw transactionLeftOpen();
+      return results;
     },
   },
   {

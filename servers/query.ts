@@ -84,6 +84,42 @@ export async function extractStatements(connection: DuckDBConnection, sql: strin
   }
 }
 
+/** Words that begin DuckDB's transaction statements (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT). */
+const TRANSACTION_WORDS = /\b(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b/i;
+
+/** Whether the connection is inside a transaction: DuckDB refuses to BEGIN one there. */
+async function insideTransaction(connection: DuckDBConnection): Promise<boolean> {
+  try {
+    await connection.run('BEGIN TRANSACTION');
+  } catch {
+    return true;
+  }
+  await connection.run('ROLLBACK');
+  return false;
+}
+
+/**
+ * Gives back a connection that ran client SQL. One left inside a transaction (a BEGIN without
+ * COMMIT, or a failure between them) must not return to the pool, where the next call, anyone's,
+ * would run inside that transaction and lose its writes with it: it is closed, which rolls the
+ * transaction back. Returns whether that happened.
+ */
+export async function releaseAfterSql(service: ServiceContext, connection: DuckDBConnection, sql: string, reusable = true): Promise<boolean> {
+  let leftOpen = false;
+  if (reusable && TRANSACTION_WORDS.test(sql)) {
+    leftOpen = await insideTransaction(connection).catch(() => true);
+  }
+  service.engine.release(connection, reusable && !leftOpen);
+  return leftOpen;
+}
+
+export function transactionLeftOpen(): FlightError {
+  return FlightError.invalidArgument(
+    'the SQL left a transaction open (BEGIN without COMMIT or ROLLBACK), so it was rolled back: every ticket and ' +
+      'query action runs on a connection of its own, so a transaction cannot span calls (Flight SQL transactions can)',
+  );
+}
+
 /** Prepares a single statement to learn what it is, without running it; null for several statements. */
 async function classify(connection: DuckDBConnection, sql: string): Promise<Classified | null> {
   const extracted = await extractStatements(connection, sql);
@@ -97,23 +133,28 @@ async function classify(connection: DuckDBConnection, sql: string): Promise<Clas
 export async function runQuery(service: ServiceContext, sql: string, context: CallContext): Promise<FlightOutput> {
   const connection = await service.engine.acquire();
   let handedOff = false;
+  let failed = false;
   try {
     const kind = await classify(connection, sql).catch((e: unknown) => {
       throw fromDuckDBError(e);
     });
     if (kind && !kind.rows) {
+      let status;
       try {
         if (service.settings.readOnly && kind.type !== StatementType.SET && kind.type !== StatementType.VARIABLE_SET) {
           // DuckDB refuses writes on a read-only database too; this says why in our words.
           throw FlightError.permissionDenied(`the server is read-only: ${StatementType[kind.type]} statements are refused`);
         }
         const result = await kind.prepared.run();
-        return statusTable(StatementType[kind.type] ?? 'STATEMENT', result.rowsChanged).batches;
+        status = statusTable(StatementType[kind.type] ?? 'STATEMENT', result.rowsChanged).batches;
       } catch (error) {
         throw fromDuckDBError(error);
       } finally {
         kind.prepared.destroySync();
       }
+      handedOff = true;
+      if (await releaseAfterSql(service, connection, sql)) throw transactionLeftOpen();
+      return status;
     }
     kind?.prepared.destroySync();
     const stream = await streamQuery(connection, sql, { batchRows: service.settings.batchRows, signal: context.signal }).catch(
@@ -125,18 +166,24 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
     return {
       schema: stream.schema,
       async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch> {
+        let leftOpen = false;
         try {
           for await (const batch of stream) yield batch;
         } catch (error) {
           throw fromDuckDBError(error);
         } finally {
           await stream.close();
-          service.engine.release(connection);
+          leftOpen = await releaseAfterSql(service, connection, sql);
         }
+        // The rows were sent, but what the SQL did before them was rolled back: say so.
+        if (leftOpen) throw transactionLeftOpen();
       },
     };
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    if (!handedOff) service.engine.release(connection);
+    if (!handedOff) await releaseAfterSql(service, connection, sql, !failed);
   }
 }
 
