@@ -238,7 +238,7 @@ describe('TLS', () => {
 
   test('a TLS server, a client trusting its CA: every RPC works', async () => {
     const env = await startServer({ auth: undefined, tls: { cert: certs.serverCert, key: certs.serverKey } });
-    const location = `grpc+tls://127.0.0.1:${env.port}`;
+    const location = `grpc+tls://localhost:${env.port}`;
     const client = new FlightClient(location, { tls: { rootCerts: certs.ca } });
     try {
       await everyRpc(client);
@@ -250,7 +250,7 @@ describe('TLS', () => {
 
   test('a client that does not trust the CA, or speaks plaintext, cannot call', async () => {
     const env = await startServer({ auth: undefined, tls: { cert: certs.serverCert, key: certs.serverKey } });
-    const untrusting = new FlightClient(`grpc+tls://127.0.0.1:${env.port}`, { tls: { rootCerts: certs.otherCa } });
+    const untrusting = new FlightClient(`grpc+tls://localhost:${env.port}`, { tls: { rootCerts: certs.otherCa } });
     const plaintext = new FlightClient(`grpc://127.0.0.1:${env.port}`);
     try {
       await assert.rejects(untrusting.listActions({ deadline: 5000 }), { name: 'FlightError', kind: 'unavailable' });
@@ -264,7 +264,7 @@ describe('TLS', () => {
 
   test('TLS and token auth together', async () => {
     const env = await startServer({ tls: { cert: certs.serverCert, key: certs.serverKey } });
-    const client = new FlightClient(`grpc+tls://127.0.0.1:${env.port}`, { tls: { rootCerts: certs.ca } });
+    const client = new FlightClient(`grpc+tls://localhost:${env.port}`, { tls: { rootCerts: certs.ca } });
     try {
       await unauthenticated(client.listActions());
       await client.authenticateBasicToken('alice', 'correct horse');
@@ -280,7 +280,7 @@ describe('TLS', () => {
       auth: undefined,
       tls: { cert: certs.serverCert, key: certs.serverKey, clientCa: certs.ca, requireClientCert: true },
     });
-    const location = `grpc+tls://127.0.0.1:${env.port}`;
+    const location = `grpc+tls://localhost:${env.port}`;
     const withCert = new FlightClient(location, { tls: { rootCerts: certs.ca, privateKey: certs.clientKey, certChain: certs.clientCert } });
     const withoutCert = new FlightClient(location, { tls: { rootCerts: certs.ca } });
     try {
@@ -299,7 +299,7 @@ describe('TLS', () => {
 
   test('the scheme grpc+tls:// alone turns TLS on (system roots: our test CA is refused)', async () => {
     const env = await startServer({ auth: undefined, tls: { cert: certs.serverCert, key: certs.serverKey } });
-    const client = new FlightClient(`grpc+tls://127.0.0.1:${env.port}`);
+    const client = new FlightClient(`grpc+tls://localhost:${env.port}`);
     try {
       await assert.rejects(client.listActions({ deadline: 5000 }), { name: 'FlightError', kind: 'unavailable' });
     } finally {
