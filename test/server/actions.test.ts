@@ -82,6 +82,16 @@ describe('actions', () => {
     await rejectsWith(clientA.executeAction('query', ''), 'invalid-argument', /empty/);
   });
 
+  test('query: SQL that leaves a transaction open is refused, rolled back, and taints no other call', async () => {
+    await rejectsWith(clientA.executeAction('query', 'BEGIN'), 'invalid-argument', /left a transaction open.*rolled back/);
+    await rejectsWith(clientA.executeAction('query', "BEGIN; INSERT INTO q VALUES (4, 'lost')"), 'invalid-argument', /left a transaction open/);
+    assert.deepEqual(await clientA.executeAction('query', "BEGIN; INSERT INTO q2 VALUES (5); ROLLBACK; SELECT count(*)::INTEGER AS n FROM q2"), [
+      { statement: 'SELECT', columns: ['n'], rows: [[2]] },
+    ]);
+    assert.deepEqual(await clientA.executeAction('query', 'SELECT count(*)::INTEGER AS n FROM q'), [{ statement: 'SELECT', columns: ['n'], rows: [[3]] }]);
+    await rejectsWith(clientA.executeAction('query', '-- just a comment'), 'invalid-argument', /holds no statement/);
+  });
+
   test('list_tables: every table with its row count', async () => {
     const [tables] = await clientA.executeAction('list_tables');
     assert.deepEqual(tables, [

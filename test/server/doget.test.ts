@@ -3,6 +3,7 @@
 // and a huge result that streams (first batch early, bounded memory, cancellable).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tableFromArrays } from 'apache-arrow';
 import type { DuckDBFlightClient } from '../../client/index.ts';
 import { spawnServer, type ServerProcess } from '../support/duck-server.ts';
 import { one, rejectsWith, residentBytes, rows, waitFor } from './helpers.ts';
@@ -81,6 +82,41 @@ describe('DoGet with SQL tickets', () => {
   test('a ticket of several statements runs them all and returns the last result', async () => {
     const table = await client.executeQuery('CREATE TABLE doget_multi AS SELECT 7 AS x; SELECT x + 1 AS y FROM doget_multi');
     assert.deepEqual(rows(table), [{ y: 8 }]);
+  });
+
+  test('a ticket with no statement (a comment, a semicolon, blanks) is INVALID_ARGUMENT', async () => {
+    for (const ticket of ['-- nothing here', ';', '   ', '/* only a comment */']) {
+      await rejectsWith(client.executeQuery(ticket), 'invalid-argument', /holds no statement/);
+    }
+  });
+
+  test('a ticket that leaves a transaction open is refused and rolled back, and taints no other call', async () => {
+    await rejectsWith(client.executeQuery('BEGIN TRANSACTION'), 'invalid-argument', /left a transaction open.*rolled back/);
+    // The next calls (which may get the same pooled connection) run in their own transactions.
+    const created = rows(await client.executeQuery('CREATE TABLE after_begin AS SELECT 1 AS x'))[0]!;
+    assert.deepEqual([created['status'], created['statement']], ['OK', 'CREATE']);
+    assert.equal((await client.uploadData('after_begin_upload', tableFromArrays({ v: Int32Array.of(1, 2) }))).rows, 2);
+    await rejectsWith(client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (9, 'lost')"), 'invalid-argument', /left a transaction open/);
+    await rejectsWith(client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (10, 'lost'); SELECT * FROM doget_t"), 'invalid-argument', /left a transaction open/);
+    assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM doget_t WHERE a >= 9'), { n: 0n });
+    assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM after_begin'), { n: 1n });
+    assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM after_begin_upload'), { n: 2n });
+  });
+
+  test('a failure inside BEGIN ... COMMIT rolls it all back and taints no other call', async () => {
+    await rejectsWith(
+      client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (11, 'lost'); SELECT * FROM no_such_table; COMMIT"),
+      'not-found',
+      /no_such_table/,
+    );
+    assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM doget_t WHERE a = 11'), { n: 0n });
+    assert.equal((await client.uploadData('after_failed_txn', tableFromArrays({ v: Int32Array.of(3) }))).rows, 1);
+  });
+
+  test('a balanced BEGIN ... COMMIT in one ticket commits', async () => {
+    const result = await client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (12, 'kept'); INSERT INTO doget_t VALUES (13, 'kept'); COMMIT");
+    assert.equal(result.numRows, 0, 'COMMIT, the last statement, returns no rows');
+    assert.deepEqual(await one(client, "SELECT count(*) AS n FROM doget_t WHERE b = 'kept'"), { n: 2n });
   });
 
   test('the server still answers after all those errors', async () => {

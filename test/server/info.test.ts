@@ -104,6 +104,15 @@ describe('flight metadata RPCs', () => {
     assert.deepEqual(describeSchema(schema), ['x: Int64']);
   });
 
+  test('GetSchema and GetFlightInfo of a query ending in a line comment do not run it', async () => {
+    // error() raises only when the query runs; preparing it (or LIMIT 0) does not.
+    const sql = "SELECT coalesce(error('the query ran'), 1)::INTEGER AS x FROM range(3) -- a note";
+    assert.deepEqual(describeSchema(await client.flight.getSchema(FlightDescriptor.command(sql))), ['x: Int32']);
+    const info = await client.flight.getFlightInfo(FlightDescriptor.command(sql));
+    assert.deepEqual(describeSchema(info.schema), ['x: Int32']);
+    await rejectsWith(client.flight.doGet(info.endpoints[0]!.ticket).readAll(), 'invalid-argument', /the query ran/);
+  });
+
   test('a path to a missing table is NOT_FOUND on GetFlightInfo and GetSchema', async () => {
     await rejectsWith(client.flight.getFlightInfo(FlightDescriptor.path('nobody')), 'not-found', /Table with name nobody does not exist/);
     await rejectsWith(client.flight.getSchema(FlightDescriptor.path('nobody')), 'not-found', /Table with name nobody does not exist/);
