@@ -57,7 +57,7 @@ export class FlightDataWriter {
     if (item instanceof Schema) await this.writeSchema(item);
     else if (item instanceof RecordBatch) await this.write(item);
     else if (item.batch) await this.write(item.batch, item.appMetadata);
-    else if (item.appMetadata) await this.writeMetadata(item.appMetadata);
+    else if (item.appMetadata && item.appMetadata.byteLength > 0) await this.writeMetadata(item.appMetadata);
   }
 
   /** Writes every item; the iterator is closed (its producer stopped) if writing fails. */
