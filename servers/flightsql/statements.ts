@@ -13,7 +13,7 @@ import { FlightError, schemaToIpcMessage, type CallContext, type FlightDataReade
 import { streamQuery } from '../bridge/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
-import { MAX_SQL_BYTES, statusSchema } from '../query.ts';
+import { extractStatements, MAX_SQL_BYTES, statusSchema } from '../query.ts';
 import type { RunningQueries } from './cancellation.ts';
 import { ActionCreatePreparedStatementResult, DoPutPreparedStatementResult, DoPutUpdateResult } from './messages.ts';
 import { parameterBindings, parameterSchema, type ParameterSets } from './parameters.ts';
@@ -81,6 +81,9 @@ async function guard<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   }
 }
 
+/** Words that begin DuckDB's transaction statements (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT). */
+const TRANSACTION_WORDS = /\b(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b/i;
+
 const TRANSACTION_CONTROL_REFUSED =
   'BEGIN, COMMIT and ROLLBACK do not go through Flight SQL statements here: use the BeginTransaction and ' +
   'EndTransaction actions (in ADBC: turn autocommit off, then commit or rollback)';
@@ -94,7 +97,7 @@ const TRANSACTION_CONTROL_REFUSED =
  * that leaves a transaction open is rolled back when it ends (see closeScript).
  */
 async function prepareOne(session: Session, sql: string): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
-  const extracted = await guard(session.connection.extractStatements(sql));
+  const extracted = await guard(extractStatements(session.connection, sql));
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
   if (extracted.count > 1) {
     if (session.transaction !== null) {
@@ -122,7 +125,8 @@ async function prepareOne(session: Session, sql: string): Promise<{ count: numbe
  * COMMIT), the transaction is rolled back, so that the connection's next user does not land in
  * it, and the script fails saying so.
  */
-async function closeScript(connection: DuckDBConnection): Promise<void> {
+async function closeScript(connection: DuckDBConnection, sql: string): Promise<void> {
+  if (!TRANSACTION_WORDS.test(sql)) return; // no statement of the text could have begun one
   try {
     await connection.run('BEGIN TRANSACTION');
   } catch (error) {
@@ -289,7 +293,7 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
           await stream.close();
           if (session.transaction === null) {
             reusable = false;
-            await closeScript(session.connection);
+            await closeScript(session.connection, ticket.sql);
             reusable = true;
           }
         } catch (error) {
@@ -334,7 +338,7 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
 export async function statementUpdate(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Uint8Array> {
   checkSql(sql, 'CommandStatementUpdate');
   const rows = await state.sessions.run(transactionId, context, async (session) => {
-    const extracted = await guard(session.connection.extractStatements(sql));
+    const extracted = await guard(extractStatements(session.connection, sql));
     if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
     let total = 0;
     for (let i = 0; i < extracted.count; i++) {
@@ -348,7 +352,7 @@ export async function statementUpdate(state: FlightSqlState, sql: string, transa
         prepared.destroySync();
       }
     }
-    if (session.transaction === null) await guard(closeScript(session.connection));
+    if (session.transaction === null) await guard(closeScript(session.connection, sql));
     return total;
   });
   return DoPutUpdateResult.encode({ recordCount: rows });

@@ -269,6 +269,7 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELEC 1' }), 'invalid-argument', /Parser Error: syntax error/);
       await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT * FROM nowhere_at_all' }), 'not-found', /Catalog Error.*nowhere_at_all/);
       await rejectsWith(sql.info(CommandStatementQuery, { query: '  ' }), 'invalid-argument', /empty/);
+      await rejectsWith(sql.info(CommandStatementQuery, { query: '-- only a comment' }), 'invalid-argument', /no statement/);
       await rejectsWith(sql.put(CommandStatementUpdate, { query: 'INSERT INTO nowhere_at_all VALUES (1)' }), 'not-found', /nowhere_at_all/);
     });
 
