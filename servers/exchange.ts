@@ -45,7 +45,9 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
       let home = 'memory';
       try {
         home = String((await connection.runAndReadAll('SELECT current_database()')).getRows()[0]![0]);
-        await connection.run(`ATTACH ':memory:' AS ${quoteIdentifier(staging)}`);
+        // READ_WRITE: on a --read-only server an attached database would otherwise be read-only
+        // too, and DuckDB refuses to launch an in-memory one that way.
+        await connection.run(`ATTACH ':memory:' AS ${quoteIdentifier(staging)} (READ_WRITE)`);
         attached = true;
         await connection.run(`USE ${quoteIdentifier(staging)}`);
         await connection.run(`SET search_path = '${staging}.main,${home.replaceAll("'", "''")}.main'`);
