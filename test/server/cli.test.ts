@@ -152,6 +152,17 @@ describe('SIGTERM and a file database', () => {
       await rejectsWith(client.executeAction('query', `COPY kept FROM '${csv}'`), 'permission-denied', /read-only/);
       assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM kept'), { n: 50_000n });
       assert.deepEqual(await client.executeAction('query', 'SELECT count(*) AS n FROM notes'), [{ statement: 'SELECT', columns: ['n'], rows: [['2']] }]);
+      // Exchangers only read: they work, SQL ones too (joining the database), but cannot write to it.
+      const input = tableFromArrays({ id: BigInt64Array.of(3n, 70_000n) });
+      assert.equal((await client.exchange('my_streaming_exchanger', input).readAll()).getChild('processed')?.get(1), true);
+      await client.executeAction('register_exchanger', { name: 'known', sql: 'SELECT input.id, kept.id IS NOT NULL AS known FROM input LEFT JOIN kept USING (id) ORDER BY input.id' });
+      assert.deepEqual(rows(await client.exchange('known', input).readAll()), [
+        { id: 3n, known: true },
+        { id: 70_000n, known: false },
+      ]);
+      await client.executeAction('register_exchanger', { name: 'writer', sql: 'INSERT INTO kept SELECT id FROM input' });
+      await rejectsWith(client.exchange('writer', input).readAll(), 'permission-denied', /read-only/);
+      assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM kept'), { n: 50_000n });
     } finally {
       client.close();
       assert.equal(await server.stop(), 0);
