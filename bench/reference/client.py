@@ -238,6 +238,7 @@ def op_exchange(s1: Peer, s2: Peer, table: str, _checksum_sql: str) -> tuple[Tim
             writer.done_writing()
         except BaseException as error:  # reported by the main thread after the join
             failure.append(error)
+            reader.cancel()  # or the main thread would wait for answers to input that never came
 
     feeder = threading.Thread(target=feed, name="exchange-writer")
     feeder.start()
@@ -251,12 +252,17 @@ def op_exchange(s1: Peer, s2: Peer, table: str, _checksum_sql: str) -> tuple[Tim
             processed = batch.column("processed") if "processed" in batch.schema.names else None
             if processed is None or processed.type != pa.bool_() or processed.null_count != 0 or not pc.all(processed).as_py():
                 not_processed += batch.num_rows
-    finally:
+    except BaseException:
+        reader.cancel()  # unblocks the writer thread, whose writes then fail
         feeder.join()
-    writer.close()
-    timed.stop()
+        if failure:
+            raise failure[0]
+        raise
+    feeder.join()
     if failure:
         raise failure[0]
+    writer.close()
+    timed.stop()
     expected = s1.count(table)
     wanted = input_names + ["processed"]
     if timed.rows != expected:
