@@ -241,6 +241,7 @@ describe('--auth', () => {
       await rejectsWith(anonymous.exchange(FlightDescriptor.command('echo'), table).readAll(), 'unauthenticated', denied);
       await rejectsWith(collect(anonymous.doAction('health')), 'unauthenticated', denied);
       await rejectsWith(anonymous.listActions(), 'unauthenticated', denied);
+      await rejectsWith(anonymous.handshake([]), 'unauthenticated', /Handshake: send Basic credentials/);
       await rejectsWith(anonymous.authenticateBasicToken('alice', 'wrong'), 'unauthenticated', /invalid username or password/);
       await rejectsWith(anonymous.authenticateBasicToken('mallory', 'wonder land'), 'unauthenticated', /invalid username or password/);
     } finally {
