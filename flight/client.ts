@@ -27,7 +27,13 @@ import {
 } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
 import { FlightServiceDefinition, type Decoded } from './service.ts';
-import { BackpressureWriter, DEFAULT_WRITE_BUFFER_BYTES, readMessages } from './streams.ts';
+import {
+  BackpressureWriter,
+  CLIENT_RETRY_BUFFER_BYTES,
+  CLIENT_REUSE_MIN_BYTES,
+  DEFAULT_WRITE_BUFFER_BYTES,
+  readMessages,
+} from './streams.ts';
 import { FlightDataWriter, type FlightOutputItem } from './writer.ts';
 
 type Many<T> = AsyncIterable<T> | Iterable<T>;
@@ -146,6 +152,11 @@ export class FlightClient {
       ...CLIENT_KEEPALIVE,
       ...(overrideName ? { 'grpc.ssl_target_name_override': overrideName, 'grpc.default_authority': overrideName } : {}),
       ...options.grpcOptions,
+      // Reusing upload memory relies on grpc-js not keeping large messages for retries.
+      'grpc.per_rpc_retry_buffer_size': Math.min(
+        Number(options.grpcOptions?.['grpc.per_rpc_retry_buffer_size'] ?? CLIENT_RETRY_BUFFER_BYTES),
+        CLIENT_RETRY_BUFFER_BYTES,
+      ),
     });
   }
 
@@ -364,7 +375,7 @@ export class FlightClient {
       for await (const result of readMessages<Uint8Array>(call, (e) => this.mapError(e, options))) results.push(result);
     })();
     reading.catch(() => {}); // observed below; never an unhandled rejection
-    const backpressure = new BackpressureWriter(call, this.writeBufferBytes);
+    const backpressure = new BackpressureWriter(call, this.writeBufferBytes, undefined, { minBytes: CLIENT_REUSE_MIN_BYTES });
     const writer = new FlightDataWriter((m) => backpressure.write(m), { descriptor, maxMessageBytes: this.maxMessageBytes });
     try {
       if (data instanceof Table) {
@@ -406,7 +417,7 @@ export class FlightClient {
       this.grpcOptions(options),
     ) as unknown as ClientDuplexStream<Buffer, Decoded<FlightData>>;
     const { headers, trailers } = this.track(call, options);
-    const backpressure = new BackpressureWriter(call, this.writeBufferBytes);
+    const backpressure = new BackpressureWriter(call, this.writeBufferBytes, undefined, { minBytes: CLIENT_REUSE_MIN_BYTES });
     const writer = new FlightDataWriter((m) => backpressure.write(m), { descriptor, maxMessageBytes: this.maxMessageBytes });
     let localError: unknown = null;
     const messages = readMessages<FlightData>(call, (e) => this.mapError(e, options));

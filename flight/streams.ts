@@ -17,14 +17,24 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
  */
 export const WRITE_BUFFER_MESSAGES = 256;
 
-/** Messages at least this large are gathered into reused memory (see MessageBuffers). */
+/** On a server call, messages at least this large are gathered into reused memory (see MessageBuffers). */
 const REUSE_MIN_BYTES = 256 * 1024;
+
+/**
+ * grpc-js's client keeps a message that fits its per-call retry buffer ('grpc.per_rpc_retry_buffer_size')
+ * for a possible retry and completes the write at once; a larger one commits the call and its
+ * write completes only after grpc-js has framed (copied) it (RetryingCall). FlightClient holds
+ * that buffer to at most CLIENT_RETRY_BUFFER_BYTES and reuses memory only for messages of
+ * CLIENT_REUSE_MIN_BYTES and more, well above it.
+ */
+export const CLIENT_RETRY_BUFFER_BYTES = 256 * 1024;
+export const CLIENT_REUSE_MIN_BYTES = 1024 * 1024;
 
 /**
  * Memory for outgoing messages that is used again once a message has been written. Safe only
  * where a write is copied out before its callback: grpc-js's server copies each message into a
- * frame of its own (serializeMessage) as it takes it. Never for a client call: grpc-js's client
- * keeps written buffers for retries and may call back before it has sent them.
+ * frame of its own (serializeMessage) as it takes it; its client does so for messages larger
+ * than its retry buffer (see CLIENT_RETRY_BUFFER_BYTES). One per call, never shared.
  */
 class MessageBuffers {
   private readonly free: Buffer[] = [];
@@ -53,15 +63,20 @@ export class BackpressureWriter {
   private failure: Error | null = null;
   private stallListener: (() => void) | null = null;
   private readonly buffers: MessageBuffers | null;
+  private readonly reuseMinBytes: number;
 
   constructor(
     private readonly stream: Writable,
     private readonly limitBytes = DEFAULT_WRITE_BUFFER_BYTES,
     signal?: AbortSignal,
-    /** Gather messages into reused memory: only for a grpc-js server call (see MessageBuffers). */
-    reuseBuffers = false,
+    /**
+     * Gather messages into reused memory (see MessageBuffers): `true` on a grpc-js server call,
+     * `{ minBytes: CLIENT_REUSE_MIN_BYTES }` on a FlightClient call.
+     */
+    reuseBuffers: boolean | { minBytes: number } = false,
   ) {
-    this.buffers = reuseBuffers ? new MessageBuffers() : null;
+    this.reuseMinBytes = reuseBuffers === false ? Infinity : reuseBuffers === true ? REUSE_MIN_BYTES : reuseBuffers.minBytes;
+    this.buffers = reuseBuffers === false ? null : new MessageBuffers();
     const fail = (error: Error) => {
       this.failure ??= error;
       this.wake();
@@ -83,7 +98,7 @@ export class BackpressureWriter {
     let bytes: Buffer;
     let reused = false;
     if (message instanceof FlightDataMessage) {
-      reused = this.buffers !== null && message.byteLength >= REUSE_MIN_BYTES;
+      reused = this.buffers !== null && message.byteLength >= this.reuseMinBytes;
       bytes = reused ? this.buffers!.take(message.byteLength) : Buffer.allocUnsafe(message.byteLength);
       message.writeInto(bytes);
     } else {
