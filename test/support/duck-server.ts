@@ -19,6 +19,8 @@ const READY = /^duck-flight listening on (grpc(?:\+tls)?:\/\/\S+:(\d+))$/m;
 export interface SpawnOptions {
   /** Extra CLI arguments (after --host 127.0.0.1 --port 0 --db-path ...). */
   args?: string[];
+  /** --port (default 0: a free one). */
+  port?: number;
   /** Database file; default ':memory:'. */
   dbPath?: string;
   /** --log-level (default warn); `info` logs every failed call on stderr. */
@@ -52,15 +54,16 @@ process.once('exit', () => {
 
 /** Starts `duck-flight --host 127.0.0.1 --port 0 --db-path <dbPath>` and waits until it listens. */
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
-  const args = ['--host', '127.0.0.1', '--port', '0', '--db-path', options.dbPath ?? ':memory:', '--log-level', options.logLevel ?? 'warn', ...(options.args ?? [])];
+  const args = ['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--db-path', options.dbPath ?? ':memory:', '--log-level', options.logLevel ?? 'warn', ...(options.args ?? [])];
   const child = spawnCli(args, options.env);
   running.add(child);
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  // 'close', not 'exit': by then everything the process wrote has been read.
   const exited = new Promise<number | string>((resolveExit) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       running.delete(child);
       resolveExit(code ?? signal ?? 'unknown');
     }),
