@@ -106,7 +106,7 @@ export const TYPE_CASES: TypeCase[] = [
 ];
 
 /**
- * Values whose trip through Arrow is lossy in DuckDB's own export and import (duckdb 1.5.6's
+ * Values whose trip through Arrow is lossy in DuckDB's own export and import (duckdb 1.5's
  * Python `.arrow()` then `CREATE TABLE AS SELECT * FROM` the Arrow table), kept out of the
  * matrix and tested on their own: what DuckDB's round trip makes of each.
  */
