@@ -3,13 +3,14 @@
 // --no-external-access, --auth, and TLS with a certificate made by openssl.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Table, makeVector, tableFromArrays } from 'apache-arrow';
 import { DuckDBFlightClient } from '../../client/index.ts';
 import { FlightClient, FlightDescriptor, FlightError } from '../../flight/index.ts';
 import { runCli, selfSignedCert, spawnServer, tempDir, type ServerProcess } from '../support/duck-server.ts';
+import { makeTestCertificates, type TestCertificates } from '../support/tls.ts';
 import { collect, fingerprint, one, rejectsWith, rows, waitFor } from './helpers.ts';
 
 const OPTIONS = [
@@ -341,7 +342,6 @@ describe('TLS', () => {
   });
 
   test('a client trusting the certificate gets answers', async () => {
-    const { readFileSync } = await import('node:fs');
     const client = await DuckDBFlightClient.connect({ location: server.location, tls: { rootCerts: readFileSync(cert.cert) } });
     try {
       assert.deepEqual(rows(await client.executeQuery("SELECT 'over tls' AS s")), [{ s: 'over tls' }]);
@@ -359,5 +359,68 @@ describe('TLS', () => {
       /could not reach/,
     );
     await rejectsWith(DuckDBFlightClient.connect({ location: server.location, maxAttempts: 1 }), 'unavailable', /could not reach/);
+  });
+});
+
+describe('--tls-client-ca (mutual TLS)', () => {
+  let certs: TestCertificates;
+  let server: ServerProcess;
+
+  before(async () => {
+    certs = makeTestCertificates();
+    server = await spawnServer({
+      args: ['--tls-cert', certs.paths.serverCert, '--tls-key', certs.paths.serverKey, '--tls-client-ca', certs.paths.ca],
+    });
+  });
+  after(async () => {
+    assert.equal(await server?.stop(), 0);
+    certs?.remove();
+  });
+
+  test('a client presenting a certificate the CA signed gets answers', async () => {
+    const client = await DuckDBFlightClient.connect({
+      location: server.location,
+      tls: { rootCerts: certs.ca, privateKey: certs.clientKey, certChain: certs.clientCert },
+    });
+    try {
+      assert.deepEqual(await one(client, "SELECT 'mutual' AS tls"), { tls: 'mutual' });
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a client without a certificate is turned away', async () => {
+    await rejectsWith(DuckDBFlightClient.connect({ location: server.location, tls: { rootCerts: certs.ca }, maxAttempts: 1 }), 'unavailable', /could not reach/);
+  });
+});
+
+describe('--batch-rows and --log-file', () => {
+  const dir = tempDir();
+  const logFile = join(dir.path, 'duck-flight.log');
+  let server: ServerProcess;
+
+  before(async () => {
+    server = await spawnServer({ logLevel: 'info', args: ['--batch-rows', '1000', '--log-file', logFile] });
+  });
+  after(async () => {
+    await server?.stop();
+    dir.remove();
+  });
+
+  test('DoGet batches hold --batch-rows rows', async () => {
+    const client = await server.connect();
+    try {
+      const table = await client.executeQuery('SELECT * FROM range(2500)');
+      assert.deepEqual(table.batches.map((b) => b.numRows), [1000, 1000, 500]);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('logs go to --log-file, as JSON lines, and not to stderr', async () => {
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines[0]!['msg'], 'listening');
+    assert.equal(lines[0]!['location'], server.location);
+    assert.equal(server.stderr(), '');
   });
 });
