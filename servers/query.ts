@@ -87,6 +87,13 @@ export async function extractStatements(connection: DuckDBConnection, sql: strin
 /** Words that begin DuckDB's transaction statements (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK, ABORT). */
 const TRANSACTION_WORDS = /\b(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b/i;
 
+/**
+ * Words of statements that change a connection's session for what runs on it later: settings
+ * (SET, RESET, PRAGMA), the current schema (USE), prepared statements, temporary objects, and
+ * transactions. A pooled connection that may have run one is not handed to the next call.
+ */
+const SESSION_WORDS = /\b(SET|RESET|USE|PRAGMA|PREPARE|DEALLOCATE|TEMP|TEMPORARY|BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b/i;
+
 /** Whether the connection is inside a transaction: DuckDB refuses to BEGIN one there. */
 async function insideTransaction(connection: DuckDBConnection): Promise<boolean> {
   try {
@@ -99,17 +106,18 @@ async function insideTransaction(connection: DuckDBConnection): Promise<boolean>
 }
 
 /**
- * Gives back a connection that ran client SQL. One left inside a transaction (a BEGIN without
- * COMMIT, or a failure between them) must not return to the pool, where the next call, anyone's,
- * would run inside that transaction and lose its writes with it: it is closed, which rolls the
- * transaction back. Returns whether that happened.
+ * Gives back a connection that ran client SQL. What the SQL did to its session must not reach
+ * the next call, anyone's, that the pool hands it to: one left inside a transaction (a BEGIN
+ * without COMMIT, or a failure between them) would make that call's writes vanish with the
+ * rollback; SET TimeZone, USE or a PRAGMA would change its results. Such a connection is closed
+ * (which rolls an open transaction back). Returns whether a transaction was left open.
  */
 export async function releaseAfterSql(service: ServiceContext, connection: DuckDBConnection, sql: string, reusable = true): Promise<boolean> {
   let leftOpen = false;
   if (reusable && TRANSACTION_WORDS.test(sql)) {
     leftOpen = await insideTransaction(connection).catch(() => true);
   }
-  service.engine.release(connection, reusable && !leftOpen);
+  service.engine.release(connection, reusable && !leftOpen && !SESSION_WORDS.test(sql));
   return leftOpen;
 }
 
@@ -189,7 +197,9 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
 
 /** The Arrow schema a query would produce, learned by preparing it (nothing runs). */
 export async function querySchema(service: ServiceContext, sql: string): Promise<Schema> {
-  return service.engine.withConnection(async (connection) => {
+  const connection = await service.engine.acquire();
+  let failed = false;
+  try {
     const kind = await classify(connection, sql).catch((e: unknown) => {
       throw fromDuckDBError(e);
     });
@@ -207,9 +217,13 @@ export async function querySchema(service: ServiceContext, sql: string): Promise
     } finally {
       await stream.close();
     }
-  }).catch((e: unknown) => {
-    throw fromDuckDBError(e);
-  });
+  } catch (error) {
+    failed = true;
+    throw fromDuckDBError(error);
+  } finally {
+    // The fallback above runs the statement (a PRAGMA, say), which may change the session.
+    await releaseAfterSql(service, connection, sql, !failed);
+  }
 }
 
 function stripSemicolon(sql: string): string {
