@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableFromArrays } from 'apache-arrow';
 import type { DuckDBFlightClient } from '../../client/index.ts';
+import { FlightDescriptor } from '../../flight/index.ts';
 import { spawnServer, type ServerProcess } from '../support/duck-server.ts';
 import { one, rejectsWith, residentBytes, rows, waitFor } from './helpers.ts';
 
@@ -117,6 +118,28 @@ describe('DoGet with SQL tickets', () => {
     const result = await client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (12, 'kept'); INSERT INTO doget_t VALUES (13, 'kept'); COMMIT");
     assert.equal(result.numRows, 0, 'COMMIT, the last statement, returns no rows');
     assert.deepEqual(await one(client, "SELECT count(*) AS n FROM doget_t WHERE b = 'kept'"), { n: 2n });
+  });
+
+  test('a ticket that changes session state (SET, USE, PRAGMA) does not change it for later calls', async () => {
+    const zone = (await one(client, "SELECT current_setting('TimeZone') AS tz"))['tz'];
+    assert.notEqual(zone, 'Asia/Tokyo');
+    await client.executeQuery("SET TimeZone = 'Asia/Tokyo'");
+    await client.executeAction('query', "SET TimeZone = 'America/Lima'");
+    await client.executeQuery("CREATE SCHEMA elsewhere; USE elsewhere");
+    await client.executeQuery("SET search_path = 'elsewhere'");
+    // GetSchema of a PRAGMA runs it (it cannot be wrapped in a LIMIT 0 query to learn its schema).
+    await client.flight.getSchema(FlightDescriptor.command('PRAGMA enable_profiling'));
+    // The pool hands out the connection released last first; several calls make sure none is tainted.
+    for (let i = 0; i < 4; i++) {
+      assert.deepEqual(
+        await one(client, "SELECT current_setting('TimeZone') AS tz, current_schema() AS s, current_setting('enable_profiling') AS profiling"),
+        { tz: zone, s: 'main', profiling: null },
+      );
+    }
+    await client.uploadData('where_am_i', tableFromArrays({ v: Int32Array.of(1) }));
+    assert.deepEqual(await one(client, "SELECT schema_name AS s FROM duckdb_tables() WHERE table_name = 'where_am_i'"), { s: 'main' });
+    const tz = (await client.executeQuery("SELECT TIMESTAMPTZ '2024-01-01 00:00:00+00' AS t")).schema.fields[0]!.type;
+    assert.equal(String(tz), `Timestamp<MICROSECOND, ${zone}>`);
   });
 
   test('the server still answers after all those errors', async () => {
