@@ -27,7 +27,7 @@ export interface SpawnOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Extra environment variables. */
   env?: Record<string, string>;
-  /** How long to wait for the ready line (default 60 s: tsx compiles the server on first start). */
+  /** How long to wait for the ready line (default 120 s: tsx compiles the server on first start, and CI machines are busy). */
   startTimeoutMs?: number;
 }
 
@@ -68,7 +68,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
       resolveExit(code ?? signal ?? 'unknown');
     }),
   );
-  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const timeoutMs = options.startTimeoutMs ?? 120_000;
   const match = await new Promise<RegExpExecArray>((resolveReady, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
