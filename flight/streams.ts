@@ -147,14 +147,53 @@ export async function* readMessages<T>(
   stream: Readable,
   mapError: (error: unknown) => Error = (e) => (e instanceof Error ? e : new Error(String(e))),
 ): AsyncGenerator<T, void, undefined> {
+  // Not Readable's own iterator: that one destroys the stream once an 'error' is emitted on it,
+  // even with destroyOnReturn: false, and a grpc-js server call ends with an error status by
+  // an 'error' event. A call destroyed while one of its writes was still in flight never sent
+  // its status: the client waited for its deadline (a DoExchange failing on a bad message just
+  // after it had sent an answer; test/fuzz/corpus.test.ts).
+  let failure: unknown = stream.errored ?? null;
+  let ended = stream.readableEnded;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const onError = (error: unknown) => {
+    failure ??= error;
+    signal();
+  };
+  const onEnd = () => {
+    ended = true;
+    signal();
+  };
+  const onClose = () => {
+    if (!ended) failure ??= Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    signal();
+  };
+  stream.on('readable', signal);
+  stream.on('error', onError);
+  stream.on('end', onEnd);
+  stream.on('close', onClose);
   try {
-    // Readable's default iterator destroys the stream when reading ends, which on a duplex
-    // call would also kill our side before the status is sent.
-    for await (const message of stream.iterator({ destroyOnReturn: false })) {
-      if (message instanceof FlightError) throw message;
-      yield message as T;
+    for (;;) {
+      const message: unknown = stream.destroyed ? null : stream.read();
+      if (message !== null) {
+        if (message instanceof FlightError) throw message;
+        yield message as T;
+        continue;
+      }
+      if (failure !== null) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
   } catch (error) {
     throw error instanceof FlightError ? error : mapError(error);
+  } finally {
+    stream.off('readable', signal);
+    stream.off('error', onError);
+    stream.off('end', onEnd);
+    stream.off('close', onClose);
   }
 }
