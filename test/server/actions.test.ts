@@ -195,6 +195,23 @@ describe('actions', () => {
     await rejectsWith(clientB.executeAction('transfer', { source: 'http://nowhere', query: 'SELECT 1', table: 'x' }), 'invalid-argument', /unsupported Flight location/);
   });
 
+  test('a source failing midway: neither transfer writes anything, the old table stays', async () => {
+    // Fails once DuckDB reaches row 150,000: after the first batches have been sent. (DuckDB's own
+    // message, 'boom at ...', is lost: @duckdb/node-bindings drops errors raised mid-stream.)
+    const failing = "SELECT CASE WHEN range < 150000 THEN range ELSE error('boom at ' || range) END AS id, 'x' AS name, 0.5 AS ratio, DATE '2020-01-01' AS day FROM range(300000)";
+    const before = await fingerprint(clientB, 'dst');
+    await rejectsWith(
+      clientB.executeAction('transfer', { source: a.location, query: failing, table: 'dst', mode: 'append' }),
+      'invalid-argument',
+      /transfer from grpc:\/\/127\.0\.0\.1:\d+: .*the DuckDB query failed after \d+ rows were streamed/,
+    );
+    assert.deepEqual(await fingerprint(clientB, 'dst'), before);
+    await rejectsWith(clientA.transfer(clientB, failing, 'dst', 'client'), 'invalid-argument', /the DuckDB query failed after \d+ rows/);
+    assert.deepEqual(await fingerprint(clientB, 'dst'), before);
+    await rejectsWith(clientA.transfer(clientB, failing, 'dst', 'direct'), 'invalid-argument', /the DuckDB query failed after \d+ rows/);
+    assert.deepEqual(await fingerprint(clientB, 'dst'), before);
+  });
+
   test('DuckDBFlightClient.transfer: through the client and direct, same rows', async () => {
     const source = await fingerprint(clientA, 'src');
     const viaClient = await clientA.transfer(clientB, 'SELECT * FROM src', 'via_client', 'client');
