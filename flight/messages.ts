@@ -320,7 +320,12 @@ export const CriteriaCodec = singleBytes('Criteria');
 /** Empty decodes to an object: grpc-js takes `undefined` to mean that no request arrived. */
 export const EmptyCodec: Codec<Record<string, never>> = {
   encode: () => Buffer.alloc(0),
-  decode: () => ({}),
+  // Empty has no fields, but bytes that are not protobuf at all are still refused.
+  decode: (buffer) => {
+    const r = new ProtoReader(buffer, 'Empty');
+    while (!r.done) r.skip(r.tag()[1]);
+    return {};
+  },
 };
 
 export const HandshakeCodec: Codec<HandshakeMessage> = {

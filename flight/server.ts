@@ -288,7 +288,8 @@ export class FlightServer {
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
           const reader = this.reader(call, writer);
           const first = await reader.peek();
-          if (first && !reader.descriptor) {
+          if (!first) throw FlightError.invalidArgument('DoPut: the client sent no message; the first must carry a FlightDescriptor naming the target');
+          if (!reader.descriptor) {
             throw FlightError.invalidArgument('DoPut: the first message must carry a FlightDescriptor naming the target');
           }
           const results = await handler(reader, context);
@@ -314,9 +315,10 @@ export class FlightServer {
           await this.writeEach(call, context, results);
         }),
       ListActions: (call: ServerWritableStream<unknown, unknown>) =>
-        this.serve('ListActions', call, async (context) =>
-          this.writeEach(call, context, await (h.listActions ?? (() => unimplemented('ListActions')))(context)),
-        ),
+        this.serve('ListActions', call, async (context) => {
+          this.request(call); // an Empty, but a malformed one is still INVALID_ARGUMENT
+          await this.writeEach(call, context, await (h.listActions ?? (() => unimplemented('ListActions')))(context));
+        }),
     };
   }
 
