@@ -1,0 +1,191 @@
+// The hostile-input corpus: malformed bytes sent by a raw grpc-js client (no codec of ours on
+// that side) to every RPC of a real duck-flight process. Each input gets the status it deserves
+// and a message saying what was wrong; the process stays up and keeps serving; the canary table
+// filled beforehand is exactly the same afterwards (test/flight/errors.test.ts checks the
+// FlightData decoder against the in-process echo server; this is the DuckDB server, end to end).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import { Int32, Schema, Field, Table, makeVector } from 'apache-arrow';
+import { BodyCompression, BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { CompressionType } from 'apache-arrow/fb/compression-type';
+import type { DuckDBFlightClient } from '../../client/index.ts';
+import { FlightDataEncoder, FlightDescriptor, encodeFlightData, parseLocation } from '../../flight/index.ts';
+import { encodeAny } from '../../servers/flightsql/proto-message.ts';
+import { TYPE_URL_PREFIX } from '../../servers/flightsql/messages.ts';
+import { spawnServer, type ServerProcess } from '../support/duck-server.ts';
+import { RawFlightClient, type RawOutcome } from '../support/raw-grpc.ts';
+import { checksum } from '../reliability/support.ts';
+import {
+  CANARY,
+  NOT_UTF8,
+  TARGET,
+  action,
+  batchFrame,
+  bodyOf,
+  cmdDescriptor,
+  field,
+  frame,
+  layout,
+  pathDescriptor,
+  sampleTable,
+  ticket,
+  utf8,
+  validFrames,
+  varint,
+} from './inputs.ts';
+
+type Call = { kind: 'unary' | 'server'; request: Buffer } | { kind: 'bidi'; frames: Buffer[] };
+
+interface Case {
+  name: string;
+  method: string;
+  call: Call;
+  code: GrpcStatus;
+  message: RegExp;
+  headers?: Record<string, string>;
+}
+
+const { INVALID_ARGUMENT, NOT_FOUND, UNIMPLEMENTED, UNAVAILABLE } = GrpcStatus;
+const unary = (request: Buffer): Call => ({ kind: 'unary', request });
+const server = (request: Buffer): Call => ({ kind: 'server', request });
+const bidi = (...frames: Buffer[]): Call => ({ kind: 'bidi', frames });
+
+const table = sampleTable(64);
+const batch = table.batches[0]!;
+const [schemaFrame, batchFrameValid] = validFrames(table) as [Buffer, Buffer];
+const canaryPath = FlightDescriptor.path(CANARY);
+const fullBody = bodyOf(batchFrameValid);
+const { nodes, regions } = layout(batch);
+const FIFTY_MB = 50 * 1024 * 1024;
+const sqlAny = (name: string, value: Uint8Array | number[]) => encodeAny(`${TYPE_URL_PREFIX}${name}`, Uint8Array.from(value as number[]));
+
+/** A schema message of another shape, for a second schema midway. */
+const otherSchema = new FlightDataEncoder().encodeSchema(new Schema([new Field('x', new Int32())]));
+
+const CASES: Case[] = [
+  // ---- bytes that are not the message they claim to be, on every RPC
+  { name: 'Handshake: a HandshakeRequest that is not protobuf', method: 'Handshake', call: bidi(Buffer.from([0x12, 0x7f, 0x00])), code: INVALID_ARGUMENT, message: /malformed HandshakeRequest/ },
+  { name: 'ListFlights: Criteria with a truncated varint', method: 'ListFlights', call: server(Buffer.from([0x0a, 0xff])), code: INVALID_ARGUMENT, message: /malformed Criteria: truncated varint/ },
+  { name: 'GetFlightInfo: a FlightDescriptor of wire type 7', method: 'GetFlightInfo', call: unary(Buffer.from([0x0f, 0x01])), code: INVALID_ARGUMENT, message: /malformed FlightDescriptor/ },
+  { name: 'PollFlightInfo: field number 0', method: 'PollFlightInfo', call: unary(Buffer.from([0x00, 0x01])), code: INVALID_ARGUMENT, message: /malformed FlightDescriptor: field number 0/ },
+  { name: 'GetSchema: a cmd declaring 2^40 bytes', method: 'GetSchema', call: unary(Buffer.concat([Buffer.from([0x08, 0x02]), field(2, [0x41], 2 ** 40)])), code: INVALID_ARGUMENT, message: /declares 1099511627776 bytes but only 1 remain/ },
+  { name: 'DoGet: a Ticket declaring more bytes than it has', method: 'DoGet', call: server(field(1, [0x53, 0x45], 9)), code: INVALID_ARGUMENT, message: /malformed Ticket: field declares 9 bytes but only 2 remain/ },
+  { name: 'DoPut: a FlightData that is not protobuf', method: 'DoPut', call: bidi(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), code: INVALID_ARGUMENT, message: /malformed FlightData: varint longer than ten bytes/ },
+  { name: 'DoExchange: a FlightData that is not protobuf', method: 'DoExchange', call: bidi(Buffer.from([0x0a, 0x05, 0x01])), code: INVALID_ARGUMENT, message: /malformed FlightData/ },
+  { name: 'DoAction: an Action whose type is not UTF-8', method: 'DoAction', call: server(field(1, NOT_UTF8)), code: INVALID_ARGUMENT, message: /malformed Action: string field is not valid UTF-8/ },
+  { name: 'ListActions: an Empty with a truncated field', method: 'ListActions', call: server(Buffer.from([0x0a, 0x05])), code: INVALID_ARGUMENT, message: /malformed Empty/ },
+  { name: 'a method FlightService does not have', method: 'DoNothing', call: unary(Buffer.alloc(0)), code: UNIMPLEMENTED, message: /./ },
+
+  // ---- FlightData: truncated, lying headers, short bodies, huge lengths
+  { name: 'DoPut: a valid batch message cut in half', method: 'DoPut', call: bidi(schemaFrame, batchFrameValid.subarray(0, batchFrameValid.byteLength >> 1)), code: INVALID_ARGUMENT, message: /malformed FlightData: field declares \d+ bytes but only \d+ remain/ },
+  { name: 'DoPut: a schema message cut after its header tag', method: 'DoPut', call: bidi(schemaFrame.subarray(0, 40)), code: INVALID_ARGUMENT, message: /malformed FlightData/ },
+  { name: 'DoPut: a body shorter than the header declares', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { body: fullBody.subarray(0, fullBody.byteLength - 64) })), code: INVALID_ARGUMENT, message: /FlightData message 1: body is \d+ bytes but the header declares \d+/ },
+  { name: 'DoPut: a header declaring a 2^50-byte body', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { bodyLength: 2 ** 50 })), code: INVALID_ARGUMENT, message: /header declares 1125899906842624/ },
+  { name: 'DoPut: a buffer region past the end of the body', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { regions: regions.map((r, i) => (i === 1 ? new BufferRegion(r.offset + 1_000_000, r.length) : r)) })), code: INVALID_ARGUMENT, message: /lies outside the \d+-byte body/ },
+  { name: 'DoPut: a buffer region of 2^40 bytes', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { regions: regions.map((r, i) => (i === 1 ? new BufferRegion(0, 2 ** 40) : r)) })), code: INVALID_ARGUMENT, message: /of 1099511627776 bytes lies outside/ },
+  { name: 'DoPut: a negative buffer offset', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { regions: regions.map((r, i) => (i === 1 ? new BufferRegion(-64, r.length) : r)) })), code: INVALID_ARGUMENT, message: /a buffer at offset -64/ },
+  { name: 'DoPut: a batch declaring a billion rows in 64 rows of buffers', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { length: 1e9, nodes: nodes.map((n) => new FieldNode(1e9, n.nullCount)) })), code: INVALID_ARGUMENT, message: /FlightData message 1: column of type .*(holds|too short|offsets)/ },
+  { name: 'DoPut: field nodes for fewer columns than the schema has', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { nodes: nodes.slice(0, 1) })), code: INVALID_ARGUMENT, message: /FlightData message 1: record batch does not match the schema/ },
+  { name: 'DoPut: a data_header of random bytes', method: 'DoPut', call: bidi(frame({ descriptor: pathDescriptor(utf8.encode(TARGET)), header: Uint8Array.from([0x10, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7, 8]) })), code: INVALID_ARGUMENT, message: /data_header is not a valid Arrow IPC flatbuffer/ },
+  { name: 'DoPut: a flatbuffer root offset past its end', method: 'DoPut', call: bidi(frame({ descriptor: pathDescriptor(utf8.encode(TARGET)), header: Uint8Array.from([0xf0, 0xff, 0, 0, 0, 0, 0, 0]) })), code: INVALID_ARGUMENT, message: /data_header is not a valid Arrow IPC flatbuffer/ },
+  { name: 'DoPut: a body without a header', method: 'DoPut', call: bidi(frame({ descriptor: pathDescriptor(utf8.encode(TARGET)), body: new Uint8Array(16) })), code: INVALID_ARGUMENT, message: /has a body of 16 bytes but no header/ },
+  { name: 'DoPut: a body field declaring 2^45 bytes', method: 'DoPut', call: bidi(schemaFrame, Buffer.concat([Buffer.from(varint((1000 << 3) | 2)), Buffer.from(varint(2 ** 45)), Buffer.alloc(8)])), code: INVALID_ARGUMENT, message: /declares 35184372088832 bytes but only 8 remain/ },
+  { name: 'DoPut: a compressed body', method: 'DoPut', call: bidi(schemaFrame, encodeFlightData(Message.encode(Message.from(new RecordBatchHeader(64, nodes, regions, new BodyCompression(CompressionType.LZ4_FRAME)), fullBody.byteLength)), { length: fullBody.byteLength, buffers: [fullBody], offsets: [0] })), code: INVALID_ARGUMENT, message: /compressed IPC bodies are not supported/ },
+  { name: 'DoPut: a record batch before any schema', method: 'DoPut', call: bidi(Buffer.concat([field(1, pathDescriptor(utf8.encode(TARGET))), batchFrameValid])), code: INVALID_ARGUMENT, message: /FlightData message 0: a record batch before any schema/ },
+  { name: 'DoPut: a second schema in the middle of the stream', method: 'DoPut', call: bidi(schemaFrame, batchFrameValid, otherSchema, batchFrameValid), code: INVALID_ARGUMENT, message: /FlightData message 2: a second schema in one stream/ },
+  { name: 'DoPut: no descriptor on the first message', method: 'DoPut', call: bidi(...validFrames(table, null)), code: INVALID_ARGUMENT, message: /the first message must carry a FlightDescriptor/ },
+  { name: 'DoPut: no message at all', method: 'DoPut', call: bidi(), code: INVALID_ARGUMENT, message: /DoPut: the client sent no message/ },
+  { name: 'DoPut: a table name that is not UTF-8', method: 'DoPut', call: bidi(...validFrames(table, FlightDescriptor.command(Uint8Array.from(NOT_UTF8)))), code: INVALID_ARGUMENT, message: /not valid UTF-8/ },
+  { name: 'DoPut: a descriptor path of four segments', method: 'DoPut', call: bidi(...validFrames(table, FlightDescriptor.path('a', 'b', 'c', 'd'))), code: INVALID_ARGUMENT, message: /descriptor path must be \[table\]/ },
+  { name: 'DoPut: an unknown put mode', method: 'DoPut', call: bidi(...validFrames(table)), headers: { 'x-duck-flight-put-mode': 'truncate' }, code: INVALID_ARGUMENT, message: /x-duck-flight-put-mode is append/ },
+  // Into the canary itself: refused whole, the canary untouched (checked after all cases).
+  { name: 'DoPut into the canary: columns of the wrong types', method: 'DoPut', call: bidi(...validFrames(new Table({ id: makeVector(Int32Array.of(1)) }), canaryPath)), code: INVALID_ARGUMENT, message: /table "canary" has 3 columns/ },
+  { name: 'DoPut into the canary: good batches, then a lying one', method: 'DoPut', call: bidi(...validFrames(sampleTable(64, 10_000), canaryPath), batchFrame(batch, { bodyLength: fullBody.byteLength * 2 })), code: INVALID_ARGUMENT, message: /body is \d+ bytes but the header declares/ },
+  { name: 'DoPut into the canary: good batches, then a second schema', method: 'DoPut', call: bidi(...validFrames(sampleTable(64, 20_000), canaryPath), otherSchema), code: INVALID_ARGUMENT, message: /a second schema in one stream/ },
+  { name: 'DoPut into the canary: good batches, then bytes that are not protobuf', method: 'DoPut', call: bidi(...validFrames(sampleTable(64, 30_000), canaryPath), Buffer.from([0x0a, 0xff, 0xff])), code: INVALID_ARGUMENT, message: /malformed FlightData/ },
+
+  // ---- tickets
+  { name: 'DoGet: a ticket that is not UTF-8', method: 'DoGet', call: server(ticket(NOT_UTF8)), code: INVALID_ARGUMENT, message: /the ticket is not valid UTF-8/ },
+  { name: 'DoGet: an empty ticket', method: 'DoGet', call: server(Buffer.alloc(0)), code: INVALID_ARGUMENT, message: /the ticket is empty/ },
+  { name: 'DoGet: a 50 MB ticket', method: 'DoGet', call: server(ticket(Buffer.alloc(FIFTY_MB, 0x20))), code: INVALID_ARGUMENT, message: /the ticket is 52428800 bytes; the limit for SQL text is 1048576/ },
+  { name: 'DoGet: a Flight SQL ticket whose payload is garbage', method: 'DoGet', call: server(ticket(sqlAny('TicketStatementQuery', [0x0a, 0x7f]))), code: INVALID_ARGUMENT, message: /TicketStatementQuery|malformed/ },
+  { name: 'DoGet: a Flight SQL ticket of an unknown type', method: 'DoGet', call: server(ticket(sqlAny('TicketNoSuchThing', []))), code: UNIMPLEMENTED, message: /TicketNoSuchThing/ },
+
+  // ---- SQL errors
+  { name: 'DoGet: SQL that does not parse', method: 'DoGet', call: server(ticket(utf8.encode('SELEKT 1'))), code: INVALID_ARGUMENT, message: /Parser Error/ },
+  { name: 'DoGet: a table that does not exist', method: 'DoGet', call: server(ticket(utf8.encode('SELECT * FROM no_such_table'))), code: NOT_FOUND, message: /Catalog Error: Table with name no_such_table does not exist/ },
+  { name: 'DoGet: a query that fails after rows have streamed', method: 'DoGet', call: server(ticket(utf8.encode("SELECT CASE WHEN i = 300000 THEN error('boom at 300000') ELSE i END AS v FROM range(400000) t(i)"))), code: INVALID_ARGUMENT, message: /boom at 300000|failed after \d+ rows/ },
+  { name: 'GetFlightInfo: SQL that does not bind', method: 'GetFlightInfo', call: unary(cmdDescriptor(utf8.encode('SELECT nope FROM range(3)'))), code: INVALID_ARGUMENT, message: /Binder Error/ },
+  { name: 'GetSchema: a path to a missing table', method: 'GetSchema', call: unary(pathDescriptor(utf8.encode('missing_table'))), code: NOT_FOUND, message: /missing_table/ },
+  { name: 'PollFlightInfo: a command that is not UTF-8', method: 'PollFlightInfo', call: unary(cmdDescriptor(NOT_UTF8)), code: INVALID_ARGUMENT, message: /not valid UTF-8/ },
+  { name: 'GetFlightInfo: a 50 MB command', method: 'GetFlightInfo', call: unary(cmdDescriptor(Buffer.alloc(FIFTY_MB, 0x20))), code: INVALID_ARGUMENT, message: /52428800 bytes; the limit for SQL text is 1048576/ },
+  { name: 'GetFlightInfo: a Flight SQL command whose payload is garbage', method: 'GetFlightInfo', call: unary(cmdDescriptor(sqlAny('CommandStatementQuery', [0x0a, 0x09, 0x53]))), code: INVALID_ARGUMENT, message: /CommandStatementQuery|malformed/ },
+  { name: 'GetFlightInfo: a Flight SQL statement with a SQL error', method: 'GetFlightInfo', call: unary(cmdDescriptor(sqlAny('CommandStatementQuery', field(1, utf8.encode('SELECT FROM WHERE'))))), code: INVALID_ARGUMENT, message: /Parser Error/ },
+  { name: 'ListFlights: criteria that are not UTF-8', method: 'ListFlights', call: server(field(1, NOT_UTF8)), code: INVALID_ARGUMENT, message: /ListFlights criteria is not valid UTF-8/ },
+
+  // ---- unknown actions and exchangers; bad action bodies
+  { name: 'DoAction: an unknown action', method: 'DoAction', call: server(action('format_disk')), code: INVALID_ARGUMENT, message: /unknown action "format_disk"; ListActions names: query, /},
+  { name: 'DoAction: query with SQL that does not parse', method: 'DoAction', call: server(action('query', utf8.encode('DROP TABEL canary'))), code: INVALID_ARGUMENT, message: /Parser Error/ },
+  { name: 'DoAction: query with a body that is not UTF-8', method: 'DoAction', call: server(action('query', NOT_UTF8)), code: INVALID_ARGUMENT, message: /the query action body is not valid UTF-8/ },
+  { name: 'DoAction: query with a 50 MB body', method: 'DoAction', call: server(action('query', Buffer.alloc(FIFTY_MB, 0x20))), code: INVALID_ARGUMENT, message: /52428800 bytes; the limit/ },
+  { name: 'DoAction: load_parquet with a body that is not JSON', method: 'DoAction', call: server(action('load_parquet', utf8.encode('{"table":'))), code: INVALID_ARGUMENT, message: /load_parquet: the body must be JSON/ },
+  { name: 'DoAction: register_exchanger with a name that is not an identifier', method: 'DoAction', call: server(action('register_exchanger', utf8.encode(JSON.stringify({ name: '../../etc', sql: 'SELECT * FROM input' })))), code: INVALID_ARGUMENT, message: /name/ },
+  { name: 'DoAction: drop_table of a table that does not exist', method: 'DoAction', call: server(action('drop_table', utf8.encode('no_such_table'))), code: NOT_FOUND, message: /no_such_table/ },
+  { name: 'DoAction: transfer from a server that is not there', method: 'DoAction', call: server(action('transfer', utf8.encode(JSON.stringify({ source: 'grpc://127.0.0.1:1', query: 'SELECT 1', table: 'never' })))), code: UNAVAILABLE, message: /transfer from grpc:\/\/127\.0\.0\.1:1/ },
+  { name: 'DoAction: a Flight SQL action with a garbage body', method: 'DoAction', call: server(action('CreatePreparedStatement', [0x0a, 0x05, 0x01])), code: INVALID_ARGUMENT, message: /malformed|CreatePreparedStatement/ },
+  { name: 'DoExchange: an unknown exchanger', method: 'DoExchange', call: bidi(...validFrames(table, FlightDescriptor.command('rm_rf'))), code: NOT_FOUND, message: /rm_rf.*my_streaming_exchanger|my_streaming_exchanger.*rm_rf/ },
+  { name: 'DoExchange: no message at all', method: 'DoExchange', call: bidi(), code: INVALID_ARGUMENT, message: /DoExchange: the first message must carry a descriptor/ },
+  { name: 'DoExchange: no descriptor', method: 'DoExchange', call: bidi(...validFrames(table, null)), code: INVALID_ARGUMENT, message: /DoExchange: the first message must carry a descriptor/ },
+  { name: 'DoExchange: an exchanger name that is not UTF-8', method: 'DoExchange', call: bidi(...validFrames(table, FlightDescriptor.command(Uint8Array.from(NOT_UTF8)))), code: INVALID_ARGUMENT, message: /not valid UTF-8/ },
+  { name: 'DoExchange: a record batch before the schema', method: 'DoExchange', call: bidi(Buffer.concat([field(1, cmdDescriptor(utf8.encode('echo'))), batchFrameValid])), code: INVALID_ARGUMENT, message: /a record batch before any schema/ },
+  { name: 'DoExchange: a second schema midway through my_streaming_exchanger', method: 'DoExchange', call: bidi(...validFrames(table, FlightDescriptor.command('my_streaming_exchanger')), otherSchema), code: INVALID_ARGUMENT, message: /a second schema in one stream/ },
+  { name: 'DoExchange: a registered SQL exchanger failing on the data', method: 'DoExchange', call: bidi(...validFrames(table, FlightDescriptor.command('fails_on_rows'))), code: INVALID_ARGUMENT, message: /SQL exchanger: .*(Conversion Error|Could not convert)/ },
+];
+
+describe('the hostile-input corpus against a duck-flight process', () => {
+  let duck: ServerProcess;
+  let client: DuckDBFlightClient;
+  let raw: RawFlightClient;
+  let canaryBefore: Awaited<ReturnType<typeof checksum>>;
+
+  before(async () => {
+    duck = await spawnServer({ logLevel: 'warn' });
+    client = await duck.connect();
+    raw = new RawFlightClient(parseLocation(duck.location).address);
+    await client.uploadData(CANARY, sampleTable(5000));
+    await client.executeAction('register_exchanger', { name: 'fails_on_rows', sql: "SELECT CAST(name || 'x' AS INTEGER) AS n FROM input" });
+    canaryBefore = await checksum(client, CANARY);
+  });
+  after(async () => {
+    raw?.close();
+    client?.close();
+    assert.equal(await duck?.stop(), 0, duck?.stderr());
+  });
+
+  for (const c of CASES) {
+    test(c.name, async () => {
+      const headers = new Metadata();
+      for (const [k, v] of Object.entries(c.headers ?? {})) headers.set(k, v);
+      let outcome: RawOutcome;
+      if (c.call.kind === 'bidi') outcome = await raw.bidi(c.method, c.call.frames, headers);
+      else if (c.call.kind === 'server') outcome = await raw.serverStream(c.method, c.call.request, headers);
+      else outcome = await raw.unary(c.method, c.call.request, headers);
+      assert.equal(outcome.code, c.code, `expected ${GrpcStatus[c.code]}, got ${GrpcStatus[outcome.code]}: ${outcome.details}`);
+      assert.match(outcome.details, c.message);
+      assert.equal(duck.child.exitCode, null, 'the server process is alive');
+    });
+  }
+
+  test(`after all ${CASES.length} inputs: the server serves, the canary is unchanged, nothing was created`, async () => {
+    assert.deepEqual(await checksum(client, CANARY), canaryBefore);
+    assert.equal(canaryBefore.rows, 5000n);
+    const tables = (await client.listTables()).map((t) => t.name).sort();
+    assert.deepEqual(tables, [CANARY], 'no upload left a table behind');
+    const echoed = await client.exchange('echo', table).readAll();
+    assert.equal(echoed.numRows, 64);
+    assert.equal((await client.uploadData(TARGET, table)).rows, 64);
+    await client.dropTable(TARGET);
+    console.log(`# ${CASES.length} hostile inputs answered with the right status; the canary (${canaryBefore.rows} rows) is unchanged`);
+  });
+});
