@@ -60,6 +60,14 @@ export async function fingerprint(client: DuckDBFlightClient, table: string): Pr
   return { rows: row['n'] as bigint, checksum: row['h'] as string };
 }
 
+/** CPU seconds (user + system) a process has used, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted from after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Resident memory of a process in bytes, from /proc. */
 export function residentBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -67,7 +75,7 @@ export function residentBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-/** Resolves once `check()` holds (polled every 50 ms); rejects naming `what` after `timeoutMs`. */
+/** Resolves once `predicate(stderr())` holds; rejects naming `what` after `timeoutMs`. */
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
