@@ -137,6 +137,7 @@ async function main(): Promise<void> {
   let started = performance.now();
   await connection.run(`CREATE TABLE flights AS SELECT * FROM ${parquetSql}${options.rows === null ? '' : ` LIMIT ${options.rows}`}`);
   const rows = Number((await connection.runAndReadAll('SELECT count(*) FROM flights')).getRows()[0][0]);
+  await connection.run('CREATE TABLE flights_schema_only AS SELECT * FROM flights LIMIT 0');
   const loadSeconds = seconds(started);
   const settings = (await connection.runAndReadAll("SELECT current_setting('threads'), current_setting('streaming_buffer_size')")).getRows()[0];
   const loadAtStart = loadavg()[0];
@@ -164,39 +165,40 @@ async function main(): Promise<void> {
   const insertParquet: number[] = [];
   const piped: number[] = [];
   if (options.importSide && schema !== null) {
-    // The batches appendBatches reads, exported once more (untimed) and held in memory.
+    // Ordered to keep the peak memory down: what needs the source table first, then the
+    // batches appendBatches reads are exported once more (untimed), held in memory, and the
+    // source table is dropped while they are appended.
+    const limit = options.rows === null ? '' : ` LIMIT ${options.rows}`;
+    for (let run = 0; run < options.runs; run++) {
+      await target.run('CREATE OR REPLACE TABLE copy_native AS SELECT * FROM flights LIMIT 0');
+      started = performance.now();
+      await target.run('INSERT INTO copy_native SELECT * FROM flights');
+      insertTable.push(seconds(started));
+      await target.run('DROP TABLE copy_native');
+      started = performance.now();
+      const stream = await streamQuery(connection, 'SELECT * FROM flights', { batchRows: options.batchRows });
+      await appendBatches(target, 'copy_piped', stream.schema, stream, { create: 'replace' });
+      piped.push(seconds(started));
+      await target.run('DROP TABLE copy_piped');
+      console.log(`run ${run + 1}/${options.runs}: INSERT from table ${insertTable[run].toFixed(3)} s, pipe ${piped[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
+    }
     const kept: RecordBatch[] = [];
     await exportBatches(connection, options, kept);
+    await connection.run('DROP TABLE flights');
     for (let run = 0; run < options.runs; run++) {
       started = performance.now();
       const result = await appendBatches(target, 'copy_arrow', schema, iterate(kept), { create: 'replace' });
       imported.push(seconds(started));
       if (result.rows !== rows) throw new Error(`appendBatches wrote ${result.rows} rows, expected ${rows}`);
       await target.run('DROP TABLE copy_arrow');
-      console.log(`run ${run + 1}/${options.runs}: appendBatches ${imported[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
-    }
-    kept.length = 0;
-    for (let run = 0; run < options.runs; run++) {
-      await target.run('CREATE OR REPLACE TABLE copy_native AS SELECT * FROM flights LIMIT 0');
+      await target.run('CREATE OR REPLACE TABLE copy_native AS SELECT * FROM flights_schema_only');
       started = performance.now();
-      await target.run('INSERT INTO copy_native SELECT * FROM flights');
-      insertTable.push(seconds(started));
-      await target.run('CREATE OR REPLACE TABLE copy_native AS SELECT * FROM flights LIMIT 0');
-      started = performance.now();
-      await target.run(`INSERT INTO copy_native SELECT * FROM ${parquetSql}${options.rows === null ? '' : ` LIMIT ${options.rows}`}`);
+      await target.run(`INSERT INTO copy_native SELECT * FROM ${parquetSql}${limit}`);
       insertParquet.push(seconds(started));
       await target.run('DROP TABLE copy_native');
-
-      started = performance.now();
-      const stream = await streamQuery(connection, 'SELECT * FROM flights', { batchRows: options.batchRows });
-      await appendBatches(target, 'copy_piped', stream.schema, stream, { create: 'replace' });
-      piped.push(seconds(started));
-      await target.run('DROP TABLE copy_piped');
-      console.log(
-        `run ${run + 1}/${options.runs}: INSERT from table ${insertTable[run].toFixed(3)} s, ` +
-          `INSERT from Parquet ${insertParquet[run].toFixed(3)} s, pipe ${piped[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`,
-      );
+      console.log(`run ${run + 1}/${options.runs}: appendBatches ${imported[run].toFixed(3)} s, INSERT from Parquet ${insertParquet[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
     }
+    kept.length = 0;
   }
 
   const results = {
