@@ -9,6 +9,8 @@ import { FlightError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
 import { alignedFlatbuffer, describe } from './ipc-schema.ts';
+import { verifyIpcMessage } from './ipc-verify.ts';
+import { checkSchemaTypes } from './schema-check.ts';
 
 export type DecodedMessage =
   | { kind: 'schema'; schema: Schema; appMetadata: Uint8Array | undefined }
@@ -43,7 +45,9 @@ export class FlightDataDecoder {
     let message: Message;
     let header: unknown;
     try {
-      message = Message.decode(alignedFlatbuffer(data.dataHeader));
+      const flatbuffer = alignedFlatbuffer(data.dataHeader);
+      verifyIpcMessage(flatbuffer);
+      message = Message.decode(flatbuffer);
       header = message.header();
     } catch (cause) {
       throw FlightError.invalidArgument(
@@ -56,6 +60,7 @@ export class FlightDataDecoder {
       case MessageHeader.Schema: {
         if (!(header instanceof Schema)) throw FlightError.invalidArgument(`FlightData message ${index}: schema header is unreadable`);
         if (this.schema) throw FlightError.invalidArgument(`FlightData message ${index}: a second schema in one stream`);
+        checkSchemaTypes(header, `FlightData message ${index}`);
         this.schema = header;
         return { kind: 'schema', schema: header, appMetadata };
       }
@@ -154,11 +159,14 @@ function checkData(data: Data, expectedLength: number, index: number): void {
     checkUnion(data, n, fail);
   } else if (offsets && offsets.length > 0 && n > 0) {
     if (offsets.length < n + 1) fail(`${offsets.length} offsets for ${n} rows`);
+    checkOffsets(offsets, data.offset, n, fail);
     const last = Number(offsets[n]!);
     const values = data.values as ArrayLike<unknown> | undefined;
     if (values && !DataType.isList(data.type) && !DataType.isMap(data.type) && last > values.length) {
       fail(`offsets reach ${last} but the data buffer holds ${values.length}`);
     }
+  } else if ((DataType.isUtf8View(data.type) || DataType.isBinaryView(data.type)) && n > 0) {
+    checkViews(data, n, fail);
   } else if (data.values && n > 0 && !DataType.isBool(data.type) && !DataType.isNull(data.type) && !DataType.isStruct(data.type)) {
     const stride = data.stride || 1;
     const values = data.values as ArrayLike<unknown>;
@@ -173,6 +181,50 @@ function checkData(data: Data, expectedLength: number, index: number): void {
     if (child && child.length < last) fail(`offsets reach ${last} but the child holds ${child.length} values`);
   }
   for (const child of data.children) checkData(child, 0, index);
+}
+
+/**
+ * Offsets never decrease and never go below zero: each row's bytes (or children) lie between
+ * its offset and the next one, and the readers downstream (DuckDB's string headers among them)
+ * trust that. Only the last offset is compared with the buffer's size, so this makes every
+ * offset bounded by it.
+ */
+function checkOffsets(offsets: ArrayLike<number | bigint>, from: number, n: number, fail: (what: string) => never): void {
+  if (offsets instanceof Int32Array) {
+    if (offsets[from]! < 0) fail(`offset ${offsets[from]} of row ${from} is negative`);
+    for (let i = from; i < n; i++) {
+      if (offsets[i + 1]! < offsets[i]!) fail(`offsets decrease from ${offsets[i]} to ${offsets[i + 1]} at row ${i}`);
+    }
+    return;
+  }
+  if (Number(offsets[from]!) < 0) fail(`offset ${offsets[from]} of row ${from} is negative`);
+  for (let i = from; i < n; i++) {
+    if (offsets[i + 1]! < offsets[i]!) fail(`offsets decrease from ${offsets[i]} to ${offsets[i + 1]} at row ${i}`);
+  }
+}
+
+/**
+ * Utf8View and BinaryView: a 16-byte view per row, the length first; a value longer than 12
+ * bytes names a variadic buffer and an offset in it, which must hold the whole value.
+ */
+function checkViews(data: Data, n: number, fail: (what: string) => never): void {
+  const views = data.values as Uint8Array | undefined;
+  if (!views || views.byteLength < n * 16) fail(`views of ${views?.byteLength ?? 0} bytes for ${n} rows`);
+  const words = new DataView(views!.buffer, views!.byteOffset, views!.byteLength);
+  const buffers = data.variadicBuffers as readonly Uint8Array[];
+  for (let i = data.offset; i < n; i++) {
+    if (!data.getValid(i - data.offset)) continue;
+    const length = words.getInt32(i * 16, true);
+    if (length < 0) fail(`row ${i} has a view of length ${length}`);
+    if (length <= 12) continue;
+    const index = words.getInt32(i * 16 + 8, true);
+    const offset = words.getInt32(i * 16 + 12, true);
+    const buffer = buffers[index];
+    if (!buffer) fail(`row ${i} points into variadic buffer ${index}, of ${buffers.length}`);
+    if (offset < 0 || offset + length > buffer!.byteLength) {
+      fail(`row ${i}: ${length} bytes at offset ${offset} of a ${buffer!.byteLength}-byte variadic buffer`);
+    }
+  }
 }
 
 /**

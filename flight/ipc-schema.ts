@@ -4,6 +4,8 @@
 import { Schema } from 'apache-arrow';
 import { Message } from 'apache-arrow/ipc/metadata/message';
 import { FlightError } from './error.ts';
+import { verifyIpcMessage } from './ipc-verify.ts';
+import { checkSchemaTypes } from './schema-check.ts';
 
 const CONTINUATION = 0xffffffff;
 
@@ -40,7 +42,9 @@ export function schemaFromFlatbuffer(flatbuffer: Uint8Array): Schema {
   let message: Message;
   let header: unknown;
   try {
-    message = Message.decode(alignedFlatbuffer(flatbuffer));
+    const aligned = alignedFlatbuffer(flatbuffer);
+    verifyIpcMessage(aligned);
+    message = Message.decode(aligned);
     header = message.isSchema() ? message.header() : null;
   } catch (cause) {
     throw FlightError.invalidArgument(`schema message is not a valid Arrow IPC flatbuffer: ${describe(cause)}`, cause);
@@ -48,6 +52,7 @@ export function schemaFromFlatbuffer(flatbuffer: Uint8Array): Schema {
   if (!(header instanceof Schema)) {
     throw FlightError.invalidArgument(`expected an Arrow Schema message, got message type ${message.headerType}`);
   }
+  checkSchemaTypes(header, 'schema');
   return header;
 }
 

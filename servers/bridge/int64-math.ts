@@ -36,7 +36,7 @@ export function multiplyInt64(
     const carry = Math.floor(product / TWO_32);
     const hi = src[s + 1] * factor + carry;
     if (what !== undefined && (hi > 2147483647 || hi < -2147483648)) {
-      throw new Error(`${what}: value out of range after scaling by ${factor}`);
+      throw new Error(`bridge: ${what}: a value is out of range after scaling by ${factor}`);
     }
     dst[d] = product - carry * TWO_32;
     dst[d + 1] = hi;

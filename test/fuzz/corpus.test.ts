@@ -6,17 +6,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import { Int32, Schema, Field, Table, makeVector } from 'apache-arrow';
+import { Int32, Schema, Field, Struct, Table, Utf8, makeData, makeVector } from 'apache-arrow';
 import { BodyCompression, BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { CompressionType } from 'apache-arrow/fb/compression-type';
 import type { DuckDBFlightClient } from '../../client/index.ts';
-import { FlightDataEncoder, FlightDescriptor, encodeFlightData, parseLocation } from '../../flight/index.ts';
+import { FlightDataEncoder, FlightDescriptor, decodeFlightData, encodeFlightData, parseLocation } from '../../flight/index.ts';
 import { encodeAny } from '../../servers/flightsql/proto-message.ts';
 import { TYPE_URL_PREFIX } from '../../servers/flightsql/messages.ts';
 import { spawnServer, type ServerProcess } from '../support/duck-server.ts';
 import { RawFlightClient, type RawOutcome } from '../support/raw-grpc.ts';
 import { checksum } from '../reliability/support.ts';
 import {
+  FlatbufferPatch,
   CANARY,
   NOT_UTF8,
   TARGET,
@@ -60,6 +61,68 @@ const { nodes, regions } = layout(batch);
 const FIFTY_MB = 50 * 1024 * 1024;
 const sqlAny = (name: string, value: Uint8Array | number[]) => encodeAny(`${TYPE_URL_PREFIX}${name}`, Uint8Array.from(value as number[]));
 
+/** The valid batch message with its flatbuffer header edited. */
+function patchedBatch(edit: (p: FlatbufferPatch, recordBatch: number) => void): Buffer {
+  const data = decodeFlightData(batchFrameValid);
+  const patch = new FlatbufferPatch(data.dataHeader);
+  edit(patch, patch.child(patch.root(), 2));
+  return encodeFlightData(patch.bytes, { length: data.dataBody.byteLength, buffers: [data.dataBody], offsets: [0] });
+}
+
+/** A schema message with its flatbuffer edited (the descriptor kept, so a DoPut can carry it). */
+function patchedSchema(schema: Schema, edit: (p: FlatbufferPatch, schemaTable: number) => void): Buffer {
+  const data = decodeFlightData(new FlightDataEncoder({ descriptor: FlightDescriptor.path(TARGET) }).encodeSchema(schema));
+  const patch = new FlatbufferPatch(data.dataHeader);
+  edit(patch, patch.child(patch.root(), 2));
+  return encodeFlightData(patch.bytes, undefined, undefined, FlightDescriptor.path(TARGET));
+}
+
+/** Structs nested `depth` deep, each with the next level and a leaf: two children per level. */
+function nestedSchema(depth: number): Schema {
+  let type: Struct | Int32 = new Int32();
+  for (let level = depth - 1; level >= 0; level--) {
+    type = new Struct([new Field(`s${level + 1}`, type), new Field(`leaf${level}`, new Int32())]);
+  }
+  return new Schema([new Field('s0', type)]);
+}
+
+/** Each level's second child made to point at its first: 2^depth fields from a few kilobytes. */
+function schemaBomb(depth: number): Buffer {
+  return patchedSchema(nestedSchema(depth), (p, schema) => {
+    let field = p.element(schema, 1, 0);
+    for (let level = 0; level < depth; level++) {
+      const next = p.element(field, 5, 0);
+      p.pointElement(field, 5, 1, next);
+      field = next;
+    }
+  });
+}
+
+/** A schema whose innermost struct lists the outermost field as its child: a cycle. */
+function schemaCycle(): Buffer {
+  return patchedSchema(nestedSchema(3), (p, schema) => {
+    const outer = p.element(schema, 1, 0);
+    let innermost = outer;
+    for (let level = 0; level < 2; level++) innermost = p.element(innermost, 5, 0);
+    p.pointElement(innermost, 5, 0, outer);
+  });
+}
+
+/**
+ * The canary's own shape (id, score, name) with the name bytes of row 3 replaced: `bytes` is
+ * spliced into a valid column, so the rest of the stream is exactly what an append sends.
+ */
+function canaryRowsWithName(bytes: number[]): Buffer[] {
+  const rows = sampleTable(8, 900_000);
+  const names = Array.from({ length: 8 }, (_, i) => (i === 3 ? Uint8Array.from(bytes) : utf8.encode(`name-${i}`)));
+  const offsets = new Int32Array(9);
+  names.forEach((name, i) => (offsets[i + 1] = offsets[i]! + name.length));
+  const values = new Uint8Array(offsets[8]!);
+  names.forEach((name, i) => values.set(name, offsets[i]!));
+  const name = makeVector(makeData({ type: new Utf8(), length: 8, nullCount: 0, valueOffsets: offsets, data: values }));
+  return validFrames(new Table({ id: rows.getChild('id')!, score: rows.getChild('score')!, name }), canaryPath);
+}
+
 /** A schema message of another shape, for a second schema midway. */
 const otherSchema = new FlightDataEncoder().encodeSchema(new Schema([new Field('x', new Int32())]));
 
@@ -87,6 +150,16 @@ const CASES: Case[] = [
   { name: 'DoPut: a negative buffer offset', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { regions: regions.map((r, i) => (i === 1 ? new BufferRegion(-64, r.length) : r)) })), code: INVALID_ARGUMENT, message: /a buffer at offset -64/ },
   { name: 'DoPut: a batch declaring a billion rows in 64 rows of buffers', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { length: 1e9, nodes: nodes.map((n) => new FieldNode(1e9, n.nullCount)) })), code: INVALID_ARGUMENT, message: /FlightData message 1: column of type .*(holds|too short|offsets)/ },
   { name: 'DoPut: field nodes for fewer columns than the schema has', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { nodes: nodes.slice(0, 1) })), code: INVALID_ARGUMENT, message: /FlightData message 1: record batch does not match the schema/ },
+  { name: 'DoPut: a header whose field nodes claim 2^31 entries', method: 'DoPut', call: bidi(schemaFrame, patchedBatch((p, rb) => p.setU32(p.vector(rb, 1).lengthAt, 0x7fffffff))), code: INVALID_ARGUMENT, message: /not a valid Arrow IPC flatbuffer \(the field nodes of 2147483647 elements .* lies outside/ },
+  { name: 'DoPut: a header whose buffers claim 2^32-1 entries', method: 'DoPut', call: bidi(schemaFrame, patchedBatch((p, rb) => p.setU32(p.vector(rb, 2).lengthAt, 0xffffffff))), code: INVALID_ARGUMENT, message: /the buffers of 4294967295 elements/ },
+  { name: 'DoPut: a schema whose fields vector claims 2^31 entries', method: 'DoPut', call: bidi(patchedSchema(table.schema, (p, schema) => p.setU32(p.vector(schema, 1).lengthAt, 0x7fffffff))), code: INVALID_ARGUMENT, message: /the schema fields of 2147483647 elements/ },
+  { name: 'DoPut: a schema whose nested fields share children (2^40 fields from a few kilobytes)', method: 'DoPut', call: bidi(schemaBomb(40)), code: INVALID_ARGUMENT, message: /not a valid Arrow IPC flatbuffer \(more than \d+ tables/ },
+  // Flatbuffer offsets are unsigned and point forward, so a cycle needs an offset that wraps around.
+  { name: 'DoPut: a schema whose innermost field points back at the outermost (a cycle)', method: 'DoPut', call: bidi(schemaCycle()), code: INVALID_ARGUMENT, message: /not a valid Arrow IPC flatbuffer \(the children of a field\[0\] at byte \d+ .* lies outside/ },
+  // DuckDB trusts a VARCHAR's bytes; invalid UTF-8 stored crashed the server later (found by test/fuzz/fuzz.test.ts).
+  { name: 'DoPut: an append to the canary with invalid UTF-8 in one name', method: 'DoPut', call: bidi(...canaryRowsWithName([0x6e, 0xc3, 0x00, 0x00])), code: INVALID_ARGUMENT, message: /row 3 of a text column is not valid UTF-8/ },
+  { name: 'DoPut: an append to the canary whose name starts with a lone continuation byte (valid only joined to the row before)', method: 'DoPut', call: bidi(...canaryRowsWithName([0xa9, 0x61])), code: INVALID_ARGUMENT, message: /not valid UTF-8/ },
+  { name: 'DoPut: a schema with a 1-bit integer column', method: 'DoPut', call: bidi(patchedSchema(table.schema, (p, schema) => p.setU32(p.tableField(p.child(p.element(schema, 1, 0), 3), 0), 1))), code: INVALID_ARGUMENT, message: /column "id" has an invalid type \(integer of 1 bits\)/ },
   { name: 'DoPut: a data_header of random bytes', method: 'DoPut', call: bidi(frame({ descriptor: pathDescriptor(utf8.encode(TARGET)), header: Uint8Array.from([0x10, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7, 8]) })), code: INVALID_ARGUMENT, message: /data_header is not a valid Arrow IPC flatbuffer/ },
   { name: 'DoPut: a flatbuffer root offset past its end', method: 'DoPut', call: bidi(frame({ descriptor: pathDescriptor(utf8.encode(TARGET)), header: Uint8Array.from([0xf0, 0xff, 0, 0, 0, 0, 0, 0]) })), code: INVALID_ARGUMENT, message: /data_header is not a valid Arrow IPC flatbuffer/ },
   { name: 'DoPut: a body without a header', method: 'DoPut', call: bidi(frame({ descriptor: pathDescriptor(utf8.encode(TARGET)), body: new Uint8Array(16) })), code: INVALID_ARGUMENT, message: /has a body of 16 bytes but no header/ },

@@ -105,3 +105,67 @@ export function frame(parts: { descriptor?: Buffer; header?: Uint8Array; body?: 
 
 /** Bytes that are not UTF-8 (a lone continuation byte, an overlong encoding, a surrogate). */
 export const NOT_UTF8 = [0x53, 0x45, 0x4c, 0x80, 0xc0, 0xaf, 0xed, 0xa0, 0x80];
+
+/**
+ * Reads the tables of a flatbuffer Message by hand, for inputs whose lengths and offsets lie:
+ * positions of fields and vectors, so that a test can overwrite exactly the word it means to.
+ */
+export class FlatbufferPatch {
+  readonly bytes: Buffer;
+  private readonly view: DataView;
+
+  constructor(flatbuffer: Uint8Array) {
+    this.bytes = Buffer.from(flatbuffer);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  root(): number {
+    return this.view.getUint32(0, true);
+  }
+
+  private field(table: number, slot: number): number {
+    const vtable = table - this.view.getInt32(table, true);
+    const entry = 4 + 2 * slot;
+    if (entry >= this.view.getUint16(vtable, true)) throw new Error(`slot ${slot} is absent`);
+    const offset = this.view.getUint16(vtable + entry, true);
+    if (offset === 0) throw new Error(`slot ${slot} is absent`);
+    return table + offset;
+  }
+
+  /** The table an offset field points at. */
+  child(table: number, slot: number): number {
+    const at = this.field(table, slot);
+    return at + this.view.getUint32(at, true);
+  }
+
+  /** Where a vector's length word is, and its element count. */
+  vector(table: number, slot: number): { lengthAt: number; length: number } {
+    const at = this.field(table, slot);
+    const start = at + this.view.getUint32(at, true);
+    return { lengthAt: start, length: this.view.getUint32(start, true) };
+  }
+
+  /** The table element `index` of a vector of tables points at. */
+  element(table: number, slot: number, index: number): number {
+    const { lengthAt } = this.vector(table, slot);
+    const at = lengthAt + 4 + 4 * index;
+    return at + this.view.getUint32(at, true);
+  }
+
+  /** Where a scalar field of a table sits (it must be present, not defaulted). */
+  tableField(table: number, slot: number): number {
+    return this.field(table, slot);
+  }
+
+  setU32(at: number, value: number): this {
+    this.view.setUint32(at, value >>> 0, true);
+    return this;
+  }
+
+  /** Makes element `index` of a vector of tables point at `target`. */
+  pointElement(table: number, slot: number, index: number, target: number): this {
+    const { lengthAt } = this.vector(table, slot);
+    const at = lengthAt + 4 + 4 * index;
+    return this.setU32(at, target - at);
+  }
+}

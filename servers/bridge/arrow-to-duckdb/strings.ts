@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import duckdb from '@duckdb/node-bindings';
 import { DataType, type Data, type Vector } from 'apache-arrow';
 import { int32sOf, Scratch, writeValidity, type ColumnWriter } from './column-writer.ts';
@@ -44,6 +45,41 @@ export function stringAt(data: Data, i: number): Uint8Array {
     return (data.values as Uint8Array).subarray(start, end);
   }
   return (data.values as Uint8Array).subarray(offsets[i], offsets[i + 1]);
+}
+
+/** A UTF-8 lead byte or ASCII: where a character, so a string, may start. */
+function startsCharacter(byte: number): boolean {
+  return (byte & 0xc0) !== 0x80;
+}
+
+function invalidText(row: number): Error {
+  return new Error(`bridge: row ${row} of a text column is not valid UTF-8 (send bytes as binary for a BLOB column)`);
+}
+
+/**
+ * Checks that every non-null string of rows [row, row + count) of a 32-bit-offset utf8 Data is
+ * valid UTF-8: DuckDB trusts a VARCHAR's bytes, and invalid ones crash it later (in statistics,
+ * comparisons, output). The chunk's whole byte range is checked at once (simdutf, GB/s); it is
+ * valid and every string starts on a character boundary exactly when each string is valid. When
+ * the range fails (possibly only in the bytes of null rows), strings are checked one by one.
+ */
+function checkUtf8Chunk(data: Data, bits: Uint8Array | undefined, row: number, count: number): void {
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const end = offsets[row + count];
+  if (isUtf8(bytes.subarray(offsets[row], end))) {
+    let boundaries = true;
+    for (let i = 0; i < count && boundaries; i++) {
+      const start = offsets[row + i];
+      if (start < end && !startsCharacter(bytes[start])) boundaries = false;
+    }
+    if (boundaries) return;
+  }
+  const bitBase = data.offset + row;
+  for (let i = 0; i < count; i++) {
+    if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
+    if (!isUtf8(bytes.subarray(offsets[row + i], offsets[row + i + 1]))) throw invalidText(row + i);
+  }
 }
 
 /** Rows of a chunk whose strings are too long to inline, and where their bytes sit in the blob. */
@@ -110,6 +146,9 @@ export class StringWriter implements ColumnWriter {
   private readonly gathered = new Scratch();
   private readonly longs = new LongStrings();
 
+  /** `text`: the target is VARCHAR, so every value must be valid UTF-8. */
+  constructor(private readonly text = false) {}
+
   write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
     if (count === 0) return;
     writeValidity(vector, data, row, count);
@@ -123,6 +162,7 @@ export class StringWriter implements ColumnWriter {
     if (DataType.isUtf8(type) || DataType.isBinary(type)) {
       // The hot path (what most Arrow producers send): 32-bit offsets into one byte buffer. The
       // chunk's whole byte range is the blob for its long strings.
+      if (this.text) checkUtf8Chunk(data, bits, row, count);
       const offsets = data.valueOffsets as Int32Array;
       const bytes = data.values as Uint8Array;
       const source = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -170,6 +210,7 @@ export class StringWriter implements ColumnWriter {
       for (let i = 0; i < count; i++) {
         if (bits !== undefined && !isSet(bits, bitBase + i)) continue;
         const value = stringAt(data, row + i);
+        if (this.text && !isUtf8(value)) throw invalidText(row + i);
         if (value.length > INLINE_MAX) {
           longs.add(i, total);
           total += value.length;
@@ -201,13 +242,31 @@ interface DecodedDictionary {
   long: (Uint8Array | undefined)[];
   /** 1 where the dictionary value itself is null. */
   nulls: Uint8Array;
+  /** Every value was checked to be valid UTF-8. */
+  text: boolean;
+}
+
+/** A dictionary decoded for a BLOB column, now written to a VARCHAR one: its values checked once. */
+function checkDictionaryText(dictionary: Vector, decoded: DecodedDictionary): void {
+  let index = 0;
+  for (const chunk of dictionary.data) {
+    for (let i = 0; i < chunk.length; i++, index++) {
+      if (chunk.getValid(i) && !isUtf8(stringAt(chunk, i))) {
+        throw new Error(`bridge: dictionary value ${index} of a text column is not valid UTF-8`);
+      }
+    }
+  }
+  decoded.text = true;
 }
 
 const decodedDictionaries = new WeakMap<Vector, DecodedDictionary>();
 
-function decodeDictionary(dictionary: Vector): DecodedDictionary {
+function decodeDictionary(dictionary: Vector, text: boolean): DecodedDictionary {
   let decoded = decodedDictionaries.get(dictionary);
-  if (decoded !== undefined) return decoded;
+  if (decoded !== undefined) {
+    if (text && !decoded.text) checkDictionaryText(dictionary, decoded);
+    return decoded;
+  }
   const headerBytes = new Uint8Array(dictionary.length * HEADER);
   const lengths = new DataView(headerBytes.buffer);
   const long: (Uint8Array | undefined)[] = new Array(dictionary.length).fill(undefined);
@@ -220,6 +279,7 @@ function decodeDictionary(dictionary: Vector): DecodedDictionary {
         continue;
       }
       const value = stringAt(chunk, i);
+      if (text && !isUtf8(value)) throw new Error(`bridge: dictionary value ${index} of a text column is not valid UTF-8`);
       if (value.length > INLINE_MAX) {
         long[index] = value;
       } else {
@@ -228,7 +288,7 @@ function decodeDictionary(dictionary: Vector): DecodedDictionary {
       }
     }
   }
-  decoded = { headers: new Int32Array(headerBytes.buffer), long, nulls };
+  decoded = { headers: new Int32Array(headerBytes.buffer), long, nulls, text };
   decodedDictionaries.set(dictionary, decoded);
   return decoded;
 }
@@ -249,10 +309,13 @@ export class DictionaryStringWriter implements ColumnWriter {
   private readonly gathered = new Scratch();
   private readonly longs = new LongStrings();
 
+  /** `text`: the target is VARCHAR, so every dictionary value must be valid UTF-8. */
+  constructor(private readonly text = false) {}
+
   write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
     if (count === 0) return;
     writeValidity(vector, data, row, count);
-    const dictionary = decodeDictionary(data.dictionary as Vector);
+    const dictionary = decodeDictionary(data.dictionary as Vector, this.text);
     const headers = this.scratch.bytes(count * HEADER);
     const words = int32sOf(headers);
     const bits = nullBits(data);

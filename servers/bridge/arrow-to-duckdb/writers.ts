@@ -69,10 +69,10 @@ function isBytes(type: DataType): boolean {
 }
 
 /** Text (or bytes, for binary targets) and dictionaries of them. */
-function stringWriter(accept: (type: DataType) => boolean): AnyWriterFactory {
+function stringWriter(accept: (type: DataType) => boolean, text = false): AnyWriterFactory {
   return ({ type }) => {
-    if (accept(type)) return new StringWriter();
-    if (DataType.isDictionary(type) && accept(type.dictionary)) return new DictionaryStringWriter();
+    if (accept(type)) return new StringWriter(text);
+    if (DataType.isDictionary(type) && accept(type.dictionary)) return new DictionaryStringWriter(text);
     return null;
   };
 }
@@ -132,7 +132,7 @@ const WRITERS: { [K in DuckDBTypeId]: WriterFactory<K> } = {
     if (storage === inWords * 4) return new CopyWriter(storage);
     return new ConvertWriter(storage, narrowDecimalKernel(inWords, storage));
   },
-  [DuckDBTypeId.VARCHAR]: stringWriter(isText),
+  [DuckDBTypeId.VARCHAR]: stringWriter(isText, true),
   [DuckDBTypeId.BLOB]: stringWriter(isStringLike),
   // BIT, BIGNUM and GEOMETRY travel as DuckDB's own bytes (what the export produces).
   [DuckDBTypeId.BIT]: stringWriter(isBytes),
