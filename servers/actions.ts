@@ -136,6 +136,12 @@ const ACTIONS: ActionDefinition[] = [
     description:
       'Pulls a query\'s result from another Flight server into a table here, streaming. Body: {"source":"grpc://host:port","query","table","mode":"replace"|"append"|"create", optional "token" or "username"/"password"}.',
     async run(service, body, context) {
+      if (!service.settings.externalAccess) {
+        // The server would connect to a location a client names: with external access off it
+        // must not reach the network on a request's behalf.
+        throw FlightError.permissionDenied('the server runs with --no-external-access: transfer (which connects to another server) is refused');
+      }
+      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: transfer is refused');
       return [json(await pull(service, parseTransferRequest(parseJson(body, 'transfer')), context))];
     },
   },
@@ -153,6 +159,7 @@ const ACTIONS: ActionDefinition[] = [
     async run(service, body) {
       const r = parseJson(body, 'register_exchanger') as { name?: unknown; sql?: unknown; description?: unknown };
       if (typeof r.name !== 'string' || typeof r.sql !== 'string') throw FlightError.invalidArgument('register_exchanger: "name" and "sql" must be strings');
+      await checkExchangerSql(service, r.sql);
       const e = service.exchangers.registerSql(r.name, r.sql, typeof r.description === 'string' ? r.description : undefined);
       return [json({ registered: e.name })];
     },
@@ -183,6 +190,25 @@ const ACTIONS: ActionDefinition[] = [
     },
   },
 ];
+
+/**
+ * A SQL exchanger is one query (SELECT, WITH, FROM-first, set operations): it runs on every
+ * exchange, so a DDL or DML statement, or several statements, would change the database each
+ * time a client sends batches. DuckDB's parser decides (json_serialize_sql accepts SELECT
+ * statements only); nothing is bound or run.
+ */
+async function checkExchangerSql(service: ServiceContext, sql: string): Promise<void> {
+  const parsed = await service.engine.withConnection(async (c) => {
+    const reader = await c.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    return JSON.parse(String(reader.getRows()[0]![0])) as { error?: boolean; error_message?: string; statements?: unknown[] };
+  });
+  if (parsed.error) {
+    const why = parsed.error_message ?? 'it does not parse';
+    throw FlightError.invalidArgument(`register_exchanger: the SQL must be one SELECT query over \`input\` (${why.replace(/ to json!?$/, '')})`);
+  }
+  const count = parsed.statements?.length ?? 0;
+  if (count !== 1) throw FlightError.invalidArgument(`register_exchanger: the SQL must be one SELECT query over \`input\`, got ${count} statements`);
+}
 
 export function listActions(): ActionType[] {
   return ACTIONS.map(({ type, description }) => ({ type, description }));

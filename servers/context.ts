@@ -8,6 +8,11 @@ export interface ServerSettings {
   /** Rows per Arrow batch sent by DoGet and exchanges (default 65,536). */
   batchRows: number;
   readOnly: boolean;
+  /**
+   * false (--no-external-access): requests cannot make the server reach files or the network,
+   * neither through SQL (DuckDB's enable_external_access) nor through the transfer action.
+   */
+  externalAccess: boolean;
   /** Rows the `query` action returns inline before it asks for DoGet instead (default 10,000). */
   maxActionRows: number;
 }

@@ -80,6 +80,7 @@ export class DuckDBFlightServer {
     const settings: ServerSettings = {
       batchRows: options.batchRows ?? 65_536,
       readOnly: options.readOnly ?? false,
+      externalAccess: options.externalAccess ?? true,
       maxActionRows: 10_000,
     };
     const service: ServiceContext = {

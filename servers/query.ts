@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStateme
 import { StatementType } from '@duckdb/node-api';
 import { Schema, tableFromArrays, type RecordBatch } from 'apache-arrow';
 import { FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
-import { streamQuery } from './bridge/index.ts';
+import { describeStatement, streamQuery } from './bridge/index.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -206,17 +206,9 @@ export async function querySchema(service: ServiceContext, sql: string): Promise
     if (!kind) throw FlightError.invalidArgument('a schema can be given for one statement at a time; DoGet runs several');
     kind.prepared.destroySync();
     if (!kind.rows) return statusSchema();
-    // The bridge maps types; an empty-result query of the same statement yields its schema.
-    // The newline ends a trailing line comment, which would otherwise swallow the parenthesis and
-    // send us to the fallback: running the whole query just to learn its schema.
-    const stream = await streamQuery(connection, `SELECT * FROM (${stripSemicolon(sql)}\n) LIMIT 0`).catch(async () =>
-      streamQuery(connection, sql),
-    );
-    try {
-      return stream.schema;
-    } finally {
-      await stream.close();
-    }
+    // From the prepared statement alone: nothing runs (a PRAGMA or CALL has no effect, a long
+    // query costs nothing).
+    return await describeStatement(connection, sql);
   } catch (error) {
     failed = true;
     throw fromDuckDBError(error);
@@ -224,10 +216,6 @@ export async function querySchema(service: ServiceContext, sql: string): Promise
     // The fallback above runs the statement (a PRAGMA, say), which may change the session.
     await releaseAfterSql(service, connection, sql, !failed);
   }
-}
-
-function stripSemicolon(sql: string): string {
-  return sql.trim().replace(/;\s*$/, '');
 }
 
 async function tableRowCount(service: ServiceContext, reference: string): Promise<number> {

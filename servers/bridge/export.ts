@@ -57,19 +57,8 @@ export async function streamQuery(
     let schema: Schema;
     let builders: ColumnBuilder[];
     try {
-      const names: string[] = [];
-      const types: DuckDBType[] = [];
-      for (let i = 0; i < prepared.columnCount; i++) {
-        names.push(prepared.columnName(i));
-        types.push(prepared.columnType(i));
-      }
-      // The zone has to be read before the stream starts: any other query on the connection
-      // would end the stream.
-      const timezone = types.some(containsTimestampTz) ? await readTimezone(connection) : 'UTC';
-      let dictionaryId = 0;
-      const context = { capacityHint: batchRows, timezone, nextDictionaryId: () => dictionaryId++ };
-      builders = types.map((type) => createColumnBuilder(type, context));
-      schema = new Schema(builders.map((builder, i) => new Field(names[i], builder.type, true, builder.metadata)));
+      // The zone is read before the stream starts: any other query on the connection would end it.
+      ({ schema, builders } = await plan(connection, prepared, batchRows));
       signal?.throwIfAborted();
       result = await prepared.stream();
     } finally {
@@ -87,6 +76,43 @@ export async function streamQuery(
     throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The Arrow schema of a prepared statement's result, and the builders that will produce it. */
+async function plan(connection: DuckDBConnection, prepared: DuckDBPreparedStatement, batchRows: number): Promise<{ schema: Schema; builders: ColumnBuilder[] }> {
+  const names: string[] = [];
+  const types: DuckDBType[] = [];
+  for (let i = 0; i < prepared.columnCount; i++) {
+    names.push(prepared.columnName(i));
+    types.push(prepared.columnType(i));
+  }
+  const timezone = types.some(containsTimestampTz) ? await readTimezone(connection) : 'UTC';
+  let dictionaryId = 0;
+  const context = { capacityHint: batchRows, timezone, nextDictionaryId: () => dictionaryId++ };
+  const builders = types.map((type) => createColumnBuilder(type, context));
+  const schema = new Schema(builders.map((builder, i) => new Field(names[i], builder.type, true, builder.metadata)));
+  return { schema, builders };
+}
+
+/**
+ * The Arrow schema `sql` (one statement) would stream, from DuckDB's prepared statement: the
+ * statement is bound, never run, so a PRAGMA, CALL or EXPLAIN ANALYZE has no effect and a long
+ * query costs nothing. Throws naming a type the bridge cannot map.
+ */
+export async function describeStatement(connection: DuckDBConnection, sql: string): Promise<Schema> {
+  const lease = leaseConnection(connection, 'describeStatement');
+  try {
+    const extracted = await connection.extractStatements(sql);
+    if (extracted.count !== 1) throw new Error(`bridge: describeStatement takes one statement, got ${extracted.count}`);
+    const prepared = await extracted.prepare(0);
+    try {
+      return (await plan(connection, prepared, 1)).schema;
+    } finally {
+      prepared.destroySync();
+    }
+  } finally {
+    lease.release();
   }
 }
 

@@ -236,6 +236,13 @@ describe('actions', () => {
     await rejectsWith(clientA.executeAction('register_exchanger', { name: 'echo', sql: 'SELECT * FROM input' }), 'already-exists', /built-in/);
     await rejectsWith(clientA.executeAction('register_exchanger', { name: 'no input', sql: 'SELECT * FROM input' }), 'invalid-argument', /identifiers/);
     await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT 1' }), 'invalid-argument', /never names it/);
+    // An exchanger runs on every exchange: only one query, never a statement that changes the database.
+    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'CREATE TABLE input_copy AS SELECT * FROM input' }), 'invalid-argument', /one SELECT query over `input` \(Only SELECT statements can be serialized\)/);
+    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT * FROM input; DROP TABLE t' }), 'invalid-argument', /one SELECT query over `input`/);
+    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT * FROM input; SELECT * FROM input' }), 'invalid-argument', /got 2 statements/);
+    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELEC * FROM input' }), 'invalid-argument', /syntax error at or near "SELEC"/);
+    const names = (await clientA.executeAction('list_exchangers', '')) as { name: string }[];
+    assert.ok(!names.some((e) => e.name === 'x'), 'no refused exchanger was registered');
     assert.deepEqual(await clientA.executeAction('unregister_exchanger', 'doubler'), [{ unregistered: 'doubler' }]);
     await rejectsWith(clientA.executeAction('unregister_exchanger', 'doubler'), 'not-found', /no exchanger named "doubler"/);
     await rejectsWith(clientA.executeAction('unregister_exchanger', 'echo'), 'invalid-argument', /built-in exchanger and cannot be removed/);

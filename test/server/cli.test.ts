@@ -161,8 +161,8 @@ describe('SIGTERM and a file database', () => {
         { id: 3n, known: true },
         { id: 70_000n, known: false },
       ]);
-      await client.executeAction('register_exchanger', { name: 'writer', sql: 'INSERT INTO kept SELECT id FROM input' });
-      await rejectsWith(client.exchange('writer', input).readAll(), 'permission-denied', /read-only/);
+      // A writing exchanger is refused when registered (on any server: an exchanger is one query).
+      await rejectsWith(client.executeAction('register_exchanger', { name: 'writer', sql: 'INSERT INTO kept SELECT id FROM input' }), 'invalid-argument', /one SELECT query/);
       assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM kept'), { n: 50_000n });
     } finally {
       client.close();
@@ -204,6 +204,12 @@ describe('--no-external-access', () => {
     await rejectsWith(client.executeAction('load_parquet', { table: 't', path: parquet }), 'permission-denied', /Permission Error/);
     await rejectsWith(client.executeQuery(`COPY (SELECT 1) TO '${join(dir.path, 'out.csv')}'`), 'permission-denied', /Permission Error/);
     assert.equal(existsSync(join(dir.path, 'out.csv')), false);
+  });
+
+  test('transfer (the server connecting to a location a client names) is PERMISSION_DENIED', async () => {
+    const request = { source: client.location, query: 'SELECT 1 AS x', table: 'pulled' };
+    await rejectsWith(client.executeAction('transfer', request), 'permission-denied', /--no-external-access: transfer .* is refused/);
+    assert.deepEqual(await one(client, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'pulled'"), { n: 0n });
   });
 
   test('the setting cannot be switched back on over the wire', async () => {

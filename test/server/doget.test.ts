@@ -127,7 +127,7 @@ describe('DoGet with SQL tickets', () => {
     await client.executeAction('query', "SET TimeZone = 'America/Lima'");
     await client.executeQuery("CREATE SCHEMA elsewhere; USE elsewhere");
     await client.executeQuery("SET search_path = 'elsewhere'");
-    // GetSchema of a PRAGMA runs it (it cannot be wrapped in a LIMIT 0 query to learn its schema).
+    // GetSchema of a PRAGMA only prepares it: nothing changes.
     await client.flight.getSchema(FlightDescriptor.command('PRAGMA enable_profiling'));
     // The pool hands out the connection released last first; several calls make sure none is tainted.
     for (let i = 0; i < 4; i++) {

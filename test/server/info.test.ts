@@ -113,6 +113,17 @@ describe('flight metadata RPCs', () => {
     await rejectsWith(client.flight.doGet(info.endpoints[0]!.ticket).readAll(), 'invalid-argument', /the query ran/);
   });
 
+  test('GetSchema of an EXPLAIN ANALYZE, a PRAGMA or a CALL describes it without running it', async () => {
+    const explain = await client.flight.getSchema(FlightDescriptor.command('EXPLAIN ANALYZE CREATE TABLE made_by_getschema AS SELECT 1 AS x'));
+    assert.deepEqual(describeSchema(explain), ['explain_key: Utf8', 'explain_value: Utf8']);
+    const pragma = await client.flight.getSchema(FlightDescriptor.command("PRAGMA table_info('people')"));
+    assert.ok(describeSchema(pragma).includes('name: Utf8'), describeSchema(pragma).join(', '));
+    const call = await client.flight.getSchema(FlightDescriptor.command("CALL checkpoint()"));
+    assert.ok(call.fields.length >= 1);
+    const made = await client.executeQuery("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'made_by_getschema'");
+    assert.equal(made.getChild('n')!.get(0), 0n, 'the EXPLAIN ANALYZE did not run');
+  });
+
   test('a path to a missing table is NOT_FOUND on GetFlightInfo and GetSchema', async () => {
     await rejectsWith(client.flight.getFlightInfo(FlightDescriptor.path('nobody')), 'not-found', /Table with name nobody does not exist/);
     await rejectsWith(client.flight.getSchema(FlightDescriptor.path('nobody')), 'not-found', /Table with name nobody does not exist/);
