@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStateme
 import { StatementType } from '@duckdb/node-api';
 import { Schema, tableFromArrays, type RecordBatch } from 'apache-arrow';
 import { FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
-import { describeStatement, streamQuery } from './bridge/index.ts';
+import { describeStatement, streamPrepared } from './bridge/index.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -137,35 +137,72 @@ async function classify(connection: DuckDBConnection, sql: string): Promise<Clas
   return { rows: ROW_STATEMENTS.has(prepared.statementType), type: prepared.statementType, prepared };
 }
 
+/**
+ * Runs every statement of `sql` but the last, in order, and prepares the last (after the others
+ * ran: it may use what they created), so that the last one decides what the call answers.
+ */
+async function runAllButLast(connection: DuckDBConnection, sql: string, readOnly: boolean): Promise<Classified> {
+  const extracted = await extractStatements(connection, sql);
+  if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
+  for (let i = 0; i < extracted.count - 1; i++) {
+    const prepared = await extracted.prepare(i);
+    try {
+      refuseWriteWhenReadOnly(readOnly, prepared.statementType);
+      await prepared.run();
+    } finally {
+      prepared.destroySync();
+    }
+  }
+  const prepared = await extracted.prepare(extracted.count - 1);
+  return { rows: ROW_STATEMENTS.has(prepared.statementType), type: prepared.statementType, prepared };
+}
+
+function refuseWriteWhenReadOnly(readOnly: boolean, type: StatementType): void {
+  if (readOnly && !ROW_STATEMENTS.has(type) && type !== StatementType.SET && type !== StatementType.VARIABLE_SET) {
+    // DuckDB refuses writes on a read-only database too; this says why in our words.
+    throw FlightError.permissionDenied(`the server is read-only: ${StatementType[type]} statements are refused`);
+  }
+}
+
 /** Runs `sql` and streams its result; a statement that returns no rows answers a status table. */
 export async function runQuery(service: ServiceContext, sql: string, context: CallContext): Promise<FlightOutput> {
   const connection = await service.engine.acquire();
   let handedOff = false;
   let failed = false;
   try {
-    const kind = await classify(connection, sql).catch((e: unknown) => {
-      throw fromDuckDBError(e);
-    });
-    if (kind && !kind.rows) {
+    // A client that goes away interrupts what runs before the stream starts (the stream itself
+    // listens to the signal once it exists).
+    const interrupt = () => connection.interrupt();
+    context.signal.addEventListener('abort', interrupt);
+    let kind: Classified;
+    try {
+      kind = await runAllButLast(connection, sql, service.settings.readOnly).catch((e: unknown) => {
+        throw fromDuckDBError(e);
+      });
+    } catch (error) {
+      context.signal.removeEventListener('abort', interrupt);
+      throw error;
+    }
+    if (!kind.rows) {
+      // A statement that returns no rows (DDL, DML, SET ...) answers a one-row status table.
       let status;
       try {
-        if (service.settings.readOnly && kind.type !== StatementType.SET && kind.type !== StatementType.VARIABLE_SET) {
-          // DuckDB refuses writes on a read-only database too; this says why in our words.
-          throw FlightError.permissionDenied(`the server is read-only: ${StatementType[kind.type]} statements are refused`);
-        }
+        refuseWriteWhenReadOnly(service.settings.readOnly, kind.type);
         const result = await kind.prepared.run();
         status = statusTable(StatementType[kind.type] ?? 'STATEMENT', result.rowsChanged).batches;
       } catch (error) {
         throw fromDuckDBError(error);
       } finally {
         kind.prepared.destroySync();
+        context.signal.removeEventListener('abort', interrupt);
       }
       handedOff = true;
       if (await releaseAfterSql(service, connection, sql)) throw transactionLeftOpen();
       return status;
     }
-    kind?.prepared.destroySync();
-    const stream = await streamQuery(connection, sql, { batchRows: service.settings.batchRows, signal: context.signal }).catch(
+    // Before the connection can go back to the pool, no listener of this call may interrupt it.
+    context.signal.removeEventListener('abort', interrupt);
+    const stream = await streamPrepared(connection, kind.prepared, { batchRows: service.settings.batchRows, signal: context.signal }).catch(
       (e: unknown) => {
         throw fromDuckDBError(e);
       },

@@ -43,20 +43,63 @@ export async function streamQuery(
   sql: string,
   options: QueryStreamOptions = {},
 ): Promise<ArrowQueryStream> {
+  checkOptions(options);
+  options.signal?.throwIfAborted();
+  // The lease is taken for the statements that run first too: a stream cannot share the connection.
+  const lease = leaseConnection(connection, 'streamQuery');
+  let prepared: DuckDBPreparedStatement;
+  try {
+    prepared = await prepareLastStatement(connection, sql);
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
+  return streamLeased(connection, prepared, lease, options);
+}
+
+/**
+ * Streams the result of a statement already prepared on `connection` (which the stream then
+ * holds, as streamQuery does). Takes ownership of `prepared`: it is destroyed once the stream
+ * has started, or on failure.
+ */
+export async function streamPrepared(
+  connection: DuckDBConnection,
+  prepared: DuckDBPreparedStatement,
+  options: QueryStreamOptions = {},
+): Promise<ArrowQueryStream> {
+  let lease: ConnectionLease;
+  try {
+    checkOptions(options);
+    lease = leaseConnection(connection, 'streamPrepared');
+  } catch (error) {
+    prepared.destroySync();
+    throw error;
+  }
+  return streamLeased(connection, prepared, lease, options);
+}
+
+function checkOptions(options: QueryStreamOptions): void {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isInteger(batchRows) || batchRows < 1) throw new Error(`bridge: batchRows must be a positive integer, got ${batchRows}`);
+}
+
+async function streamLeased(
+  connection: DuckDBConnection,
+  prepared: DuckDBPreparedStatement,
+  lease: ConnectionLease,
+  options: QueryStreamOptions,
+): Promise<ArrowQueryStream> {
+  const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const { signal } = options;
-  signal?.throwIfAborted();
-  const lease = leaseConnection(connection, 'streamQuery');
   const onAbort = () => connection.interrupt();
   signal?.addEventListener('abort', onAbort);
   try {
-    const prepared = await prepareLastStatement(connection, sql);
     let result: DuckDBResult;
     let schema: Schema;
     let builders: ColumnBuilder[];
     try {
+      signal?.throwIfAborted();
       // The zone is read before the stream starts: any other query on the connection would end it.
       ({ schema, builders } = await plan(connection, prepared, batchRows));
       signal?.throwIfAborted();

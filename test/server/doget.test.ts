@@ -44,6 +44,15 @@ describe('DoGet with SQL tickets', () => {
     );
   });
 
+  test('a ticket of several statements answers what the last one gives: a status table, or its rows', async () => {
+    const inserted = await client.executeQuery('CREATE TABLE several (x INTEGER); INSERT INTO several VALUES (1), (2), (3)');
+    assert.deepEqual(rows(inserted), [{ status: 'OK', statement: 'INSERT', rows_changed: 3n }]);
+    const selected = await client.executeQuery('UPDATE several SET x = x * 10 WHERE x > 1; SELECT x FROM several ORDER BY x');
+    assert.deepEqual(rows(selected), [{ x: 1 }, { x: 20 }, { x: 30 }]);
+    const dropped = await client.executeQuery('SELECT 1; DROP TABLE several');
+    assert.deepEqual(rows(dropped), [{ status: 'OK', statement: 'DROP', rows_changed: 0n }]);
+  });
+
   test('CREATE and INSERT tickets answer the one-row status table', async () => {
     const created = await client.executeQuery('CREATE TABLE doget_t (a INTEGER, b VARCHAR)');
     assert.deepEqual(created.schema.names, ['status', 'statement', 'rows_changed']);
@@ -116,7 +125,8 @@ describe('DoGet with SQL tickets', () => {
 
   test('a balanced BEGIN ... COMMIT in one ticket commits', async () => {
     const result = await client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (12, 'kept'); INSERT INTO doget_t VALUES (13, 'kept'); COMMIT");
-    assert.equal(result.numRows, 0, 'COMMIT, the last statement, returns no rows');
+    // COMMIT, the last statement, decides the answer: a status table like any statement without rows.
+    assert.deepEqual(rows(result), [{ status: 'OK', statement: 'TRANSACTION', rows_changed: 0n }]);
     assert.deepEqual(await one(client, "SELECT count(*) AS n FROM doget_t WHERE b = 'kept'"), { n: 2n });
   });
 
