@@ -66,10 +66,33 @@ export async function appendBatches(
   const iterator = batches[Symbol.asyncIterator]();
   let inTransaction = false;
   let appender: DuckDBAppender | null = null;
+  let creating: (() => void) | null = null;
   try {
-    await connection.run('BEGIN TRANSACTION');
-    inTransaction = true;
-    const location = await locateTable(connection, table);
+    let location: TableLocation;
+    for (;;) {
+      await connection.run('BEGIN TRANSACTION');
+      inTransaction = true;
+      location = await locateTable(connection, table);
+      const willCreate = (location.name === null && create === 'if-missing') || create === 'replace';
+      if (!willCreate) break;
+      // Two uploads creating one table in overlapping transactions: the second to commit would
+      // fail on DuckDB's write-write conflict, losing its rows. Creations of a name take turns;
+      // an upload that finds one under way waits for it, then looks again (and appends).
+      const key = table.toLowerCase();
+      const underWay = creations.get(key);
+      if (underWay === undefined) {
+        let done!: () => void;
+        creations.set(key, new Promise<void>((resolve) => (done = resolve)));
+        creating = () => {
+          creations.delete(key);
+          done();
+        };
+        break;
+      }
+      await connection.run('ROLLBACK');
+      inTransaction = false;
+      await waitOrAbort(underWay, signal);
+    }
     let created = false;
     if (location.name === null || create === 'replace') {
       if (location.name === null && create === 'never') throw new Error(`bridge: table "${table}" does not exist`);
@@ -80,7 +103,7 @@ export async function appendBatches(
       location.name ??= table;
       created = true;
     }
-    const name = location.name;
+    const name = location.name!;
     const plan = await planColumns(connection, name, await tableColumns(connection, location.catalog, location.schema, name), schema);
     signal?.throwIfAborted();
 
@@ -101,7 +124,11 @@ export async function appendBatches(
           plan[c].writer.write(duckdb.data_chunk_get_vector(chunk.chunk, c), columns[c], start, count);
         }
         duckdb.data_chunk_set_size(chunk.chunk, count);
-        appender.appendDataChunk(chunk);
+        try {
+          appender.appendDataChunk(chunk);
+        } catch (error) {
+          throw castFailure(error, plan, name, index, start, count);
+        }
         rows += count;
       }
     }
@@ -116,7 +143,26 @@ export async function appendBatches(
     await undo(connection, appender, inTransaction, iterator, error, signal);
     throw error;
   } finally {
+    creating?.();
     lease.release();
+  }
+}
+
+/** Table names (lower case, as DuckDB compares them) being created by an upload in progress. */
+const creations = new Map<string, Promise<void>>();
+
+async function waitOrAbort(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -197,6 +243,25 @@ interface ColumnPlan {
   /** The type of the chunk vector the writer fills; the appender casts it if it is not the column's. */
   chunkType: DuckDBType;
   writer: ColumnWriter;
+  /** "column: FROM -> TO" when the appender casts the values, else null. */
+  cast: string | null;
+}
+
+/**
+ * An append that fails while the appender casts values (a TIMESTAMP_S that overflows when made
+ * TIMESTAMP_MS, say) failed on the client's data. DuckDB reports it without its "Conversion
+ * Error:" prefix, so it is named here as the bridge's, with the columns being cast; anything
+ * else (DuckDB's own internal errors among them) goes on as it was.
+ */
+function castFailure(error: unknown, plan: ColumnPlan[], table: string, batch: number, start: number, count: number): unknown {
+  const casts = plan.flatMap((column) => (column.cast === null ? [] : [column.cast]));
+  const message = error instanceof Error ? error.message : String(error);
+  if (casts.length === 0 || /INTERNAL Error|FATAL Error/i.test(message)) return error;
+  return new Error(
+    `bridge: rows ${start}..${start + count - 1} of batch ${batch} could not be appended to table "${table}" ` +
+      `while DuckDB converted ${casts.join(', ')}: ${message}`,
+    { cause: error },
+  );
 }
 
 /**
@@ -222,7 +287,7 @@ async function planColumns(connection: DuckDBConnection, table: string, columns:
     }
     const direct = createColumnWriter(field, column.type);
     if (direct !== null) {
-      plan.push({ chunkType: column.type, writer: direct });
+      plan.push({ chunkType: column.type, writer: direct, cast: null });
       continue;
     }
     const columnSql = duckdbTypeSql(column.type);
@@ -239,7 +304,7 @@ async function planColumns(connection: DuckDBConnection, table: string, columns:
           `${field.type} (DuckDB ${duckdbTypeSql(natural)}), which does not convert to it`,
       );
     }
-    plan.push({ chunkType: natural, writer });
+    plan.push({ chunkType: natural, writer, cast: `"${column.name}": ${duckdbTypeSql(natural)} -> ${columnSql}` });
   }
   return plan;
 }

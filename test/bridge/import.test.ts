@@ -369,3 +369,53 @@ describe('appendBatches', () => {
     assert.deepEqual(await duckRows(connection, 'SELECT l FROM sparse_lists'), [[[1]], [null], [[5]]]);
   });
 });
+
+describe('concurrent uploads creating one table', () => {
+  /** Yields the batches with a pause before each, so that two uploads overlap. */
+  async function* slowly(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
+    for (const batch of batches) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield batch;
+    }
+  }
+
+  test('both go in: one creates the table, the other waits and appends', async () => {
+    const a = await instance.connect();
+    const b = await instance.connect();
+    try {
+      const first = simpleBatches(4, 100, 0);
+      const second = simpleBatches(4, 100, 10_000);
+      const [ra, rb] = await Promise.all([
+        appendBatches(a, 'made_twice', first[0]!.schema, slowly(first)),
+        appendBatches(b, 'made_twice', second[0]!.schema, slowly(second)),
+      ]);
+      assert.deepEqual([ra.rows, rb.rows], [400, 400]);
+      assert.deepEqual([ra.created, rb.created].sort(), [false, true]);
+      assert.deepEqual(await duckRows(connection, 'SELECT count(*), count(DISTINCT id) FROM made_twice'), [['800', '800']]);
+    } finally {
+      a.closeSync();
+      b.closeSync();
+    }
+  });
+
+  test('when the creating upload fails, the waiting one creates the table itself', async () => {
+    const a = await instance.connect();
+    const b = await instance.connect();
+    try {
+      const good = simpleBatches(2, 50, 0);
+      async function* failing(): AsyncGenerator<RecordBatch> {
+        yield* slowly(simpleBatches(2, 50, 500));
+        throw new Error('the client went away');
+      }
+      const failed = appendBatches(a, 'made_after_failure', good[0]!.schema, failing());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const succeeded = appendBatches(b, 'made_after_failure', good[0]!.schema, slowly(good));
+      await assert.rejects(failed, /the client went away/);
+      assert.deepEqual(await succeeded, { rows: 100, created: true });
+      assert.deepEqual(await duckRows(connection, 'SELECT count(*), min(id), max(id) FROM made_after_failure'), [['100', 0, 99]]);
+    } finally {
+      a.closeSync();
+      b.closeSync();
+    }
+  });
+});
