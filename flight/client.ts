@@ -433,11 +433,16 @@ export class FlightClient {
       return: async () => messages.return(),
     };
     const reader = new FlightCallReader(source, () => call.cancel(), headers, trailers);
+    const mapWriteError = (error: unknown): never => {
+      throw this.mapError(error, options);
+    };
     const exchange: FlightExchange = {
       reader,
-      writeSchema: (schema, appMetadata) => writer.writeSchema(schema, appMetadata),
-      write: (batch, appMetadata) => writer.write(batch, appMetadata),
-      writeMetadata: (appMetadata) => writer.writeMetadata(appMetadata),
+      // A write fails when the call has ended (the server's status, a cancellation): always as
+      // a FlightError, like everything else this client rejects with.
+      writeSchema: (schema, appMetadata) => writer.writeSchema(schema, appMetadata).catch(mapWriteError),
+      write: (batch, appMetadata) => writer.write(batch, appMetadata).catch(mapWriteError),
+      writeMetadata: (appMetadata) => writer.writeMetadata(appMetadata).catch(mapWriteError),
       end: () => call.end(),
       cancel: () => call.cancel(),
     };

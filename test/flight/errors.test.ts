@@ -428,6 +428,21 @@ describe('a handler failing in the middle of a stream', () => {
     assert.equal((await client.listActions()).length, 1);
   });
 
+  test('DoExchange: writing after the server failed the call rejects with a FlightError', async () => {
+    const exchange = client.doExchange(FlightDescriptor.command('x'));
+    const reading = exchange.reader.readAll().catch((error: unknown) => error);
+    const big = Int32Array.from({ length: 256 * 1024 }, (_, i) => i);
+    let writeError: unknown = null;
+    // The server refuses batch 3; the writes go on until one of them meets the ended call.
+    for (let i = 0; i < 200 && writeError === null; i++) {
+      await exchange.write(tableFromArrays({ i: big }).batches[0]!).catch((error: unknown) => (writeError = error));
+    }
+    assert.ok(writeError instanceof FlightError, `a write rejected with ${String(writeError)}`);
+    assert.ok(['invalid-argument', 'cancelled'].includes((writeError as FlightError).kind), (writeError as FlightError).kind);
+    assert.match(String((await reading as Error).message), /exchange refuses batch 3/);
+    exchange.cancel();
+  });
+
   test('DoPut: the error reaches the client while it is still writing', async () => {
     putBatchesSeen = 0;
     // 40 batches of 1 MiB: the server fails on the second, long before the client is done.
