@@ -15,9 +15,18 @@ const DECIMAL_DIGITS = new Map([
   [256, 76],
 ]);
 
-/** Throws INVALID_ARGUMENT naming the first field whose type the Arrow format does not allow. */
+/**
+ * Throws INVALID_ARGUMENT naming the first field whose type the Arrow format does not allow, or
+ * that has no name where a name is needed.
+ */
 export function checkSchemaTypes(schema: Schema, where: string): void {
-  for (const field of schema.fields) checkField(field, field.name, where, 0);
+  schema.fields.forEach((field, i) => {
+    // A column is named: the server matches columns by name and creates tables from them.
+    if (typeof field.name !== 'string') {
+      throw FlightError.invalidArgument(`${where}: column ${i + 1} of the schema has no name`);
+    }
+    checkField(field, field.name, where, 0);
+  });
 }
 
 function checkField(field: Field, path: string, where: string, depth: number): void {
@@ -28,7 +37,8 @@ function checkField(field: Field, path: string, where: string, depth: number): v
   const type: DataType | undefined = field.type;
   if (type === undefined || type === null) fail('no type');
   const t = type as DataType;
-  const children = t.children ?? [];
+  // arrow-js makes a list of a flatbuffer with no child field a list of `undefined`.
+  const children = (t.children ?? []).filter((child): child is Field => child != null);
   const childCount = (n: number) => {
     if (children.length !== n) fail(`${DataType.prototype.toString.call(t) || 'type'} needs ${n} child field(s), has ${children.length}`);
   };
@@ -71,5 +81,11 @@ function checkField(field: Field, path: string, where: string, depth: number): v
     if (!DataType.isInt(indices) || !INT_WIDTHS.has(indices.bitWidth)) fail('dictionary indices must be integers');
     checkField(field.clone({ type: t.dictionary }), path, where, depth + 1);
   }
-  for (const child of children) checkField(child, `${path}.${child.name}`, where, depth + 1);
+  // Schema.fbs lets a list's child go unnamed; struct fields and union members are named, as
+  // the server maps them to DuckDB STRUCT fields and UNION tags by name.
+  const unnamedChild = DataType.isList(t) || DataType.isLargeList(t) || DataType.isFixedSizeList(t) || DataType.isMap(t);
+  children.forEach((child, i) => {
+    if (typeof child.name !== 'string' && !unnamedChild) fail(`child field ${i + 1} has no name`);
+    checkField(child, `${path}.${child.name ?? i + 1}`, where, depth + 1);
+  });
 }
