@@ -2,8 +2,8 @@
 // Every length and offset a peer declares is checked against what it sent before arrow-js
 // looks at it; anything malformed is an INVALID_ARGUMENT naming what was wrong.
 
-import { Data, DataType, makeData, MessageHeader, RecordBatch, Schema, Struct, Vector } from 'apache-arrow';
-import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
+import { Data, DataType, makeData, MessageHeader, RecordBatch, Schema, Struct, Vector, type MetadataVersion } from 'apache-arrow';
+import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
 import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import { FlightError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
@@ -24,6 +24,14 @@ export interface DecoderStats {
   alignmentCopies: number;
 }
 
+const KNOWN_HEADERS = new Set<MessageHeader>([MessageHeader.Schema, MessageHeader.DictionaryBatch, MessageHeader.RecordBatch]);
+
+/**
+ * The most rows (or values at one level of nesting) a batch may declare: arrow-js keeps lengths
+ * in 32-bit arithmetic (validity bitmaps are sized with `>>`), and no gRPC message carries more.
+ */
+const MAX_LENGTH = 2 ** 31 - 1;
+
 export class FlightDataDecoder {
   schema: Schema | null = null;
   /** The descriptor of the first message, if it had one (DoPut, DoExchange). */
@@ -31,8 +39,25 @@ export class FlightDataDecoder {
   readonly stats: DecoderStats = { messages: 0, alignmentCopies: 0 };
   private readonly dictionaries = new Map<number, Vector>();
 
+  /**
+   * One FlightData message as Arrow. Anything a peer sent wrong is an INVALID_ARGUMENT naming
+   * the message and what was wrong with it.
+   */
   decode(data: FlightData): DecodedMessage {
     const index = this.stats.messages++;
+    try {
+      return this.decodeMessage(data, index);
+    } catch (cause) {
+      if (cause instanceof FlightError) throw cause;
+      // The last line of defence: decodeMessage's checks are meant to refuse every malformed
+      // input with a reason of its own before arrow-js trips over it (test/fuzz/fuzz.test.ts
+      // fails on any input that gets this far); whatever still throws came from the peer's
+      // bytes all the same, so it is the peer's error, not an INTERNAL one.
+      throw FlightError.invalidArgument(`FlightData message ${index}: the message could not be decoded: ${describe(cause)}`, cause);
+    }
+  }
+
+  private decodeMessage(data: FlightData, index: number): DecodedMessage {
     if (index === 0) this.descriptor = data.descriptor;
     const appMetadata = data.appMetadata && data.appMetadata.byteLength > 0 ? data.appMetadata : undefined;
     if (data.dataHeader.byteLength === 0) {
@@ -48,7 +73,8 @@ export class FlightDataDecoder {
       const flatbuffer = alignedFlatbuffer(data.dataHeader);
       verifyIpcMessage(flatbuffer);
       message = Message.decode(flatbuffer);
-      header = message.header();
+      // header() of any other type throws; those are refused below, by name.
+      if (KNOWN_HEADERS.has(message.headerType)) header = message.header();
     } catch (cause) {
       throw FlightError.invalidArgument(
         `FlightData message ${index}: data_header is not a valid Arrow IPC flatbuffer (${describe(cause)})`,
@@ -83,6 +109,10 @@ export class FlightDataDecoder {
       }
       case MessageHeader.RecordBatch: {
         const schema = this.requireSchema(index, 'record batch');
+        for (const id of schema.dictionaries.keys()) {
+          // arrow-js would give the column an empty dictionary.
+          if (!this.dictionaries.has(id)) throw FlightError.invalidArgument(`FlightData message ${index}: a record batch before the dictionary batch of dictionary id ${id}`);
+        }
         const recordBatch = header as RecordBatchHeader;
         const body = this.body(data, message, recordBatch, index);
         const children = this.load(recordBatch, body, schema.fields, index);
@@ -111,13 +141,20 @@ export class FlightDataDecoder {
         `FlightData message ${index}: body is ${body.byteLength} bytes but the header declares ${message.bodyLength}`,
       );
     }
-    for (const region of header.buffers) {
+    header.buffers.forEach((region, i) => {
       if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.byteLength) {
         throw FlightError.invalidArgument(
           `FlightData message ${index}: a buffer at offset ${region.offset} of ${region.length} bytes lies outside the ${body.byteLength}-byte body`,
         );
       }
-    }
+      // The IPC format pads every body buffer to 8 bytes; arrow-js views them as typed arrays,
+      // which cannot start at an offset that is not a multiple of their element size.
+      if (region.offset % 8 !== 0) {
+        throw FlightError.invalidArgument(
+          `FlightData message ${index}: buffer ${i} starts at offset ${region.offset} of the body, not a multiple of 8 as the IPC format requires`,
+        );
+      }
+    });
     if (body.byteOffset % 8 !== 0) {
       // Typed arrays need aligned memory; one copy here beats arrow-js copying buffer by buffer.
       const aligned = new Uint8Array(body.byteLength);
@@ -129,9 +166,10 @@ export class FlightDataDecoder {
   }
 
   private load(header: RecordBatchHeader, body: Uint8Array, types: (DataType | Schema['fields'][number])[], index: number): Data[] {
+    checkCounts(header, types.flatMap((t) => nodeTypes(t instanceof DataType ? t : t.type)), index);
     let children: Data[];
     try {
-      const loader = new VectorLoader(body, header.nodes, header.buffers, this.dictionaries, this.schema!.metadataVersion, header.variadicBufferCounts);
+      const loader = new CheckedVectorLoader(body, header, this.dictionaries, this.schema!.metadataVersion);
       children = loader.visitMany(types as DataType[]);
     } catch (cause) {
       throw FlightError.invalidArgument(
@@ -144,43 +182,128 @@ export class FlightDataDecoder {
   }
 }
 
-/** Buffers must hold what the declared lengths need, or arrow-js would read past them. */
-function checkData(data: Data, expectedLength: number, index: number): void {
+/**
+ * arrow-js's loader, refusing a header that runs out of field nodes or buffers before the
+ * schema's columns do (arrow-js would destructure `undefined`).
+ */
+class CheckedVectorLoader extends VectorLoader {
+  private readonly nodeCount: number;
+  private readonly bufferCount: number;
+
+  constructor(body: Uint8Array, header: RecordBatchHeader, dictionaries: Map<number, Vector>, version: MetadataVersion) {
+    super(body, header.nodes, header.buffers, dictionaries, version, header.variadicBufferCounts);
+    this.nodeCount = header.nodes.length;
+    this.bufferCount = header.buffers.length;
+  }
+
+  protected override nextFieldNode(): FieldNode {
+    const node = super.nextFieldNode();
+    if (!node) throw new Error(`the header has ${this.nodeCount} field nodes, fewer than the schema's columns need`);
+    return node;
+  }
+
+  protected override nextBufferRange(): BufferRegion {
+    const region = super.nextBufferRange();
+    if (!region) throw new Error(`the header has ${this.bufferCount} buffers, fewer than the schema's columns need`);
+    return region;
+  }
+}
+
+/**
+ * The counts of a record batch header, before arrow-js sizes anything by them: it clamps a
+ * negative length to 0, takes a negative null count for "unknown" (and then counts the bits of
+ * a bitmap that may be shorter than the length), and builds an array of each variadic count.
+ */
+function checkCounts(header: RecordBatchHeader, types: DataType[], index: number): void {
+  const fail = (what: string): never => {
+    throw FlightError.invalidArgument(`FlightData message ${index}: ${what}`);
+  };
+  if (!(header.length >= 0 && header.length <= MAX_LENGTH)) fail(`the batch declares ${header.length} rows (0 to ${MAX_LENGTH} allowed)`);
+  header.nodes.forEach((node, i) => {
+    if (!(node.length >= 0 && node.length <= MAX_LENGTH)) fail(`field node ${i} declares ${node.length} values (0 to ${MAX_LENGTH} allowed)`);
+    // A Null column is all nulls whatever its count says (arrow-js writes -1 for a slice of one).
+    const isNull = types[i] !== undefined && DataType.isNull(types[i]);
+    if (!isNull && !(node.nullCount >= 0 && node.nullCount <= node.length)) {
+      fail(`field node ${i} declares ${node.nullCount} nulls in ${node.length} values`);
+    }
+  });
+  header.variadicBufferCounts.forEach((count, i) => {
+    if (!(count >= 0 && count <= header.buffers.length)) {
+      fail(`variadic buffer count ${i} is ${count}, but the header has ${header.buffers.length} buffers`);
+    }
+  });
+}
+
+/** The type of each field node, in the order the loader reads them: a column, then its children (not a dictionary's). */
+function nodeTypes(type: DataType): DataType[] {
+  if (DataType.isDictionary(type)) return [type];
+  return [type, ...(type.children ?? []).flatMap((child) => nodeTypes(child.type))];
+}
+
+/**
+ * Buffers must hold what the declared lengths need, or arrow-js would read past them. A column
+ * of the batch itself (`batchLength` given) has exactly the batch's rows, as the format says.
+ */
+function checkData(data: Data, batchLength: number | null, index: number): void {
   const fail = (what: string): never => {
     throw FlightError.invalidArgument(`FlightData message ${index}: column of type ${data.type}: ${what}`);
   };
-  if (data.length < expectedLength) fail(`declares ${data.length} rows where the batch has ${expectedLength}`);
+  const type = data.type;
+  if (batchLength !== null && data.length !== batchLength) fail(`declares ${data.length} rows where the batch has ${batchLength}`);
   const n = data.offset + data.length;
-  if (data.nullCount > 0 && data.nullBitmap && data.nullBitmap.byteLength > 0 && data.nullBitmap.byteLength * 8 < n) {
-    fail(`validity bitmap of ${data.nullBitmap.byteLength} bytes is too short for ${n} rows`);
+  // Before anything asks for nullCount: for some types arrow-js counts it from the bitmap.
+  const bitmap = data.nullBitmap as Uint8Array | undefined;
+  const hasBitmap = bitmap !== undefined && bitmap.byteLength > 0;
+  if (hasBitmap && bitmap.byteLength * 8 < n) fail(`validity bitmap of ${bitmap.byteLength} bytes is too short for ${n} rows`);
+  if (!hasBitmap && !DataType.isNull(type) && !DataType.isUnion(type) && data.nullCount > 0) {
+    fail(`declares ${data.nullCount} nulls but sends no validity bitmap`);
   }
   const offsets = data.valueOffsets as ArrayLike<number | bigint> | undefined;
-  if (DataType.isUnion(data.type)) {
+  const isBytes = DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type);
+  const isList = DataType.isList(type) || DataType.isLargeList(type) || DataType.isMap(type);
+  if (DataType.isUnion(type)) {
     checkUnion(data, n, fail);
-  } else if (offsets && offsets.length > 0 && n > 0) {
-    if (offsets.length < n + 1) fail(`${offsets.length} offsets for ${n} rows`);
-    checkOffsets(offsets, data.offset, n, fail);
-    const last = Number(offsets[n]!);
-    const values = data.values as ArrayLike<unknown> | undefined;
-    if (values && !DataType.isList(data.type) && !DataType.isMap(data.type) && last > values.length) {
-      fail(`offsets reach ${last} but the data buffer holds ${values.length}`);
+  } else if ((isBytes || isList) && n > 0) {
+    if (!offsets || offsets.length < n + 1) fail(`${offsets?.length ?? 0} offsets for ${n} rows`);
+    checkOffsets(offsets!, data.offset, n, fail);
+    const last = Number(offsets![n]!);
+    if (isBytes) {
+      const values = data.values as Uint8Array | undefined;
+      if (last > (values?.length ?? 0)) fail(`offsets reach ${last} but the data buffer holds ${values?.length ?? 0}`);
+    } else {
+      const child = data.children[0];
+      if (child && child.length < last) fail(`offsets reach ${last} but the child holds ${child.length} values`);
     }
-  } else if ((DataType.isUtf8View(data.type) || DataType.isBinaryView(data.type)) && n > 0) {
+  } else if ((DataType.isUtf8View(type) || DataType.isBinaryView(type)) && n > 0) {
     checkViews(data, n, fail);
-  } else if (data.values && n > 0 && !DataType.isBool(data.type) && !DataType.isNull(data.type) && !DataType.isStruct(data.type)) {
+  } else if (DataType.isStruct(type)) {
+    data.children.forEach((child, i) => {
+      if (child.length < n) fail(`${n} rows but its field "${type.children[i]?.name}" holds ${child.length}`);
+    });
+  } else if (DataType.isFixedSizeList(type)) {
+    const child = data.children[0];
+    if (child && child.length < n * type.listSize) fail(`${n} lists of ${type.listSize} but the child holds ${child.length} values`);
+  } else if (DataType.isBool(type)) {
+    if (n > 0 && ((data.values as Uint8Array | undefined)?.byteLength ?? 0) * 8 < n) fail(`boolean buffer too short for ${n} rows`);
+  } else if (data.values && n > 0 && !DataType.isNull(type)) {
     const stride = data.stride || 1;
     const values = data.values as ArrayLike<unknown>;
     if (values.length < n * stride) fail(`data buffer holds ${values.length} values for ${n} rows`);
-  } else if (DataType.isBool(data.type) && data.values && n > 0 && (data.values as Uint8Array).byteLength * 8 < n) {
-    fail(`boolean buffer too short for ${n} rows`);
+    if (DataType.isDictionary(type)) checkIndices(data, n, fail);
   }
-  const isList = DataType.isList(data.type) || DataType.isLargeList(data.type) || DataType.isMap(data.type);
-  if (isList && offsets && n > 0) {
-    const child = data.children[0];
-    const last = Number(offsets[n]!);
-    if (child && child.length < last) fail(`offsets reach ${last} but the child holds ${child.length} values`);
+  for (const child of data.children) checkData(child, null, index);
+}
+
+/** Dictionary indices of valid rows name an entry of the dictionary received so far. */
+function checkIndices(data: Data, n: number, fail: (what: string) => never): void {
+  const id = (data.type as unknown as { id: number }).id;
+  const size = (data.dictionary as Vector | undefined)?.length ?? 0;
+  const indices = data.values as ArrayLike<number | bigint>;
+  for (let i = data.offset; i < n; i++) {
+    if (!data.getValid(i - data.offset)) continue;
+    const entry = Number(indices[i]!);
+    if (!(entry >= 0 && entry < size)) fail(`row ${i} has dictionary index ${entry}, outside the ${size}-entry dictionary ${id}`);
   }
-  for (const child of data.children) checkData(child, 0, index);
 }
 
 /**
