@@ -419,3 +419,34 @@ describe('concurrent uploads creating one table', () => {
     }
   });
 });
+
+describe('bytes DuckDB trusts are checked before they are appended', () => {
+  function binaryTable(values: Uint8Array[]): Table {
+    const offsets = new Int32Array(values.length + 1);
+    values.forEach((v, i) => (offsets[i + 1] = offsets[i]! + v.length));
+    const data = new Uint8Array(offsets[values.length]!);
+    values.forEach((v, i) => data.set(v, offsets[i]!));
+    return new Table({ b: new Vector([makeData({ type: new Binary(), length: values.length, nullCount: 0, valueOffsets: offsets, data })]) });
+  }
+
+  const cases: [string, Uint8Array[], Uint8Array, RegExp][] = [
+    // '101'::BIT is [5, 0b11111101]: five padding bits, set.
+    ['BIT', [Uint8Array.of(5, 0b11111101)], Uint8Array.of(0xff, 0xff, 0xff), /row 1 is not a DuckDB BIT value \(padding of 255 bits\)/],
+    ['BIT', [Uint8Array.of(0, 7)], Uint8Array.of(3, 0), /padding bits not set/],
+    ['BIT', [Uint8Array.of(7, 0xff)], Uint8Array.of(), /0 bytes; at least 2/],
+    // 5::BIGNUM is [0x80, 0, 1, 5]; -5 the same inverted.
+    ['BIGNUM', [Uint8Array.of(0x80, 0, 1, 5), Uint8Array.of(0x7f, 0xff, 0xfe, 0xfa)], Uint8Array.of(0x80, 0, 9, 1), /declares 9 bytes, 1 follow/],
+  ];
+  for (const [type, good, bad, message] of cases) {
+    test(`${type}: ${bad.length} bytes refused, nothing written`, async () => {
+      const table = `checked_${type.toLowerCase()}`;
+      await connection.run(`CREATE OR REPLACE TABLE ${table} (b ${type})`);
+      assert.deepEqual(await appendBatches(connection, table, binaryTable(good).schema, iterate(binaryTable(good).batches)), { rows: good.length, created: false });
+      const refused = binaryTable([...good, bad]);
+      await assert.rejects(appendBatches(connection, table, refused.schema, iterate(refused.batches)), message);
+      assert.deepEqual(await duckRows(connection, `SELECT count(*) FROM ${table}`), [[String(good.length)]]);
+      // What went in reads back.
+      await duckRows(connection, `SELECT b::VARCHAR FROM ${table}`);
+    });
+  }
+});

@@ -82,6 +82,38 @@ function checkUtf8Chunk(data: Data, bits: Uint8Array | undefined, row: number, c
   }
 }
 
+/** Throws naming the row when a value's bytes are not a valid value of the target type. */
+export type ValueCheck = (value: Uint8Array, row: number) => void;
+
+/**
+ * DuckDB's BIT layout: a byte counting the padding bits (0..7), then the bits, the padding
+ * first and set to 1.
+ */
+export const checkBitBytes: ValueCheck = (value, row) => {
+  const fail = (why: string): never => {
+    throw new Error(`bridge: row ${row} is not a DuckDB BIT value (${why})`);
+  };
+  if (value.length < 2) fail(`${value.length} bytes; at least 2`);
+  const padding = value[0]!;
+  if (padding > 7) fail(`padding of ${padding} bits`);
+  if (padding > 0 && value[1]! >> (8 - padding) !== (1 << padding) - 1) fail('padding bits not set');
+};
+
+/**
+ * DuckDB's BIGNUM layout: a 3-byte big-endian header, its top bit set for a positive number,
+ * holding the byte count of the magnitude that follows (the header and the bytes inverted for a
+ * negative number).
+ */
+export const checkBignumBytes: ValueCheck = (value, row) => {
+  if (value.length < 4) throw new Error(`bridge: row ${row} is not a DuckDB BIGNUM value (${value.length} bytes; at least 4)`);
+  let header = (value[0]! << 16) | (value[1]! << 8) | value[2]!;
+  if ((header & 0x800000) === 0) header = ~header & 0xffffff;
+  const declared = header & 0x7fffff;
+  if (declared !== value.length - 3) {
+    throw new Error(`bridge: row ${row} is not a DuckDB BIGNUM value (its header declares ${declared} bytes, ${value.length - 3} follow)`);
+  }
+};
+
 /** Rows of a chunk whose strings are too long to inline, and where their bytes sit in the blob. */
 class LongStrings {
   rows = new Int32Array(256);
@@ -146,11 +178,21 @@ export class StringWriter implements ColumnWriter {
   private readonly gathered = new Scratch();
   private readonly longs = new LongStrings();
 
-  /** `text`: the target is VARCHAR, so every value must be valid UTF-8. */
-  constructor(private readonly text = false) {}
+  /**
+   * `text`: the target is VARCHAR, so every value must be valid UTF-8. `check`: a test of each
+   * value's bytes for targets that keep DuckDB's own binary layout (BIT, BIGNUM), which DuckDB
+   * trusts when the bytes are appended.
+   */
+  constructor(
+    private readonly text = false,
+    private readonly check: ValueCheck | null = null,
+  ) {}
 
   write(vector: duckdb.Vector, data: Data, row: number, count: number): void {
     if (count === 0) return;
+    if (this.check !== null) {
+      for (let i = 0; i < count; i++) if (data.getValid(row + i)) this.check(stringAt(data, row + i), row + i);
+    }
     writeValidity(vector, data, row, count);
     const headers = this.scratch.bytes(count * HEADER);
     const words = int32sOf(headers);

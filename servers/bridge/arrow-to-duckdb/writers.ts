@@ -28,7 +28,7 @@ import {
   type ImportKernel,
 } from './fixed-width.ts';
 import { ArrayWriter, EnumWriter, ListWriter, StructWriter, UnionWriter } from './nested.ts';
-import { DictionaryStringWriter, StringWriter, UuidWriter } from './strings.ts';
+import { checkBignumBytes, checkBitBytes, DictionaryStringWriter, StringWriter, UuidWriter, type ValueCheck } from './strings.ts';
 
 /**
  * Makes the writer that puts Arrow values of `field` straight into DuckDB vectors of `target`,
@@ -75,6 +75,10 @@ function stringWriter(accept: (type: DataType) => boolean, text = false): AnyWri
     if (DataType.isDictionary(type) && accept(type.dictionary)) return new DictionaryStringWriter(text);
     return null;
   };
+}
+
+function checkedBytesWriter(check: ValueCheck): AnyWriterFactory {
+  return ({ type }) => (isBytes(type) ? new StringWriter(false, check) : null);
 }
 
 const TICKS_PER_SECOND = [1, 1000, 1000000, 1000000000];
@@ -134,9 +138,10 @@ const WRITERS: { [K in DuckDBTypeId]: WriterFactory<K> } = {
   },
   [DuckDBTypeId.VARCHAR]: stringWriter(isText, true),
   [DuckDBTypeId.BLOB]: stringWriter(isStringLike),
-  // BIT, BIGNUM and GEOMETRY travel as DuckDB's own bytes (what the export produces).
-  [DuckDBTypeId.BIT]: stringWriter(isBytes),
-  [DuckDBTypeId.BIGNUM]: stringWriter(isBytes),
+  // BIT, BIGNUM and GEOMETRY travel as DuckDB's own bytes (what the export produces), checked
+  // first: DuckDB trusts appended bytes (GEOMETRY's WKB it parses itself).
+  [DuckDBTypeId.BIT]: checkedBytesWriter(checkBitBytes),
+  [DuckDBTypeId.BIGNUM]: checkedBytesWriter(checkBignumBytes),
   [DuckDBTypeId.GEOMETRY]: stringWriter(isBytes),
   [DuckDBTypeId.UUID]: ({ type }) =>
     DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isUtf8View(type) || (DataType.isFixedSizeBinary(type) && type.byteWidth === 16)
