@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import { Int32, Schema, Field, Struct, Table, Utf8, makeData, makeVector } from 'apache-arrow';
+import { Int32, List, Schema, Field, Struct, Table, TimestampMillisecond, TimestampSecond, Utf8, Utf8View, makeData, makeVector, vectorFromArray } from 'apache-arrow';
 import { BodyCompression, BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { CompressionType } from 'apache-arrow/fb/compression-type';
 import type { DuckDBFlightClient } from '../../client/index.ts';
@@ -16,8 +16,10 @@ import { TYPE_URL_PREFIX } from '../../servers/flightsql/messages.ts';
 import { spawnServer, type ServerProcess } from '../support/duck-server.ts';
 import { RawFlightClient, type RawOutcome } from '../support/raw-grpc.ts';
 import { checksum } from '../reliability/support.ts';
+import { dictionaryColumn } from '../support/arrow-matrix.ts';
 import {
   FlatbufferPatch,
+  type BatchEdit,
   CANARY,
   NOT_UTF8,
   TARGET,
@@ -123,6 +125,32 @@ function canaryRowsWithName(bytes: number[]): Buffer[] {
   return validFrames(new Table({ id: rows.getChild('id')!, score: rows.getChild('score')!, name }), canaryPath);
 }
 
+/** A table with a TIMESTAMP_MS column, made before the cases run (and left for the final check). */
+const TIMESTAMPS_MS = 'timestamps_ms';
+
+/** One Timestamp(SECOND) value that overflows when DuckDB makes it milliseconds. */
+function secondsOverflowingMilliseconds(): Buffer[] {
+  const t = makeVector(makeData({ type: new TimestampSecond(), length: 1, nullCount: 0, data: BigInt64Array.of(2n ** 62n) }));
+  return validFrames(new Table({ t }), FlightDescriptor.path(TIMESTAMPS_MS));
+}
+
+/**
+ * 64 rows of Utf8View with nulls, their header edited: arrow-js counts a view column's nulls
+ * from its validity bitmap, however short the bitmap and however long the column claims to be.
+ */
+function views(edit: (layout: { nodes: FieldNode[]; regions: BufferRegion[] }) => BatchEdit): Buffer[] {
+  const table = new Table({ v: vectorFromArray(Array.from({ length: 64 }, (_, i) => (i % 5 === 0 ? null : `v${i}`)), new Utf8View()) });
+  const [schema] = validFrames(table, FlightDescriptor.path('fuzz_views')) as [Buffer];
+  const viewBatch = table.batches[0]!;
+  return [schema, batchFrame(viewBatch, edit(layout(viewBatch)))];
+}
+
+/** An echo exchange of a dictionary column: schema, dictionary batch, record batch. */
+function dictionaryFrames(indices: number[]): Buffer[] {
+  const column = makeVector(dictionaryColumn(['duck', 'goose'], indices, 0));
+  return validFrames(new Table({ d: column }), FlightDescriptor.command('echo'));
+}
+
 /** A schema message of another shape, for a second schema midway. */
 const otherSchema = new FlightDataEncoder().encodeSchema(new Schema([new Field('x', new Int32())]));
 
@@ -149,7 +177,35 @@ const CASES: Case[] = [
   { name: 'DoPut: a buffer region of 2^40 bytes', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { regions: regions.map((r, i) => (i === 1 ? new BufferRegion(0, 2 ** 40) : r)) })), code: INVALID_ARGUMENT, message: /of 1099511627776 bytes lies outside/ },
   { name: 'DoPut: a negative buffer offset', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { regions: regions.map((r, i) => (i === 1 ? new BufferRegion(-64, r.length) : r)) })), code: INVALID_ARGUMENT, message: /a buffer at offset -64/ },
   { name: 'DoPut: a batch declaring a billion rows in 64 rows of buffers', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { length: 1e9, nodes: nodes.map((n) => new FieldNode(1e9, n.nullCount)) })), code: INVALID_ARGUMENT, message: /FlightData message 1: column of type .*(holds|too short|offsets)/ },
-  { name: 'DoPut: field nodes for fewer columns than the schema has', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { nodes: nodes.slice(0, 1) })), code: INVALID_ARGUMENT, message: /FlightData message 1: record batch does not match the schema/ },
+  // arrow-js destructured the missing node: "Cannot destructure property 'length' of undefined".
+  { name: 'DoPut: field nodes for fewer columns than the schema has', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { nodes: nodes.slice(0, 1) })), code: INVALID_ARGUMENT, message: /FlightData message 1: record batch does not match the schema \(the header has 1 field nodes, fewer than the schema's columns need\)/ },
+  // The cases below were found by test/fuzz/fuzz.test.ts with seeds 7, 99, 1, 2 and 3; each was INTERNAL, or INVALID_ARGUMENT with a message of arrow-js's internals.
+  // arrow-js resized the longer columns to the batch's length and overran their validity bitmaps (INTERNAL "offset is out of bounds").
+  { name: 'DoPut: a batch declaring fewer rows than its columns hold', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { length: 32 })), code: INVALID_ARGUMENT, message: /FlightData message 1: column of type Int64: declares 64 rows where the batch has 32/ },
+  // A null count arrow-js does not trust is recounted from the bitmap, past its end (INTERNAL "Offset is outside the bounds of the DataView", or a stack overflow for huge lengths).
+  { name: 'DoPut: a view column whose field node declares 2^40 values', method: 'DoPut', call: bidi(...views(() => ({ nodes: [new FieldNode(2 ** 40, 13)] }))), code: INVALID_ARGUMENT, message: /FlightData message 1: field node 0 declares 1099511627776 values \(0 to 2147483647 allowed\)/ },
+  { name: 'DoPut: a view column whose validity bitmap is shorter than its rows', method: 'DoPut', call: bidi(...views((l) => ({ regions: l.regions.map((r, i) => (i === 0 ? new BufferRegion(r.offset, 1) : r)) }))), code: INVALID_ARGUMENT, message: /FlightData message 1: column of type Utf8View: validity bitmap of 1 bytes is too short for 64 rows/ },
+  // arrow-js views buffers as typed arrays: "start offset of BigInt64Array should be a multiple of 8".
+  { name: 'DoPut: a buffer at an offset that is not a multiple of 8', method: 'DoPut', call: bidi(schemaFrame, batchFrame(batch, { regions: regions.map((r, i) => (i === 1 ? new BufferRegion(r.offset + 4, r.length - 4) : r)) })), code: INVALID_ARGUMENT, message: /FlightData message 1: buffer 1 starts at offset \d+ of the body, not a multiple of 8/ },
+  // arrow-js: "9223372036854775807 is not safe to convert to a number."
+  { name: 'DoPut: a record batch declaring 2^63-1 rows', method: 'DoPut', call: bidi(schemaFrame, patchedBatch((p, rb) => p.setI64(p.tableField(rb, 0), 2n ** 63n - 1n))), code: INVALID_ARGUMENT, message: /the row count of the record batch is 9223372036854775807, beyond the 2\^53 a number holds exactly/ },
+  // arrow-js: "Cannot read properties of null (reading 'length')".
+  { name: 'DoPut: a record batch message without its header table', method: 'DoPut', call: bidi(schemaFrame, patchedBatch((p) => p.absent(p.root(), 2))), code: INVALID_ARGUMENT, message: /not a valid Arrow IPC flatbuffer \(the message has a header type but no header\)/ },
+  { name: 'DoPut: a message of metadata version V3', method: 'DoPut', call: bidi(schemaFrame, patchedBatch((p) => p.bytes.writeUInt16LE(2, p.tableField(p.root(), 0)))), code: INVALID_ARGUMENT, message: /metadata version V3 \(before Arrow 0\.8\) is not supported/ },
+  // arrow-js: "Cannot read properties of null (reading 'isSigned')".
+  { name: 'DoPut: a schema whose Int field has no Int table', method: 'DoPut', call: bidi(patchedSchema(table.schema, (p, schema) => p.absent(p.element(schema, 1, 0), 3))), code: INVALID_ARGUMENT, message: /not a valid Arrow IPC flatbuffer \(a field of type Int has no Int table\)/ },
+  // Read past the end, a string is whatever bytes follow; the verifier did not look at the time zone.
+  { name: 'DoPut: a Timestamp whose time zone string lies past the end', method: 'DoPut', call: bidi(patchedSchema(new Schema([new Field('t', new TimestampMillisecond('UTC'))]), (p, schema) => p.setU32(p.tableField(p.child(p.element(schema, 1, 0), 3), 1), 0x7fff0000))), code: INVALID_ARGUMENT, message: /a string of a Timestamp type .* lies outside the \d+-byte flatbuffer/ },
+  // arrow-js kept the entry with a null value.
+  { name: 'DoPut: schema metadata whose entry has no value', method: 'DoPut', call: bidi(patchedSchema(new Schema(table.schema.fields, new Map([['origin', 'fuzzer']])), (p, schema) => p.absent(p.element(schema, 2, 0), 1))), code: INVALID_ARGUMENT, message: /an entry of the custom metadata of the schema has no value/ },
+  // The bridge compared column names: INTERNAL "Cannot read properties of null (reading 'toLowerCase')".
+  { name: 'DoPut: a schema whose fields have no names', method: 'DoPut', call: bidi(patchedSchema(table.schema, (p, schema) => p.absent(p.element(schema, 1, 0), 0))), code: INVALID_ARGUMENT, message: /FlightData message 0: column 1 of the schema has no name/ },
+  // arrow-js made a list of `undefined`: INTERNAL "Cannot read properties of undefined (reading 'name')".
+  { name: 'DoPut: a list field without its child field', method: 'DoPut', call: bidi(patchedSchema(new Schema([new Field('l', new List(new Field('item', new Int32())))]), (p, schema) => p.setU32(p.vector(p.element(schema, 1, 0), 5).lengthAt, 0))), code: INVALID_ARGUMENT, message: /column "l" has an invalid type \(.*needs 1 child field\(s\), has 0\)/ },
+  { name: 'DoExchange: a record batch whose dictionary never came', method: 'DoExchange', call: bidi(...dictionaryFrames([0, 1, 1]).filter((_, i) => i !== 1)), code: INVALID_ARGUMENT, message: /FlightData message 1: a record batch before the dictionary batch of dictionary id 0/ },
+  { name: 'DoExchange: a dictionary index past the dictionary', method: 'DoExchange', call: bidi(...dictionaryFrames([0, 7, 1])), code: INVALID_ARGUMENT, message: /FlightData message 2: column of type Dictionary<Int32, Utf8>: row 1 has dictionary index 7, outside the 2-entry dictionary 0/ },
+  // DuckDB's appender reports a failed cast without "Conversion Error:": it was INTERNAL.
+  { name: 'DoPut: seconds that overflow a TIMESTAMP_MS column', method: 'DoPut', call: bidi(...secondsOverflowingMilliseconds()), code: INVALID_ARGUMENT, message: /rows 0\.\.0 of batch 0 could not be appended to table "timestamps_ms" while DuckDB converted "t": TIMESTAMP_S -> TIMESTAMP_MS: Could not convert/ },
   { name: 'DoPut: a header whose field nodes claim 2^31 entries', method: 'DoPut', call: bidi(schemaFrame, patchedBatch((p, rb) => p.setU32(p.vector(rb, 1).lengthAt, 0x7fffffff))), code: INVALID_ARGUMENT, message: /not a valid Arrow IPC flatbuffer \(the field nodes of 2147483647 elements .* lies outside/ },
   { name: 'DoPut: a header whose buffers claim 2^32-1 entries', method: 'DoPut', call: bidi(schemaFrame, patchedBatch((p, rb) => p.setU32(p.vector(rb, 2).lengthAt, 0xffffffff))), code: INVALID_ARGUMENT, message: /the buffers of 4294967295 elements/ },
   { name: 'DoPut: a schema whose fields vector claims 2^31 entries', method: 'DoPut', call: bidi(patchedSchema(table.schema, (p, schema) => p.setU32(p.vector(schema, 1).lengthAt, 0x7fffffff))), code: INVALID_ARGUMENT, message: /the schema fields of 2147483647 elements/ },
@@ -228,6 +284,7 @@ describe('the hostile-input corpus against a duck-flight process', () => {
     raw = new RawFlightClient(parseLocation(duck.location).address);
     await client.uploadData(CANARY, sampleTable(5000));
     await client.executeAction('register_exchanger', { name: 'fails_on_rows', sql: "SELECT CAST(name || 'x' AS INTEGER) AS n FROM input" });
+    await client.executeAction('query', `CREATE TABLE ${TIMESTAMPS_MS} (t TIMESTAMP_MS)`);
     canaryBefore = await checksum(client, CANARY);
   });
   after(async () => {
@@ -254,7 +311,8 @@ describe('the hostile-input corpus against a duck-flight process', () => {
     assert.deepEqual(await checksum(client, CANARY), canaryBefore);
     assert.equal(canaryBefore.rows, 5000n);
     const tables = (await client.listTables()).map((t) => t.name).sort();
-    assert.deepEqual(tables, [CANARY], 'no upload left a table behind');
+    assert.deepEqual(tables, [CANARY, TIMESTAMPS_MS].sort(), 'no upload left a table behind');
+    assert.equal((await client.executeQuery(`SELECT count(*) AS n FROM ${TIMESTAMPS_MS}`)).getChild('n')!.get(0), 0n);
     const echoed = await client.exchange('echo', table).readAll();
     assert.equal(echoed.numRows, 64);
     assert.equal((await client.uploadData(TARGET, table)).rows, 64);

@@ -157,6 +157,21 @@ export class FlatbufferPatch {
     return this.field(table, slot);
   }
 
+  /**
+   * Makes field `slot` of a table absent, by zeroing its vtable entry. Builders share a vtable
+   * between tables of the same shape, so those lose the field too.
+   */
+  absent(table: number, slot: number): this {
+    const vtable = table - this.view.getInt32(table, true);
+    this.view.setUint16(vtable + 4 + 2 * slot, 0, true);
+    return this;
+  }
+
+  setI64(at: number, value: bigint): this {
+    this.view.setBigInt64(at, value, true);
+    return this;
+  }
+
   setU32(at: number, value: number): this {
     this.view.setUint32(at, value >>> 0, true);
     return this;
