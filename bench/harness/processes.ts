@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:net';
+import { DUCK_FLIGHT_NODE_FLAGS } from '../../servers/node-flags.ts';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -225,6 +226,7 @@ export async function isPortFree(host: string, port: number): Promise<boolean> {
 
 function forkArgs(spec: ServerSpec): { args: string[]; env: NodeJS.ProcessEnv } {
   const args = [
+    ...DUCK_FLIGHT_NODE_FLAGS,
     '--import',
     EXIT_WITH_PARENT,
     DUCK_FLIGHT_BIN,

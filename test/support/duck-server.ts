@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBFlightClient, type DuckDBFlightClientOptions } from '../../client/index.ts';
+import { DUCK_FLIGHT_NODE_FLAGS } from '../../servers/node-flags.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(REPO_ROOT, 'bin', 'duck-flight.js');
@@ -116,7 +117,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
 
 /** Spawns the CLI with the test preload (stdin stays a pipe, so the child dies with us). */
 export function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', PRELOAD, CLI, ...args], {
+  return spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', PRELOAD, CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: 'pipe',
