@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DUCK_FLIGHT_NODE_FLAGS } from '../servers/node-flags.ts';
 
 const thisFile = fileURLToPath(import.meta.url);
 const root = resolve(dirname(thisFile), '..');
@@ -283,7 +284,7 @@ class Worker {
 
 function startWorker(name: string, tree: string, parquet: string): Worker {
   // cwd is the tree, so that `--import tsx` and the tree's own modules resolve from its node_modules.
-  const child = spawn(process.execPath, ['--import', 'tsx', thisFile, '--worker', '--tree', tree, '--parquet', parquet], { cwd: tree, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', 'tsx', thisFile, '--worker', '--tree', tree, '--parquet', parquet], { cwd: tree, stdio: ['pipe', 'pipe', 'pipe'] });
   return new Worker(name, child);
 }
 

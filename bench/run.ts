@@ -60,6 +60,7 @@ import {
   type SideSummary,
 } from './chart.ts';
 import { machineFacts, parseCount, spread } from './common.ts';
+import { DUCK_FLIGHT_NODE_FLAGS } from '../servers/node-flags.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TABLE = 'flights';
@@ -486,7 +487,7 @@ async function warmUp(sides: readonly Side[], path: string, rows: number): Promi
 /** Runs a bench script as a child process, its output on our stderr; returns the JSON it wrote. */
 async function runMicro(script: string, args: string[]): Promise<MicroResult> {
   note(`micro: node --import tsx bench/${script} ${args.join(' ')}`);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', 'tsx', join(root, 'bench', script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let written: string | null = null;
   const forward = (stream: NodeJS.ReadableStream) =>
     createInterface({ input: stream }).on('line', (line) => {
