@@ -37,11 +37,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('read-only', { type: 'boolean', default: false, describe: 'Open the database read-only; uploads and writes are refused' })
     .option('external-access', { type: 'boolean', default: true, describe: "Let SQL read and write the server's files and network (--no-external-access for servers beyond loopback)" })
     .option('batch-rows', { type: 'number', default: 65536, describe: 'Rows per Arrow record batch sent' })
+    .option('threads', {
+      type: 'number',
+      describe: "DuckDB worker threads (default: DuckDB's, one per core). Fewer leaves cores to the JS thread that builds and sends Arrow batches",
+    })
     .strict()
     .version(SERVER_VERSION)
     .help()
     .parseAsync();
 
+  if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) {
+    throw new Error(`--threads must be a positive integer, got ${args.threads}`);
+  }
   const logger = createLogger(args['log-level'], args['log-file']);
   let users: Map<string, string> | undefined;
   if (args.auth) {
@@ -67,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
     users,
     tls,
     batchRows: args['batch-rows'],
+    duckdbSettings: args.threads !== undefined ? { threads: String(args.threads) } : {},
     logger,
   });
   logger.info('listening', { location: server.location, db: args['db-path'], auth: Boolean(users), tls: Boolean(tls), readOnly: args['read-only'] });

@@ -27,6 +27,7 @@ const OPTIONS = [
   '--read-only',
   '--no-external-access',
   '--batch-rows',
+  '--threads',
   '--version',
   '--help',
 ];
@@ -400,13 +401,25 @@ describe('--tls-client-ca (mutual TLS)', () => {
   });
 });
 
-describe('--batch-rows and --log-file', () => {
+describe('--batch-rows, --threads and --log-file', () => {
   const dir = tempDir();
   const logFile = join(dir.path, 'duck-flight.log');
   let server: ServerProcess;
 
   before(async () => {
-    server = await spawnServer({ logLevel: 'info', args: ['--batch-rows', '1000', '--log-file', logFile] });
+    server = await spawnServer({ logLevel: 'info', args: ['--batch-rows', '1000', '--threads', '3', '--log-file', logFile] });
+  });
+
+  test('DuckDB runs with --threads threads; 0 is refused', async () => {
+    const client = await server.connect();
+    try {
+      assert.deepEqual(await one(client, "SELECT current_setting('threads') AS threads"), { threads: 3n });
+    } finally {
+      client.close();
+    }
+    const { status, stderr } = runCli(['--threads', '0', '--port', '0']);
+    assert.equal(status, 1);
+    assert.match(stderr, /--threads must be a positive integer, got 0/);
   });
   after(async () => {
     await server?.stop();
