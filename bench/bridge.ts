@@ -9,7 +9,7 @@
 // Runs are interleaved and repeated; medians are reported.
 //
 //   node --import tsx bench/bridge.ts [--rows 24000000] [--parquet PATH] [--runs 5]
-//        [--batch-rows 65536] [--streaming-buffer 976KiB] [--no-import]
+//        [--batch-rows 65536] [--streaming-buffer 976KiB] [--threads N] [--no-import]
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -27,6 +27,8 @@ interface Options {
   runs: number;
   batchRows: number;
   streamingBuffer: string | null;
+  /** DuckDB threads (default DuckDB's: one per core). */
+  threads: number | null;
   importSide: boolean;
 }
 
@@ -38,7 +40,7 @@ function parseRows(text: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rows: null, parquet: null, runs: 5, batchRows: DEFAULT_BATCH_ROWS, streamingBuffer: null, importSide: true };
+  const options: Options = { rows: null, parquet: null, runs: 5, batchRows: DEFAULT_BATCH_ROWS, streamingBuffer: null, threads: null, importSide: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--batch-rows') options.batchRows = parseRows(value());
     else if (arg === '--streaming-buffer') options.streamingBuffer = value();
     else if (arg === '--no-import') options.importSide = false;
+    else if (arg === '--threads') options.threads = Number(value());
     else throw new Error(`unknown argument ${arg}`);
   }
   if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs must be a positive integer');
@@ -127,7 +130,7 @@ function row(name: string, s: Spread, rows: number, floor: number | null): strin
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const parquet = await flightsParquet(options);
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', options.threads !== null ? { threads: String(options.threads) } : {});
   const connection = await instance.connect();
   const target = await instance.connect();
   await configure(connection, options);
