@@ -149,6 +149,8 @@ class MessageSplitter {
  * Buffer through); each write completes once HTTP/2 has sent it.
  */
 export class Http2ServerCall extends Duplex {
+  /** Takes PrefixedMessage writes (see BackpressureWriter). */
+  readonly acceptsPrefixed = true;
   /** The request of a unary or server-streaming call. */
   request: unknown;
   readonly metadata: Metadata;
@@ -288,6 +290,14 @@ export class Http2ServerCall extends Duplex {
       done(); // the call is over; the writer learns of it by 'cancelled' or 'close'
       return;
     }
+    if (chunk instanceof PrefixedMessage) {
+      this.sendMetadata();
+      const frame = chunk.frame;
+      frame[0] = 0;
+      frame.writeUInt32BE(frame.byteLength - GRPC_PREFIX, 1);
+      this.stream.write(frame, done);
+      return;
+    }
     let message: Buffer;
     try {
       message = this.definition.responseSerialize(chunk);
@@ -367,6 +377,15 @@ export class Http2ServerCall extends Duplex {
         throw new Error(`compressed with "${this.encoding ?? 'none'}", which this server does not accept`);
     }
   }
+}
+
+/**
+ * A message written inside its own gRPC frame: `frame` holds 5 bytes for the prefix (filled in
+ * by the call), then the message. Writers that gather a message themselves (BackpressureWriter)
+ * put it here so it goes to HTTP/2 with no further copy, its body aligned as the receiver sees it.
+ */
+export class PrefixedMessage {
+  constructor(readonly frame: Buffer) {}
 }
 
 /** Sessions this server holds, with their keepalive timers. */
@@ -469,7 +488,7 @@ export class Http2GrpcServer {
         state.pingTimer = setTimeout(() => {
           if (session.destroyed || session.closed) return;
           state.ackTimer = setTimeout(() => {
-            keepaliveTrace('Connection dropped: no ping response');
+            keepaliveTrace('Ping timeout passed without response: dropping the connection');
             session.destroy();
           }, keepaliveTimeoutMs);
           state.ackTimer.unref();
@@ -564,12 +583,19 @@ export class Http2GrpcServer {
     for (const session of this.sessions.keys()) session.close();
   }
 
-  /** Drops every connection at once: calls in progress are cancelled. */
+  /**
+   * Ends every call at once with RST_STREAM(CANCEL), which clients report as cancelled, then
+   * closes the connections (destroyed a moment later if they linger). Destroying them at once
+   * would drop the resets with them: clients would see only a broken connection.
+   */
   forceShutdown(): void {
     for (const server of this.http2Servers) server.close();
     for (const call of this.calls) {
       if (!call.stream.destroyed) call.stream.close(NGHTTP2_CANCEL);
     }
-    for (const session of this.sessions.keys()) session.destroy();
+    for (const session of this.sessions.keys()) {
+      session.close();
+      setTimeout(() => session.destroy(), 1000).unref();
+    }
   }
 }
