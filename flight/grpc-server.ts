@@ -69,11 +69,19 @@ export interface GrpcTlsOptions {
 export type UnaryCallback = (error: Partial<StatusObject> | null, value?: unknown, trailers?: Metadata) => void;
 export type Http2Handler = (call: Http2ServerCall, callback: UnaryCallback) => void;
 
-/** Percent-encodes a status message as the gRPC spec asks (anything outside printable ASCII, and '%'). */
+/**
+ * Percent-encodes a status message as the gRPC spec asks (anything outside printable ASCII, and
+ * '%'), and a space at either end: HTTP/2 forbids a header value that starts or ends with one,
+ * and Node's client dropped such a grpc-message altogether.
+ */
 function encodeGrpcMessage(message: string): string {
+  const bytes = Buffer.from(message, 'utf8');
   let out = '';
-  for (const byte of Buffer.from(message, 'utf8')) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    const plain = byte > 0x20 && byte <= 0x7e && byte !== 0x25;
+    const innerSpace = byte === 0x20 && i > 0 && i < bytes.length - 1;
+    out += plain || innerSpace ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }

@@ -128,8 +128,11 @@ export const SERVER_KEEPALIVE: ChannelOptions = {
   'grpc.http2.min_ping_interval_without_data_ms': 10_000,
 };
 
-/** The transport a FlightServer uses unless told otherwise. */
-export const DEFAULT_TRANSPORT: 'http2' | 'grpc-js' = 'http2';
+/**
+ * The transport a FlightServer uses unless told otherwise: 'http2', or 'grpc-js' when the
+ * environment sets FLIGHT_SERVER_TRANSPORT=grpc-js (to compare the two under the same tests).
+ */
+export const DEFAULT_TRANSPORT: 'http2' | 'grpc-js' = process.env.FLIGHT_SERVER_TRANSPORT === 'grpc-js' ? 'grpc-js' : 'http2';
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
 
