@@ -102,7 +102,7 @@ function keepaliveTrace(text: string): void {
  * buffer holding its whole frame (prefix included), and handed on as a view 5 bytes in: the same
  * placement grpc-js uses, on which FlightData's 8-byte alignment of the body relies.
  */
-class MessageSplitter {
+export class MessageSplitter {
   private prefix = Buffer.alloc(GRPC_PREFIX);
   private prefixFilled = 0;
   private frame: Buffer | null = null;
