@@ -31,6 +31,7 @@ const {
   HTTP2_HEADER_TE,
   HTTP2_HEADER_ACCEPT_ENCODING,
   NGHTTP2_CANCEL,
+  NGHTTP2_NO_ERROR,
 } = http2.constants;
 
 /** Options the transport reads from grpc-js's channel options, so FlightServer's options keep their meaning. */
@@ -362,16 +363,27 @@ export class Http2ServerCall extends Duplex {
     this.stream.on('data', (chunk: Buffer) => {
       if (!this.statusSent) splitter.push(chunk);
     });
-    this.stream.once('end', () => {
-      if (this.statusSent) return;
-      if (splitter.partial) {
-        this.sendStatus({ code: Status.INTERNAL, details: 'the request stream ended in the middle of a message' });
-        this.cancel();
-        return;
-      }
-      this.push(null);
-      onEnd?.();
-    });
+    // Node's client half-closes a stream it resets (a cancelled DoPut ends its side, then sends
+    // RST_STREAM), and both often arrive in one read: seen alone, that 'end' looked like a
+    // complete upload, and the handler committed a partial one. The end counts only if no reset
+    // came with it.
+    this.stream.once('end', () => setImmediate(() => this.onRequestEnd(splitter, onEnd)));
+  }
+
+  private onRequestEnd(splitter: MessageSplitter, onEnd: (() => void) | undefined): void {
+    const reset = this.stream.rstCode !== undefined && this.stream.rstCode !== NGHTTP2_NO_ERROR;
+    if (reset || this.stream.aborted) {
+      this.onStreamClosed();
+      return;
+    }
+    if (this.statusSent) return;
+    if (splitter.partial) {
+      this.sendStatus({ code: Status.INTERNAL, details: 'the request stream ended in the middle of a message' });
+      this.cancel();
+      return;
+    }
+    this.push(null);
+    onEnd?.();
   }
 
   private decompress(message: Buffer): Buffer {
