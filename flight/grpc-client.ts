@@ -211,10 +211,13 @@ export class Http2ClientCall extends Duplex {
         return;
       }
       const code = stream.rstCode;
-      if (session.destroyed || session.closed || code === undefined || code === NGHTTP2_NO_ERROR) {
-        // The connection went away under the call (a TLS handshake the server refused after
-        // all, a server that stopped): the streams it closed are no reset of the server's.
-        const cause = this.channel.errorOf(session);
+      const cause = this.channel.errorOf(session);
+      // The connection went away under the call (a TLS handshake the server refused after all,
+      // a dead peer, our keepalive giving up): Node closes its streams with a code of its own,
+      // which is no reset of the server's. A server shutting down resets its calls, then says
+      // GOAWAY: those resets are its answer.
+      const torndown = session.destroyed && !this.channel.wentAway(session);
+      if (cause || torndown || code === undefined || code === NGHTTP2_NO_ERROR) {
         this.finish({ code: Status.UNAVAILABLE, details: `Connection dropped${cause ? `: ${cause.message}` : ''}`, metadata: new Metadata() });
       } else if (code === NGHTTP2_REFUSED_STREAM) {
         this.finish({ code: Status.UNAVAILABLE, details: 'Stream refused by server', metadata: new Metadata() });
@@ -318,6 +321,7 @@ export class Http2ClientCall extends Duplex {
 export class Http2GrpcChannel {
   private current: Promise<http2.ClientHttp2Session> | null = null;
   private readonly errors = new WeakMap<http2.ClientHttp2Session, Error>();
+  private readonly goaways = new WeakSet<http2.ClientHttp2Session>();
   private live: http2.ClientHttp2Session | null = null;
   private active = 0;
   private closed = false;
@@ -345,6 +349,11 @@ export class Http2GrpcChannel {
   /** The error a connection failed with, if it did. */
   errorOf(session: http2.ClientHttp2Session): Error | undefined {
     return this.errors.get(session);
+  }
+
+  /** Whether the server said GOAWAY on this connection. */
+  wentAway(session: http2.ClientHttp2Session): boolean {
+    return this.goaways.has(session);
   }
 
   /** The open connection, or a new one. */
@@ -378,7 +387,9 @@ export class Http2GrpcChannel {
       this.current = this.current && this.live === null ? null : this.current;
     };
     return new Promise<http2.ClientHttp2Session>((resolve, reject) => {
-      session.once('connect', () => {
+      // Ready once the server's SETTINGS arrive, not at 'connect': a plaintext connection to a
+      // TLS port connects, then fails.
+      session.once('remoteSettings', () => {
         session.off('error', reject);
         session.on('error', (error: Error) => this.errors.set(session, error));
         if (windowBytes > 65_535) session.setLocalWindowSize(windowBytes);
@@ -388,8 +399,14 @@ export class Http2GrpcChannel {
         resolve(session);
       });
       session.once('error', reject);
-      session.once('close', forget);
-      session.once('goaway', forget);
+      session.once('close', () => {
+        reject(new Error('the connection closed before the server spoke HTTP/2'));
+        forget();
+      });
+      session.once('goaway', () => {
+        this.goaways.add(session);
+        forget();
+      });
     });
   }
 
