@@ -359,6 +359,10 @@ export class Http2GrpcChannel {
   /** The open connection, or a new one. */
   session(): Promise<http2.ClientHttp2Session> {
     if (this.closed) return Promise.reject(new Error('the channel is closed'));
+    if (this.live && (this.live.destroyed || this.live.closed)) {
+      this.live = null;
+      this.current = null;
+    }
     if (this.current) return this.current;
     const connecting = this.connect();
     this.current = connecting;
@@ -399,10 +403,18 @@ export class Http2GrpcChannel {
         resolve(session);
       });
       session.once('error', reject);
-      session.once('close', () => {
+      const closed = () => {
         reject(new Error('the connection closed before the server spoke HTTP/2'));
         forget();
+      };
+      session.once('close', closed);
+      // A TLS alert after the handshake (mutual TLS refusing us) errors the socket, and Node
+      // destroys the session without an 'error' or 'close' of its own.
+      session.socket.once('error', (error: Error) => {
+        this.errors.set(session, error);
+        reject(error);
       });
+      session.socket.once('close', closed);
       session.once('goaway', () => {
         this.goaways.add(session);
         forget();
