@@ -446,12 +446,21 @@ export class Http2GrpcChannel {
   /** Connects, retrying until `deadline`; `callback` with an Error if it never does. */
   waitForReady(deadline: Date | number, callback: (error?: Error) => void): void {
     const until = new Date(deadline).getTime();
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      callback(error);
+    };
+    // A connection attempt that never settles must not outlive the deadline.
+    const timer = setTimeout(() => settle(new Error('Failed to connect before the deadline')), Math.max(0, until - Date.now()));
     const attempt = (delay: number) => {
       this.session().then(
-        () => callback(),
+        () => settle(),
         (error: Error) => {
-          if (Date.now() + delay >= until) callback(new Error(`Failed to connect before the deadline: ${error.message}`));
-          else setTimeout(() => attempt(Math.min(delay * 2, 1000)), delay);
+          if (Date.now() + delay >= until) settle(new Error(`Failed to connect before the deadline: ${error.message}`));
+          else setTimeout(() => !settled && attempt(Math.min(delay * 2, 1000)), delay);
         },
       );
     };
