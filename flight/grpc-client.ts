@@ -266,11 +266,16 @@ export class Http2ClientCall extends Duplex {
     return this.status !== null;
   }
 
+  /**
+   * Ends the call at once: the reset goes out, and the status is CANCELLED now, not when the
+   * stream reports its close. A writer that is never held back (its writes complete as fast as
+   * they are made) would otherwise keep writing, on microtasks alone, and that close never come.
+   */
   cancel(): void {
     if (this.status) return;
     this.cancelledHere = true;
-    if (this.stream) this.stream.close(NGHTTP2_CANCEL);
-    else this.finish({ code: Status.CANCELLED, details: 'Cancelled on client', metadata: new Metadata() });
+    this.stream?.close(NGHTTP2_CANCEL);
+    this.finish({ code: Status.CANCELLED, details: 'Cancelled on client', metadata: new Metadata() });
   }
 
   getPeer(): string {
