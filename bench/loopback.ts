@@ -9,7 +9,8 @@
 // pair uses two cores as a real client and server would. Both sides build the same
 // deterministic batches in memory. Per run and operation:
 //   flight get  DoGet of N batches: the server encodes them as it sends, the client decodes each
-//               into a RecordBatch;
+//               into a RecordBatch (flight-h2: the same with FlightClient's own HTTP/2 transport
+//               in place of grpc-js's client);
 //   raw get     one HTTP/2 response carrying the same FlightData bytes, pre-encoded, which the
 //               client reads and discards;
 //   flight put  DoPut of the same N batches: the client encodes, the server decodes;
@@ -67,8 +68,8 @@ interface Config {
 }
 
 type Op = 'get' | 'put';
-type Mode = 'flight' | 'grpc' | 'raw';
-const MODES: readonly Mode[] = ['flight', 'grpc', 'raw'];
+type Mode = 'flight' | 'flight-h2' | 'grpc' | 'raw';
+const MODES: readonly Mode[] = ['flight', 'flight-h2', 'grpc', 'raw'];
 
 const DISTINCT_BATCHES = 4;
 
@@ -256,7 +257,11 @@ async function main(): Promise<void> {
     .option('window-mib', { type: 'number', default: 16, describe: 'client HTTP/2 flow-control window' })
     .option('server-window-mib', { type: 'number', default: 0, describe: 'server HTTP/2 receive window (0: 64 KiB, the FlightServer and grpc-js default)' })
     .option('write-buffer-mib', { type: 'number', default: 8, describe: 'bytes queued per stream before writers wait' })
-    .option('modes', { type: 'string', default: MODES.join(','), describe: 'flight (ours), grpc (bare grpc-js), raw (node:http2)' })
+    .option('modes', {
+      type: 'string',
+      default: MODES.join(','),
+      describe: 'flight (ours, grpc-js client), flight-h2 (ours, our http2 client), grpc (bare grpc-js), raw (node:http2)',
+    })
     .option('serve', { type: 'string', hidden: true })
     .strict()
     .parseSync();
@@ -314,12 +319,15 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
   const totalBytes = schemaMessage.byteLength + cycles * bytesPerCycle;
   const totalRows = count * config.rows;
 
-  const client = new FlightClient(`grpc://127.0.0.1:${flightPort}`, {
+  const clientOptions = {
     maxMessageBytes: config.maxMessageBytes,
     flowControlWindow: config.windowBytes,
     writeBufferBytes: config.writeBufferBytes,
-  });
+  };
+  const client = new FlightClient(`grpc://127.0.0.1:${flightPort}`, { ...clientOptions, transport: 'grpc-js' });
   await client.waitForReady();
+  const h2Client = new FlightClient(`grpc://127.0.0.1:${flightPort}`, { ...clientOptions, transport: 'http2' });
+  await h2Client.waitForReady();
   const grpcOptions = {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
@@ -344,14 +352,24 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
     return (JSON.parse(body) as { seconds: number }).seconds;
   };
 
+  const flightGet = (flight: FlightClient) => async (n: number) => {
+    const reader = flight.doGet(JSON.stringify({ batches: n }));
+    let rows = 0;
+    for await (const batch of reader) rows += batch.numRows;
+    if (rows !== n * config.rows) throw new Error(`flight get: ${rows} rows where ${n * config.rows} were sent`);
+    return { bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle, alignmentCopies: reader.decoder.stats.alignmentCopies };
+  };
+  const flightPut = (flight: FlightClient) => async (n: number) => {
+    const results = await flight.doPut(FlightDescriptor.path('bench'), cycle(batches.map((b) => [b]), n));
+    const answer = JSON.parse(new TextDecoder().decode(results[0])) as { rows: number; alignmentCopies: number };
+    if (answer.rows !== n * config.rows) throw new Error(`flight put: the server read ${answer.rows} rows of ${n * config.rows}`);
+    return { bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle, alignmentCopies: answer.alignmentCopies };
+  };
   const runners: Record<`${Mode} ${Op}`, (n: number) => Promise<{ bytes: number; alignmentCopies?: number }>> = {
-    'flight get': async (n) => {
-      const reader = client.doGet(JSON.stringify({ batches: n }));
-      let rows = 0;
-      for await (const batch of reader) rows += batch.numRows;
-      if (rows !== n * config.rows) throw new Error(`flight get: ${rows} rows where ${n * config.rows} were sent`);
-      return { bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle, alignmentCopies: reader.decoder.stats.alignmentCopies };
-    },
+    'flight get': flightGet(client),
+    'flight put': flightPut(client),
+    'flight-h2 get': flightGet(h2Client),
+    'flight-h2 put': flightPut(h2Client),
     'grpc get': async (n) => {
       const call = bare.makeServerStreamRequest(BARE_SERVICE.Get.path, identity, identity, Buffer.from(JSON.stringify({ batches: n })), new Metadata());
       let bytes = 0;
@@ -386,12 +404,6 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
       const expected = schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle;
       if (bytes !== expected) throw new Error(`raw get: ${bytes} bytes where ${expected} were sent`);
       return { bytes };
-    },
-    'flight put': async (n) => {
-      const results = await client.doPut(FlightDescriptor.path('bench'), cycle(batches.map((b) => [b]), n));
-      const answer = JSON.parse(new TextDecoder().decode(results[0])) as { rows: number; alignmentCopies: number };
-      if (answer.rows !== n * config.rows) throw new Error(`flight put: the server read ${answer.rows} rows of ${n * config.rows}`);
-      return { bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle, alignmentCopies: answer.alignmentCopies };
     },
     'raw put': async (n) => {
       const request = session.request({ ':path': '/put', ':method': 'POST' });
@@ -457,6 +469,7 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
     }
   }
   client.close();
+  h2Client.close();
   bare.close();
   session.close();
 
@@ -494,7 +507,7 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
       };
       table.push([
         op === 'get' ? 'DoGet' : 'DoPut',
-        { flight: 'ours', grpc: 'bare grpc-js', raw: 'raw http2' }[mode],
+        { flight: 'ours', 'flight-h2': 'ours, http2 client', grpc: 'bare grpc-js', raw: 'raw http2' }[mode],
         show(throughput.median, 3),
         show(throughput.relative, 0, 100, '%'),
         show(row.ratioToRaw, 2),

@@ -26,6 +26,7 @@ import {
   type PollInfo,
 } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
+import { Http2GrpcChannel } from './grpc-client.ts';
 import { FlightServiceDefinition, type Decoded } from './service.ts';
 import {
   BackpressureWriter,
@@ -54,6 +55,13 @@ export interface FlightClientOptions {
   /** Bytes of outgoing messages queued per stream before writers wait (default 8 MiB). */
   writeBufferBytes?: number | undefined;
   grpcOptions?: ChannelOptions | undefined;
+  /**
+   * 'http2' (default): our own client channel on node:http2 (grpc-client.ts), about a third of
+   * grpc-js's CPU per uploaded byte; it reads the keepalive options of grpcOptions and no others
+   * (each FlightClient has a connection of its own). 'grpc-js': @grpc/grpc-js's Client.
+   * FLIGHT_CLIENT_TRANSPORT=grpc-js in the environment changes the default.
+   */
+  transport?: 'grpc-js' | 'http2' | undefined;
 }
 
 export interface CallOptions {
@@ -91,6 +99,9 @@ export interface FlightExchange {
 }
 
 const utf8 = new TextEncoder();
+
+/** The client transport unless told otherwise: 'http2', or 'grpc-js' when FLIGHT_CLIENT_TRANSPORT=grpc-js. */
+export const DEFAULT_CLIENT_TRANSPORT: 'grpc-js' | 'http2' = process.env.FLIGHT_CLIENT_TRANSPORT === 'grpc-js' ? 'grpc-js' : 'http2';
 const M = FlightServiceDefinition;
 
 /**
@@ -145,6 +156,19 @@ export class FlightClient {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
     this.token = options.token;
+    if ((options.transport ?? DEFAULT_CLIENT_TRANSPORT) === 'http2') {
+      const grpcOptions = { ...CLIENT_KEEPALIVE, ...options.grpcOptions };
+      const channel = new Http2GrpcChannel(address, {
+        tls: tls ? (typeof tls === 'object' ? tls : {}) : undefined,
+        windowBytes: options.flowControlWindow ?? 16 * 1024 * 1024,
+        maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
+        keepaliveTimeMs: Number(grpcOptions['grpc.keepalive_time_ms'] ?? 0),
+        keepaliveTimeoutMs: Number(grpcOptions['grpc.keepalive_timeout_ms'] ?? 20_000),
+      });
+      // The channel offers the part of grpc-js's Client this class calls, with the same signatures.
+      this.client = channel as unknown as Client;
+      return;
+    }
     this.client = new Client(address, channelCredentials, {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
       'grpc.max_send_message_length': -1,

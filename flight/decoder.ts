@@ -315,8 +315,10 @@ function checkIndices(data: Data, n: number, fail: (what: string) => never): voi
 function checkOffsets(offsets: ArrayLike<number | bigint>, from: number, n: number, fail: (what: string) => never): void {
   if (offsets instanceof Int32Array) {
     if (offsets[from]! < 0) fail(`offset ${offsets[from]} of row ${from} is negative`);
-    for (let i = from; i < n; i++) {
-      if (offsets[i + 1]! < offsets[i]!) fail(`offsets decrease from ${offsets[i]} to ${offsets[i + 1]} at row ${i}`);
+    if (int32Decreases(offsets, from, n)) {
+      for (let i = from; i < n; i++) {
+        if (offsets[i + 1]! < offsets[i]!) fail(`offsets decrease from ${offsets[i]} to ${offsets[i + 1]} at row ${i}`);
+      }
     }
     return;
   }
@@ -324,6 +326,21 @@ function checkOffsets(offsets: ArrayLike<number | bigint>, from: number, n: numb
   for (let i = from; i < n; i++) {
     if (offsets[i + 1]! < offsets[i]!) fail(`offsets decrease from ${offsets[i]} to ${offsets[i + 1]} at row ${i}`);
   }
+}
+
+/**
+ * Whether any of offsets[from..n] is below the one before it. Branch-free, so the loop runs about
+ * twice as fast as comparing and branching per row; the row is found again only on failure.
+ */
+function int32Decreases(offsets: Int32Array, from: number, n: number): boolean {
+  let previous = offsets[from]!;
+  let decreased = 0;
+  for (let i = from + 1; i <= n; i++) {
+    const next = offsets[i]!;
+    decreased |= +(next < previous);
+    previous = next;
+  }
+  return decreased !== 0;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { BufferType, Data, DataType, RecordBatch, Schema, Vector } from 'apache-arrow';
 import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { layoutBody, type BodyLayout } from './body-layout.ts';
 import { encodeFlightData, FlightDataMessage, type BodyParts } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
 import { FlightError } from './error.ts';
@@ -70,7 +71,7 @@ export class FlightDataEncoder {
   }
 
   private encodeSlices(batch: RecordBatch, appMetadata: Uint8Array | undefined, out: FlightDataMessage[]): void {
-    const assembled = VectorAssembler.assemble(withViewsRebased(batch));
+    const assembled = layoutBody(batch.data.children) ?? fromAssembler(VectorAssembler.assemble(withViewsRebased(batch)));
     if (assembled.byteLength > this.maxMessageBytes && batch.numRows > 1) {
       const pieces = Math.ceil(assembled.byteLength / this.maxMessageBytes);
       const rowsPerPiece = sliceRows(batch.numRows, pieces);
@@ -80,18 +81,12 @@ export class FlightDataEncoder {
       }
       return;
     }
-    const header = new RecordBatchHeader(
-      batch.numRows,
-      assembled.nodes,
-      assembled.bufferRegions,
-      null,
-      assembled.variadicBufferCounts,
-    );
+    const header = new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.regions, null, assembled.variadicBufferCounts);
     const message = Message.from(header, assembled.byteLength);
     out.push(
       new FlightDataMessage(
         Message.encode(message),
-        bodyParts(assembled.byteLength, assembled.buffers, assembled.bufferRegions),
+        { length: assembled.byteLength, buffers: assembled.buffers, offsets: assembled.regions.map((r) => r.offset), deltas: assembled.deltas },
         appMetadata,
         this.takeDescriptor(),
       ),
@@ -178,6 +173,18 @@ function rebaseViews<T extends DataType>(data: Data<T>): Data<T> {
     buffers[BufferType.DATA] = rebased as never;
   }
   return data.clone(data.type, data.offset, data.length, data.nullCount, buffers, children);
+}
+
+/** VectorAssembler's result as a BodyLayout (nothing to rebase: it copied what needed it). */
+function fromAssembler(assembled: VectorAssembler): BodyLayout {
+  return {
+    nodes: assembled.nodes,
+    regions: assembled.bufferRegions,
+    buffers: assembled.buffers,
+    deltas: assembled.buffers.map(() => 0),
+    variadicBufferCounts: assembled.variadicBufferCounts,
+    byteLength: assembled.byteLength,
+  };
 }
 
 function bodyParts(length: number, buffers: ArrayBufferView[], regions: { offset: number }[]): BodyParts {

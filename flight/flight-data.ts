@@ -26,6 +26,8 @@ export interface BodyParts {
   length: number;
   buffers: readonly ArrayBufferView[];
   offsets: readonly number[];
+  /** Per buffer, if given: add this to each 32-bit integer as it is copied (offsets of a slice, rebased to 0). */
+  deltas?: readonly number[] | undefined;
 }
 
 const FIELD_DESCRIPTOR = 1;
@@ -123,13 +125,36 @@ export class FlightDataMessage {
         const at = body.offsets[i]!;
         if (buffer.byteLength === 0) continue;
         if (at > written) out.fill(0, start + written, start + at);
-        out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), start + at);
+        const delta = body.deltas?.[i] ?? 0;
+        if (delta === 0) out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), start + at);
+        else copyRebased(buffer as Int32Array, delta, out, start + at);
         written = at + buffer.byteLength;
       }
       if (written < bodyLength) out.fill(0, start + written, start + bodyLength);
     }
   }
 }
+
+/**
+ * Copies 32-bit offsets into `out` at `at` with `delta` added to each. Inside a gRPC frame the
+ * target is aligned and written directly; a message on its own has its body 3 bytes past an
+ * 8-byte boundary (see GRPC_FRAME_PREFIX), so it goes through a reused array (a DataView written
+ * per value measured several times slower).
+ */
+function copyRebased(offsets: Int32Array, delta: number, out: Buffer, at: number): void {
+  const n = offsets.length;
+  if ((out.byteOffset + at) % 4 === 0) {
+    // The message is written inside its gRPC frame (our HTTP/2 transport): aligned, one pass.
+    const target = new Int32Array(out.buffer, out.byteOffset + at, n);
+    for (let i = 0; i < n; i++) target[i] = offsets[i]! + delta;
+    return;
+  }
+  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
+  const rebased = scratch;
+  for (let i = 0; i < n; i++) rebased[i] = offsets[i]! + delta;
+  out.set(new Uint8Array(rebased.buffer, 0, n * 4), at);
+}
+let scratch = new Int32Array(16 * 1024);
 
 /** Encodes one FlightData message into a single Buffer ready for grpc-js (see FlightDataMessage). */
 export function encodeFlightData(

@@ -5,6 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { FlightError } from './error.ts';
 import { FlightDataMessage, type OutgoingFlightData } from './flight-data.ts';
+import { PrefixedMessage } from './grpc-server.ts';
 
 /** At most this many bytes of encoded messages wait in grpc-js per stream, unless one message is larger. */
 export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -16,6 +17,8 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
  * cancellation would both wait for that.
  */
 export const WRITE_BUFFER_MESSAGES = 256;
+
+const GRPC_PREFIX_BYTES = 5;
 
 /** On a server call, messages at least this large are gathered into reused memory (see MessageBuffers). */
 const REUSE_MIN_BYTES = 256 * 1024;
@@ -32,7 +35,8 @@ export const CLIENT_REUSE_MIN_BYTES = 1024 * 1024;
 
 /**
  * Memory for outgoing messages that is used again once a message has been written. Safe only
- * where a write is copied out before its callback: grpc-js's server copies each message into a
+ * where a write is done with the memory before its callback: our HTTP/2 transport calls back
+ * once HTTP/2 has sent the frame (grpc-server.ts); grpc-js's server copies each message into a
  * frame of its own (serializeMessage) as it takes it; its client does so for messages larger
  * than its retry buffer (see CLIENT_RETRY_BUFFER_BYTES). One per call, never shared.
  */
@@ -64,6 +68,7 @@ export class BackpressureWriter {
   private stallListener: (() => void) | null = null;
   private readonly buffers: MessageBuffers | null;
   private readonly reuseMinBytes: number;
+  private readonly prefixed: boolean;
 
   constructor(
     private readonly stream: Writable,
@@ -77,6 +82,7 @@ export class BackpressureWriter {
   ) {
     this.reuseMinBytes = reuseBuffers === false ? Infinity : reuseBuffers === true ? REUSE_MIN_BYTES : reuseBuffers.minBytes;
     this.buffers = reuseBuffers === false ? null : new MessageBuffers();
+    this.prefixed = (stream as { acceptsPrefixed?: boolean }).acceptsPrefixed === true;
     const fail = (error: Error) => {
       this.failure ??= error;
       this.wake();
@@ -96,17 +102,22 @@ export class BackpressureWriter {
   async write(message: OutgoingFlightData): Promise<void> {
     if (this.failure) throw this.failure;
     let bytes: Buffer;
+    let chunk: Buffer | PrefixedMessage;
     let reused = false;
     if (message instanceof FlightDataMessage) {
+      // Our own transport takes the message inside its gRPC frame: gathered once, sent as it is.
+      const prefix = this.prefixed ? GRPC_PREFIX_BYTES : 0;
       reused = this.buffers !== null && message.byteLength >= this.reuseMinBytes;
-      bytes = reused ? this.buffers!.take(message.byteLength) : Buffer.allocUnsafe(message.byteLength);
-      message.writeInto(bytes);
+      bytes = reused ? this.buffers!.take(prefix + message.byteLength) : Buffer.allocUnsafe(prefix + message.byteLength);
+      message.writeInto(prefix > 0 ? bytes.subarray(prefix) : bytes);
+      chunk = prefix > 0 ? new PrefixedMessage(bytes) : bytes;
     } else {
       bytes = message;
+      chunk = bytes;
     }
     this.pendingBytes += bytes.byteLength;
     this.pendingMessages++;
-    this.stream.write(bytes, () => {
+    this.stream.write(chunk, () => {
       this.pendingBytes -= bytes.byteLength;
       this.pendingMessages--;
       if (reused) this.buffers!.release(bytes);
