@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStateme
 import { StatementType } from '@duckdb/node-api';
 import { Schema, tableFromArrays, type RecordBatch } from 'apache-arrow';
 import { FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
-import { describeStatement, streamPrepared } from './bridge/index.ts';
+import { describePrepared, streamPrepared } from './bridge/index.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -164,44 +164,49 @@ function refuseWriteWhenReadOnly(readOnly: boolean, type: StatementType): void {
   }
 }
 
+/**
+ * Runs `work` on `connection`, interrupting it if `signal` aborts meanwhile. The listener goes
+ * when the work ends: the connection may then return to the pool and serve another call.
+ */
+async function interruptedOnAbort<T>(signal: AbortSignal, connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  const interrupt = () => connection.interrupt();
+  signal.addEventListener('abort', interrupt);
+  try {
+    return await work();
+  } finally {
+    signal.removeEventListener('abort', interrupt);
+  }
+}
+
 /** Runs `sql` and streams its result; a statement that returns no rows answers a status table. */
 export async function runQuery(service: ServiceContext, sql: string, context: CallContext): Promise<FlightOutput> {
   const connection = await service.engine.acquire();
   let handedOff = false;
   let failed = false;
   try {
-    // A client that goes away interrupts what runs before the stream starts (the stream itself
-    // listens to the signal once it exists).
-    const interrupt = () => connection.interrupt();
-    context.signal.addEventListener('abort', interrupt);
-    let kind: Classified;
-    try {
-      kind = await runAllButLast(connection, sql, service.settings.readOnly).catch((e: unknown) => {
+    // A client that goes away interrupts what runs before the stream starts; the stream itself
+    // listens to the signal once it exists.
+    const kind = await interruptedOnAbort(context.signal, connection, () => runAllButLast(connection, sql, service.settings.readOnly)).catch(
+      (e: unknown) => {
         throw fromDuckDBError(e);
-      });
-    } catch (error) {
-      context.signal.removeEventListener('abort', interrupt);
-      throw error;
-    }
+      },
+    );
     if (!kind.rows) {
       // A statement that returns no rows (DDL, DML, SET ...) answers a one-row status table.
       let status;
       try {
         refuseWriteWhenReadOnly(service.settings.readOnly, kind.type);
-        const result = await kind.prepared.run();
+        const result = await interruptedOnAbort(context.signal, connection, () => kind.prepared.run());
         status = statusTable(StatementType[kind.type] ?? 'STATEMENT', result.rowsChanged).batches;
       } catch (error) {
         throw fromDuckDBError(error);
       } finally {
         kind.prepared.destroySync();
-        context.signal.removeEventListener('abort', interrupt);
       }
       handedOff = true;
       if (await releaseAfterSql(service, connection, sql)) throw transactionLeftOpen();
       return status;
     }
-    // Before the connection can go back to the pool, no listener of this call may interrupt it.
-    context.signal.removeEventListener('abort', interrupt);
     const stream = await streamPrepared(connection, kind.prepared, { batchRows: service.settings.batchRows, signal: context.signal }).catch(
       (e: unknown) => {
         throw fromDuckDBError(e);
@@ -241,11 +246,13 @@ export async function querySchema(service: ServiceContext, sql: string): Promise
       throw fromDuckDBError(e);
     });
     if (!kind) throw FlightError.invalidArgument('a schema can be given for one statement at a time; DoGet runs several');
-    kind.prepared.destroySync();
-    if (!kind.rows) return statusSchema();
-    // From the prepared statement alone: nothing runs (a PRAGMA or CALL has no effect, a long
-    // query costs nothing).
-    return await describeStatement(connection, sql);
+    try {
+      // From the prepared statement alone: nothing runs (a PRAGMA or CALL has no effect, a long
+      // query costs nothing).
+      return kind.rows ? await describePrepared(connection, kind.prepared) : statusSchema();
+    } finally {
+      kind.prepared.destroySync();
+    }
   } catch (error) {
     failed = true;
     throw fromDuckDBError(error);

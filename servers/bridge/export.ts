@@ -139,21 +139,14 @@ async function plan(connection: DuckDBConnection, prepared: DuckDBPreparedStatem
 }
 
 /**
- * The Arrow schema `sql` (one statement) would stream, from DuckDB's prepared statement: the
- * statement is bound, never run, so a PRAGMA, CALL or EXPLAIN ANALYZE has no effect and a long
- * query costs nothing. Throws naming a type the bridge cannot map.
+ * The Arrow schema a statement already prepared on `connection` would stream: it is bound, never
+ * run, so a PRAGMA, CALL or EXPLAIN ANALYZE has no effect and a long query costs nothing. Throws
+ * naming a type the bridge cannot map.
  */
-export async function describeStatement(connection: DuckDBConnection, sql: string): Promise<Schema> {
-  const lease = leaseConnection(connection, 'describeStatement');
+export async function describePrepared(connection: DuckDBConnection, prepared: DuckDBPreparedStatement): Promise<Schema> {
+  const lease = leaseConnection(connection, 'describePrepared');
   try {
-    const extracted = await connection.extractStatements(sql);
-    if (extracted.count !== 1) throw new Error(`bridge: describeStatement takes one statement, got ${extracted.count}`);
-    const prepared = await extracted.prepare(0);
-    try {
-      return (await plan(connection, prepared, 1)).schema;
-    } finally {
-      prepared.destroySync();
-    }
+    return (await plan(connection, prepared, 1)).schema;
   } finally {
     lease.release();
   }
