@@ -135,8 +135,11 @@ export function isBatchKind(text: string): text is BatchKind {
   return (BATCH_KINDS as readonly string[]).includes(text);
 }
 
-/** A small, fast, seedable generator (mulberry32): the same seed gives the same batch everywhere. */
-function random(seed: number): () => number {
+/**
+ * A small, fast, seedable generator (mulberry32) of numbers in [0, 1): the same seed gives the
+ * same sequence everywhere (the benchmark batches, the load run's mix, the fuzzer's mutations).
+ */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -209,7 +212,7 @@ function batchOf(columns: [string, DataType, Data, boolean?][]): RecordBatch {
  *   int32, four doubles of which three have nulls, a boolean: the table less DEST_CITY).
  */
 export function makeBatch(kind: BatchKind, rows: number, seed = 1): RecordBatch {
-  const next = random(seed);
+  const next = mulberry32(seed);
   switch (kind) {
     case 'int64': {
       const values = new BigInt64Array(rows);

@@ -18,7 +18,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DuckDBFlightClient } from '../client/index.ts';
 import { tableChecksumSql } from '../data/flights.ts';
-import { machineFacts } from './common.ts';
+import { machineFacts, mulberry32 } from './common.ts';
 import { startServer } from './harness/index.ts';
 
 export const LOAD_OPERATIONS = ['get', 'put', 'exchange', 'action'] as const;
@@ -74,18 +74,6 @@ const BASE = 'load_base';
 const PUTS = 'load_puts';
 const LOG = 'load_upload_log';
 const EXPECTED = 'load_expected';
-
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rows [start, start + n): id, v = id * 0.5, s = 'row-<id>' (the same rows rowsSql makes in DuckDB). */
 export function rowsBatch(start: number, n: number): RecordBatch {
@@ -273,7 +261,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   await Promise.all(
     clients.map(async (client, c) => {
-      const random = prng(seed * 7919 + c);
+      const random = mulberry32(seed * 7919 + c);
       for (let k = 0; performance.now() < endAt; k++) {
         let r = random() * total;
         const operation = LOAD_OPERATIONS.find((op) => (r -= weights[op]) < 0) ?? 'get';

@@ -3,23 +3,16 @@
 // truncations, protobuf length fields rewritten, 32- and 64-bit words of the flatbuffer header
 // and of the body overwritten with lengths and offsets that lie, messages dropped or repeated.
 
+import { mulberry32 } from '../../bench/common.ts';
 import { decodeFlightData } from '../../flight/index.ts';
 import { varint } from './inputs.ts';
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+/** Seeded choices for the mutations (bench/common.ts's mulberry32: the same seed, the same inputs). */
 export class Prng {
-  private state: number;
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [0, n). */

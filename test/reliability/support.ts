@@ -3,7 +3,8 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import { makeVector, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
+import { Table } from 'apache-arrow';
+import { rowsBatch, rowsSql } from '../../bench/load.ts';
 import type { DuckDBFlightClient } from '../../client/index.ts';
 import { tableChecksumSql } from '../../data/flights.ts';
 import { REPO_ROOT } from '../support/duck-server.ts';
@@ -13,16 +14,8 @@ const CLIENT_SCRIPT = join(REPO_ROOT, 'test', 'reliability', 'fixtures', 'client
 const SERVER_SCRIPT = join(REPO_ROOT, 'test', 'reliability', 'fixtures', 'server.ts');
 const PRELOAD = join(REPO_ROOT, 'test', 'support', 'stop-with-parent.mjs');
 
-/** Rows [start, start + n) of the upload table: id, v = id * 0.5, s = 'row-<id>'. */
-export function uploadBatch(start: number, n: number): RecordBatch {
-  const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(start + i));
-  const v = Float64Array.from({ length: n }, (_, i) => (start + i) * 0.5);
-  const s = vectorFromArray(
-    Array.from({ length: n }, (_, i) => `row-${start + i}`),
-    new Utf8(),
-  );
-  return new Table({ id: makeVector(ids), v: makeVector(v), s }).batches[0]!;
-}
+/** Rows [start, start + n) of the upload table (id, v = id * 0.5, s = 'row-<id>'): bench/load.ts's rows. */
+export const uploadBatch = rowsBatch;
 
 /** `uploadBatch(start, n)` as a Table (what uploadData takes). */
 export function uploadTable(start: number, n: number): Table {
@@ -30,9 +23,7 @@ export function uploadTable(start: number, n: number): Table {
 }
 
 /** The same rows as `uploadBatch(start, n)`, made by DuckDB: what a table holding them must equal. */
-export function uploadRowsSql(start: number, n: number): string {
-  return `SELECT (${start} + i)::BIGINT AS id, ((${start} + i) * 0.5)::DOUBLE AS v, 'row-' || (${start} + i) AS s FROM range(${n}) t(i)`;
-}
+export const uploadRowsSql = rowsSql;
 
 export interface ClientProcess {
   child: ChildProcessWithoutNullStreams;
