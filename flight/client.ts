@@ -401,7 +401,7 @@ export class FlightClient {
     reading.catch(() => {}); // observed below; never an unhandled rejection
     const backpressure = new BackpressureWriter(call, this.writeBufferBytes, undefined, { minBytes: CLIENT_REUSE_MIN_BYTES });
     const writer = new FlightDataWriter((m) => backpressure.write(m), { descriptor, maxMessageBytes: this.maxMessageBytes });
-    try {
+    const writing = (async () => {
       if (data instanceof Table) {
         await writer.writeSchema(data.schema);
         await writer.writeAll(data.batches);
@@ -414,7 +414,13 @@ export class FlightClient {
         await writer.writeAll(data);
       }
       if (!writer.schemaSent) throw FlightError.invalidArgument('doPut: no schema to send (the input had no batches and no schema)');
+    })();
+    try {
+      // A call that fails (cancelled, its deadline passed, the server's error) rejects now, even
+      // while the source is still working on its next batch.
+      await Promise.race([writing, reading.then(() => writing)]);
     } catch (error) {
+      writing.catch(() => {}); // a source still running: its later failure is not news
       if (backpressure.failed) {
         await reading; // the server ended the call: its status is the error to report
         throw error;

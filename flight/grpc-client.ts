@@ -92,6 +92,21 @@ interface CallOptions {
  * (response messages). Ends with a 'status' event, then 'end' (OK) or 'error' (anything else),
  * after every message received before it has been read.
  */
+/**
+ * Cancels a stream with RST_STREAM(CANCEL) and nothing before it. Node's `close(code)` ends the
+ * writable side first, and when no write is pending that END_STREAM leaves ahead of the reset:
+ * the server sees a complete request (a DoPut whose source failed looks finished and gets
+ * committed) and learns of the cancellation only in a later frame, or never in time. Ending
+ * our side without the shutdown keeps END_STREAM off the wire: the reset alone says what happened.
+ */
+export function resetStream(stream: http2.ClientHttp2Stream): void {
+  if (stream.closed || stream.destroyed) return;
+  if (!stream.writableEnded) {
+    (stream as unknown as { _final: (done: (error?: Error | null) => void) => void })._final = (done) => done();
+  }
+  stream.close(NGHTTP2_CANCEL);
+}
+
 export class Http2ClientCall extends Duplex {
   readonly acceptsPrefixed = true;
   private stream: http2.ClientHttp2Stream | null = null;
@@ -129,7 +144,7 @@ export class Http2ClientCall extends Duplex {
       }
       headers['grpc-timeout'] = timeoutHeader(left);
       this.deadlineTimer = setTimeout(() => {
-        this.stream?.close(NGHTTP2_CANCEL);
+        if (this.stream) resetStream(this.stream);
         this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
       }, Math.min(left, 2 ** 31 - 1));
     }
@@ -157,7 +172,7 @@ export class Http2ClientCall extends Duplex {
       (message, compressed) => {
         if (compressed) {
           this.finish({ code: Status.INTERNAL, details: 'the server sent a compressed message, which was not asked for', metadata: new Metadata() });
-          stream.close(NGHTTP2_CANCEL);
+          resetStream(stream);
           return;
         }
         if (!this.push(this.deserialize(message))) stream.pause();
@@ -168,7 +183,7 @@ export class Http2ClientCall extends Duplex {
           details: `Received message larger than max (${length} vs. ${this.channel.options.maxReceiveMessageBytes})`,
           metadata: new Metadata(),
         });
-        stream.close(NGHTTP2_CANCEL);
+        resetStream(stream);
       },
     );
     stream.on('response', (headers) => {
@@ -251,7 +266,10 @@ export class Http2ClientCall extends Duplex {
     if (this.status) return;
     this.status = status;
     clearTimeout(this.deadlineTimer);
-    if (this.stream && !this.stream.closed) this.stream.close(status.code === Status.OK ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+    if (this.stream && !this.stream.closed) {
+      if (status.code === Status.OK) this.stream.close(NGHTTP2_NO_ERROR);
+      else resetStream(this.stream);
+    }
     this.emit('status', status);
     if (status.code === Status.OK) {
       this.once('end', () => this.emit('close'));
@@ -274,7 +292,7 @@ export class Http2ClientCall extends Duplex {
   cancel(): void {
     if (this.status) return;
     this.cancelledHere = true;
-    this.stream?.close(NGHTTP2_CANCEL);
+    if (this.stream) resetStream(this.stream);
     this.finish({ code: Status.CANCELLED, details: 'Cancelled on client', metadata: new Metadata() });
   }
 

@@ -136,6 +136,11 @@ export async function appendBatches(
     // Flushing is where constraint violations surface.
     appender.closeSync();
     appender = null;
+    // Some clients (grpc-js, Node's http2 close()) cancel with END_STREAM and then RST_STREAM,
+    // written back to back: one more turn of the event loop lets a reset already on the socket
+    // abort the upload before the commit makes it permanent.
+    await new Promise((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
     await connection.run('COMMIT');
     inTransaction = false;
     return { rows, created };

@@ -1,0 +1,169 @@
+// A cancelled call on the wire. A DoPut whose source fails must reach the server as RST_STREAM
+// (CANCEL) alone: were END_STREAM to go first, the server would see a complete upload and commit
+// the part it had. A TCP relay between our client and server reads the client's HTTP/2 frames
+// and keeps, per stream, the order of END_STREAM and RST_STREAM.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { RecordBatch, Table, makeVector } from 'apache-arrow';
+import { FlightClient, FlightDescriptor, FlightError, FlightServer } from '../../flight/index.ts';
+
+const PREFACE_BYTES = 24; // 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+const FRAME_DATA = 0x0;
+const FRAME_HEADERS = 0x1;
+const FRAME_RST_STREAM = 0x3;
+const FLAG_END_STREAM = 0x1;
+const NGHTTP2_CANCEL = 8;
+
+type WireEvent = { kind: 'end-stream' } | { kind: 'rst-stream'; code: number };
+
+/** Relays TCP to `target`, parsing the client's frames: what each stream sent, in order. */
+class FrameRelay {
+  readonly streams = new Map<number, WireEvent[]>();
+  private readonly server = net.createServer((client) => this.relay(client));
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly target: number) {}
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private relay(client: net.Socket): void {
+    const upstream = net.connect(this.target, '127.0.0.1');
+    this.sockets.add(client).add(upstream);
+    let pending = Buffer.alloc(0);
+    let prefaceLeft = PREFACE_BYTES;
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      pending = Buffer.concat([pending, chunk]);
+      if (prefaceLeft > 0) {
+        const skip = Math.min(prefaceLeft, pending.length);
+        pending = pending.subarray(skip);
+        prefaceLeft -= skip;
+      }
+      while (pending.length >= 9) {
+        const length = pending.readUIntBE(0, 3);
+        if (pending.length < 9 + length) break;
+        const type = pending[3]!;
+        const flags = pending[4]!;
+        const id = pending.readUInt32BE(5) & 0x7fffffff;
+        const events = this.streams.get(id) ?? [];
+        if ((type === FRAME_DATA || type === FRAME_HEADERS) && flags & FLAG_END_STREAM) events.push({ kind: 'end-stream' });
+        if (type === FRAME_RST_STREAM) events.push({ kind: 'rst-stream', code: pending.readUInt32BE(9) });
+        if (id !== 0) this.streams.set(id, events);
+        pending = pending.subarray(9 + length);
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const closeBoth = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', closeBoth).on('error', closeBoth);
+    upstream.on('close', closeBoth).on('error', closeBoth);
+  }
+}
+
+function batch(first: number): RecordBatch {
+  return new Table({ i: makeVector(Int32Array.from({ length: 1000 }, (_, k) => first + k)) }).batches[0]!;
+}
+
+async function until(predicate: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('a cancelled call resets its stream without half-closing it first', () => {
+  let server: FlightServer;
+  let relay: FrameRelay;
+  let client: FlightClient;
+  /** How each DoPut ended on the server: 'complete' (the input ended) or 'cancelled'. */
+  const outcomes: string[] = [];
+
+  before(async () => {
+    server = new FlightServer({
+      async doPut(reader, context) {
+        let rows = 0;
+        try {
+          for await (const b of reader) rows += b.numRows;
+        } catch {
+          outcomes.push('cancelled');
+          throw FlightError.cancelled('the upload was cancelled');
+        }
+        outcomes.push(context.signal.aborted ? 'cancelled' : 'complete');
+        return [new TextEncoder().encode(String(rows))];
+      },
+    });
+    const port = await server.listen('127.0.0.1', 0);
+    relay = new FrameRelay(port);
+    await relay.listen();
+    client = new FlightClient(`grpc://127.0.0.1:${relay.port}`);
+  });
+  after(async () => {
+    client.close();
+    await relay.close();
+    await server.close(100);
+  });
+
+  /** The events of the streams opened since `known`, in stream-id order. */
+  const newStreams = (known: Set<number>) => [...relay.streams.entries()].filter(([id]) => !known.has(id)).map(([, events]) => events);
+
+  test('a DoPut whose source fails: RST_STREAM(CANCEL), no END_STREAM, and the server sees a cancellation', async () => {
+    for (let round = 0; round < 20; round++) {
+      const known = new Set(relay.streams.keys());
+      const before = outcomes.length;
+      const source = (async function* () {
+        yield batch(0);
+        yield batch(1000);
+        await new Promise((resolve) => setTimeout(resolve, 10)); // the writer is idle: nothing pending
+        throw new Error('the source failed');
+      })();
+      await assert.rejects(client.doPut(FlightDescriptor.path('t'), source), /the source failed/);
+      await until(() => outcomes.length > before, 'the server handler to finish');
+      assert.equal(outcomes.at(-1), 'cancelled', `round ${round}: the server took a failed upload for a complete one`);
+      const [events] = newStreams(known);
+      assert.deepEqual(events, [{ kind: 'rst-stream', code: NGHTTP2_CANCEL }], `round ${round}`);
+    }
+  });
+
+  test('a DoPut aborted by its AbortSignal: the same', async () => {
+    const known = new Set(relay.streams.keys());
+    const before = outcomes.length;
+    const controller = new AbortController();
+    const source = (async function* () {
+      yield batch(0);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      controller.abort(new Error('stop'));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      yield batch(1);
+    })();
+    await assert.rejects(client.doPut(FlightDescriptor.path('t'), source, { signal: controller.signal }), (error: unknown) => {
+      assert.ok(error instanceof FlightError);
+      assert.equal(error.kind, 'cancelled');
+      return true;
+    });
+    await until(() => outcomes.length > before, 'the server handler to finish');
+    assert.equal(outcomes.at(-1), 'cancelled');
+    assert.deepEqual(newStreams(known)[0], [{ kind: 'rst-stream', code: NGHTTP2_CANCEL }]);
+  });
+
+  test('a DoPut that completes half-closes with END_STREAM and is never reset', async () => {
+    const known = new Set(relay.streams.keys());
+    const results = await client.doPut(FlightDescriptor.path('t'), [batch(0), batch(1000)]);
+    assert.equal(new TextDecoder().decode(results[0]), '2000');
+    assert.equal(outcomes.at(-1), 'complete');
+    assert.deepEqual(newStreams(known)[0], [{ kind: 'end-stream' }]);
+  });
+});
