@@ -444,10 +444,12 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
       for (const mode of order) {
         const serverBefore = await serverCpu();
         const cpu = process.cpuUsage();
+        const faults = process.resourceUsage().minorPageFault;
         const started = performance.now();
         const { bytes, alignmentCopies } = await runners[`${mode} ${op}`](count);
         const seconds = (performance.now() - started) / 1000;
         const used = process.cpuUsage(cpu);
+        const clientFaults = process.resourceUsage().minorPageFault - faults;
         const serverCpuSeconds = (await serverCpu()) - serverBefore;
         const sample: Sample = {
           op,
@@ -463,7 +465,9 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
         samples.push(sample);
         const perGb = (cpuSeconds: number) => formatNumber(cpuSeconds / (bytes / 1e9), 2);
         console.error(
-          `  run ${run} ${mode} ${op}: ${formatNumber(sample.gbPerSecond, 3)} GB/s, CPU s/GB client ${perGb(sample.clientCpuSeconds)} server ${perGb(serverCpuSeconds)}`,
+          `  run ${run} ${mode} ${op}: ${formatNumber(sample.gbPerSecond, 3)} GB/s, CPU s/GB client ${perGb(sample.clientCpuSeconds)} ` +
+            `(user ${perGb(used.user / 1e6)}, system ${perGb(used.system / 1e6)}, ${formatNumber(clientFaults / (bytes / 1e9), 0)} page faults/GB) ` +
+            `server ${perGb(serverCpuSeconds)}`,
         );
       }
     }
