@@ -9,7 +9,10 @@
 // Runs are interleaved and repeated; medians are reported.
 //
 //   node --import tsx bench/bridge.ts [--rows 24000000] [--parquet PATH] [--runs 5]
-//        [--batch-rows 65536] [--streaming-buffer 976KiB] [--threads N] [--no-import]
+//        [--batch-rows 65536] [--streaming-buffer 976KiB] [--threads N[,M...]] [--no-import]
+//
+// --threads 2,1 measures (a) and (b) under each DuckDB thread count in turn within every run
+// (SET threads between them); the import side runs under the first.
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -27,8 +30,8 @@ interface Options {
   runs: number;
   batchRows: number;
   streamingBuffer: string | null;
-  /** DuckDB threads (default DuckDB's: one per core). */
-  threads: number | null;
+  /** DuckDB thread counts to measure the export side under (default: DuckDB's, one per core). */
+  threads: number[] | null;
   importSide: boolean;
 }
 
@@ -54,10 +57,11 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--batch-rows') options.batchRows = parseRows(value());
     else if (arg === '--streaming-buffer') options.streamingBuffer = value();
     else if (arg === '--no-import') options.importSide = false;
-    else if (arg === '--threads') options.threads = Number(value());
+    else if (arg === '--threads') options.threads = value().split(',').map(Number);
     else throw new Error(`unknown argument ${arg}`);
   }
   if (!Number.isInteger(options.runs) || options.runs < 1) throw new Error('--runs must be a positive integer');
+  if (options.threads?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--threads takes positive integers, comma separated');
   return options;
 }
 
@@ -130,7 +134,7 @@ function row(name: string, s: Spread, rows: number, floor: number | null): strin
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const parquet = await flightsParquet(options);
-  const instance = await DuckDBInstance.create(':memory:', options.threads !== null ? { threads: String(options.threads) } : {});
+  const instance = await DuckDBInstance.create(':memory:', options.threads !== null ? { threads: String(options.threads[0]) } : {});
   const connection = await instance.connect();
   const target = await instance.connect();
   await configure(connection, options);
@@ -146,22 +150,29 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0];
   console.log(`${rows.toLocaleString('en-US')} rows loaded from ${parquet} in ${loadSeconds.toFixed(1)} s; DuckDB threads ${settings[0]}, streaming_buffer_size ${settings[1]}`);
 
-  const floor: number[] = [];
-  const exported: number[] = [];
+  const threadCounts = options.threads ?? [Number(settings[0])];
+  const byThreads = threadCounts.map((threads) => ({ threads, floor: [] as number[], exported: [] as number[] }));
   let arrowBytes = 0;
   let schema: Schema | null = null;
   for (let run = 0; run < options.runs; run++) {
-    started = performance.now();
-    const scanned = await bareScan(connection);
-    floor.push(seconds(started));
-    started = performance.now();
-    const out = await exportBatches(connection, options, null);
-    exported.push(seconds(started));
-    if (scanned !== rows || out.rows !== rows) throw new Error(`row counts disagree: ${rows} in the table, ${scanned} scanned, ${out.rows} exported`);
-    arrowBytes = out.bytes;
-    schema = out.schema;
-    console.log(`run ${run + 1}/${options.runs}: floor ${floor[run].toFixed(3)} s, streamQuery ${exported[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
+    for (const side of byThreads) {
+      if (threadCounts.length > 1) await connection.run(`SET threads = ${side.threads}`);
+      started = performance.now();
+      const scanned = await bareScan(connection);
+      side.floor.push(seconds(started));
+      started = performance.now();
+      const out = await exportBatches(connection, options, null);
+      side.exported.push(seconds(started));
+      if (scanned !== rows || out.rows !== rows) throw new Error(`row counts disagree: ${rows} in the table, ${scanned} scanned, ${out.rows} exported`);
+      arrowBytes = out.bytes;
+      schema = out.schema;
+      console.log(
+        `run ${run + 1}/${options.runs}, threads ${side.threads}: floor ${side.floor[run].toFixed(3)} s, streamQuery ${side.exported[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`,
+      );
+    }
   }
+  if (threadCounts.length > 1) await connection.run(`SET threads = ${threadCounts[0]}`);
+  const { floor, exported } = byThreads[0]!;
 
   const imported: number[] = [];
   const insertTable: number[] = [];
@@ -221,9 +232,17 @@ async function main(): Promise<void> {
     appendOverInsertFromParquet: results.appendBatches && results.insertFromParquet ? results.appendBatches.median / results.insertFromParquet.median : null,
   };
 
+  // Every thread count against the fastest floor measured under any of them.
+  const threadSides = byThreads.map((side) => ({ threads: side.threads, floor: spread(side.floor), streamQuery: spread(side.exported) }));
+  const bestFloor = Math.min(...threadSides.map((side) => side.floor.median));
   const table = new CliTable({ head: ['operation', 'median s', 'min..max s', 'M rows/s', 'x baseline'] });
-  table.push(row('(a) floor: bare chunk scan', results.floor, rows, null));
-  table.push(row('(b) streamQuery -> Arrow', results.streamQuery, rows, results.floor.median));
+  if (threadSides.length === 1) {
+    table.push(row('(a) floor: bare chunk scan', results.floor, rows, null));
+    table.push(row('(b) streamQuery -> Arrow', results.streamQuery, rows, results.floor.median));
+  } else {
+    for (const side of threadSides) table.push(row(`(a) floor, DuckDB threads ${side.threads}`, side.floor, rows, null));
+    for (const side of threadSides) table.push(row(`(b) streamQuery, DuckDB threads ${side.threads}`, side.streamQuery, rows, bestFloor));
+  }
   if (results.appendBatches && results.insertFromTable && results.insertFromParquet && results.pipe) {
     table.push(row('INSERT INTO t SELECT * FROM flights', results.insertFromTable, rows, null));
     table.push(row('INSERT INTO t SELECT * FROM read_parquet', results.insertFromParquet, rows, null));
@@ -234,6 +253,11 @@ async function main(): Promise<void> {
   console.log(
     `Arrow data: ${(arrowBytes / 1e9).toFixed(2)} GB (${(arrowBytes / rows).toFixed(1)} bytes/row); export ${(arrowBytes / results.streamQuery.median / 1e9).toFixed(2)} GB/s`,
   );
+  if (threadSides.length > 1) {
+    console.log(
+      'streamQuery / fastest floor: ' + threadSides.map((side) => `threads ${side.threads}: ${(side.streamQuery.median / bestFloor).toFixed(2)}`).join(', '),
+    );
+  }
   console.log(`ratios: streamQuery / floor ${ratios.exportOverFloor.toFixed(2)} (median of per-run ratios ${ratios.exportOverFloorPerRun.median.toFixed(2)})` +
     (ratios.appendOverInsertFromTable === null ? '' : `, appendBatches / INSERT from table ${ratios.appendOverInsertFromTable.toFixed(2)}, / INSERT from Parquet ${ratios.appendOverInsertFromParquet!.toFixed(2)}`));
 
@@ -256,6 +280,7 @@ async function main(): Promise<void> {
         seconds: results,
         rowsPerSecond: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v === null ? null : rows / v.median])),
         ratios,
+        byThreads: threadSides.map((side) => ({ ...side, exportOverFastestFloor: side.streamQuery.median / bestFloor })),
       },
       null,
       2,
