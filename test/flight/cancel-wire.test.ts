@@ -159,6 +159,27 @@ describe('a cancelled call resets its stream without half-closing it first', () 
     assert.deepEqual(newStreams(known)[0], [{ kind: 'rst-stream', code: NGHTTP2_CANCEL }]);
   });
 
+  test('an aborted DoPut rejects while its source is still waiting for its next batch', { timeout: 30_000 }, async () => {
+    const before = outcomes.length;
+    const controller = new AbortController();
+    let released: () => void = () => {};
+    const stuck = new Promise<void>((resolve) => (released = resolve));
+    const source = (async function* () {
+      yield batch(0);
+      controller.abort(new Error('stop'));
+      await stuck; // resolved only after doPut has rejected: a doPut that waited for it would hang
+      yield batch(1);
+    })();
+    await assert.rejects(client.doPut(FlightDescriptor.path('t'), source, { signal: controller.signal }), (error: unknown) => {
+      assert.ok(error instanceof FlightError);
+      assert.equal(error.kind, 'cancelled');
+      return true;
+    });
+    released();
+    await until(() => outcomes.length > before, 'the server handler to finish');
+    assert.equal(outcomes.at(-1), 'cancelled');
+  });
+
   test('a DoPut that completes half-closes with END_STREAM and is never reset', async () => {
     const known = new Set(relay.streams.keys());
     const results = await client.doPut(FlightDescriptor.path('t'), [batch(0), batch(1000)]);
