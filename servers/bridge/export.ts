@@ -131,11 +131,44 @@ async function plan(connection: DuckDBConnection, prepared: DuckDBPreparedStatem
     types.push(prepared.columnType(i));
   }
   const timezone = types.some(containsTimestampTz) ? await readTimezone(connection) : 'UTC';
+  return buildersFor(names, types, timezone, batchRows);
+}
+
+function buildersFor(names: string[], types: DuckDBType[], timezone: string, batchRows: number): { schema: Schema; builders: ColumnBuilder[] } {
   let dictionaryId = 0;
   const context = { capacityHint: batchRows, timezone, nextDictionaryId: () => dictionaryId++ };
   const builders = types.map((type) => createColumnBuilder(type, context));
   const schema = new Schema(builders.map((builder, i) => new Field(names[i], builder.type, true, builder.metadata)));
   return { schema, builders };
+}
+
+/**
+ * The Arrow schema the bridge gives a result with these columns. `timezone` names the zone of
+ * TIMESTAMPTZ columns (the connection's TimeZone setting).
+ */
+export function arrowSchemaOf(names: string[], types: DuckDBType[], timezone: string): Schema {
+  return buildersFor(names, types, timezone, 1).schema;
+}
+
+/**
+ * Streams a result the caller has already started on `connection` (a prepared statement run
+ * with bound parameters, which SQL text cannot carry) exactly as streamQuery streams its own:
+ * the same Arrow types, batching, interruption, and the same refusal of a result DuckDB failed
+ * to finish. The caller keeps the connection for the stream's life; `timezone` is the
+ * connection's TimeZone, read before the result started (any other query would end it).
+ */
+export function streamResult(connection: DuckDBConnection, result: DuckDBResult, options: QueryStreamOptions & { timezone: string }): ArrowQueryStream {
+  checkOptions(options);
+  const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+  const names: string[] = [];
+  const types: DuckDBType[] = [];
+  for (let i = 0; i < result.columnCount; i++) {
+    names.push(result.columnName(i));
+    types.push(result.columnType(i));
+  }
+  const { schema, builders } = buildersFor(names, types, options.timezone, batchRows);
+  const callerHeld: ConnectionLease = { release() {} };
+  return new DuckDBArrowStream(connection, result, schema, builders, callerHeld, batchRows, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, options.signal);
 }
 
 /**

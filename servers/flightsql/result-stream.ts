@@ -1,15 +1,15 @@
 // Arrow schemas of prepared DuckDB statements, and Arrow batches from prepared statements run
 // with bound parameters. The bridge's streamQuery takes SQL text, which cannot carry bound
-// values; this uses the bridge's own column builders, so the types (and the schema a client
-// compares against GetFlightInfo's) are exactly what streamQuery gives for the same columns.
+// values; each run goes through the bridge's streamResult instead, so the types (and the schema
+// a client compares against GetFlightInfo's) are exactly what streamQuery gives for the same
+// columns, and a run DuckDB fails to finish is an error, never a shortened result.
 
-import duckdb from '@duckdb/node-bindings';
-import { DuckDBTypeId, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
-import { Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
+import { DuckDBTypeId, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import { FlightError } from '../../flight/index.ts';
+import { arrowSchemaOf, streamResult, type ArrowQueryStream } from '../bridge/index.ts';
 import { leaseConnection } from '../bridge/connection-lease.ts';
-import type { ColumnBuilder } from '../bridge/duckdb-to-arrow/column-builder.ts';
-import { containsTimestampTz, createColumnBuilder } from '../bridge/duckdb-to-arrow/builders.ts';
+import { containsTimestampTz } from '../bridge/duckdb-to-arrow/builders.ts';
 
 export interface Columns {
   names: string[];
@@ -49,17 +49,9 @@ export async function sessionTimezone(connection: DuckDBConnection, columns: Col
   return columns.types.some(containsTimestampTz) ? readTimezone(connection) : 'UTC';
 }
 
-function builderSet(columns: Columns, timezone: string, capacityHint: number): { schema: Schema; builders: ColumnBuilder[] } {
-  let dictionaryId = 0;
-  const context = { capacityHint, timezone, nextDictionaryId: () => dictionaryId++ };
-  const builders = columns.types.map((type) => createColumnBuilder(type, context));
-  const schema = new Schema(builders.map((builder, i) => new Field(columns.names[i]!, builder.type, true, builder.metadata)));
-  return { schema, builders };
-}
-
 /** The Arrow schema the bridge gives results with these columns. */
 export function arrowSchema(columns: Columns, timezone: string): Schema {
-  return builderSet(columns, timezone, 1).schema;
+  return arrowSchemaOf(columns.names, columns.types, timezone);
 }
 
 /** Batches of a prepared statement's runs, with the schema known before the first batch. */
@@ -72,10 +64,10 @@ export interface PreparedRuns extends AsyncIterable<RecordBatch> {
 
 /**
  * Runs `prepared` once per binding (each binding function binds one parameter set) and streams
- * every result as Arrow batches of at most `batchRows` rows, under one schema: the first run's
- * (a later run whose columns differ fails). The first run starts here, so the schema is known
- * before anything is sent. The connection is held until the stream ends or `close()`; aborting
- * `signal` interrupts DuckDB.
+ * every result through the bridge (streamResult: the types, batching and failure checks of
+ * streamQuery), under one schema: the first run's (a later run whose columns differ fails). The
+ * first run starts here, so the schema is known before anything is sent. The connection is held
+ * until the stream ends or `close()`; aborting `signal` interrupts DuckDB.
  */
 export async function runPrepared(
   connection: DuckDBConnection,
@@ -87,67 +79,45 @@ export async function runPrepared(
   const lease = leaseConnection(connection, 'a Flight SQL prepared statement');
   const onAbort = () => connection.interrupt();
   signal.addEventListener('abort', onAbort);
-  let result: DuckDBResult | null = null;
+  /** The run being streamed: closing it stops DuckDB and waits for the query to wind down. */
+  let current: ArrowQueryStream | null = null;
   let closed: Promise<void> | null = null;
   const close = () => {
     closed ??= (async () => {
       signal.removeEventListener('abort', onAbort);
-      if (result !== null) {
-        // Stopped early: interrupt, and let DuckDB wind the query down before the connection is reused.
-        connection.interrupt();
-        await result.fetchChunk().then(
-          () => undefined,
-          () => undefined,
-        );
-        result = null;
+      try {
+        await current?.close();
+      } finally {
+        current = null;
+        lease.release();
       }
-      lease.release();
     })();
     return closed;
   };
-  let schema: Schema | null = null;
-  let builders: ColumnBuilder[] = [];
+  const start = async (run: number): Promise<ArrowQueryStream> => {
+    bindings[run]!();
+    const result = await prepared.stream();
+    current = streamResult(connection, result, { batchRows, signal, timezone });
+    return current;
+  };
+  let first: ArrowQueryStream | null = null;
   try {
     signal.throwIfAborted();
-    if (bindings.length > 0) {
-      bindings[0]!();
-      result = await prepared.stream();
-      ({ schema, builders } = builderSet(resultColumns(result), timezone, batchRows));
-    }
+    if (bindings.length > 0) first = await start(0);
   } catch (error) {
     await close();
     throw error;
   }
+  const schema = first?.schema ?? null;
   async function* batches(): AsyncGenerator<RecordBatch, void, undefined> {
     try {
       for (let run = 0; run < bindings.length; run++) {
-        if (run > 0) {
-          bindings[run]!();
-          result = await prepared.stream();
-          const next = arrowSchema(resultColumns(result), timezone);
-          if (String(next) !== String(schema)) {
-            throw FlightError.invalidArgument(`parameter set ${run + 1} changed the result's columns from ${String(schema)} to ${String(next)}`);
-          }
+        const stream = run === 0 ? first! : await start(run);
+        if (String(stream.schema) !== String(schema)) {
+          throw FlightError.invalidArgument(`parameter set ${run + 1} changed the result's columns from ${String(schema)} to ${String(stream.schema)}`);
         }
-        let rows = 0;
-        for (;;) {
-          const chunk: DuckDBDataChunk | null = await result!.fetchChunk();
-          signal.throwIfAborted();
-          if (chunk === null || chunk.rowCount === 0) break;
-          const size = chunk.rowCount;
-          for (let start = 0; start < size; ) {
-            const take = Math.min(size - start, batchRows - rows);
-            for (let c = 0; c < builders.length; c++) builders[c]!.appendRange(duckdb.data_chunk_get_vector(chunk.chunk, c), start, take);
-            rows += take;
-            start += take;
-            if (rows === batchRows) {
-              yield finishBatch(schema!, builders, rows);
-              rows = 0;
-            }
-          }
-        }
-        result = null;
-        if (rows > 0) yield finishBatch(schema!, builders, rows);
+        yield* stream;
+        current = null;
       }
     } finally {
       await close();
@@ -163,9 +133,4 @@ export async function runPrepared(
       return batches();
     },
   };
-}
-
-function finishBatch(schema: Schema, builders: ColumnBuilder[], rows: number): RecordBatch {
-  const children = builders.map((builder) => builder.finish());
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children }));
 }

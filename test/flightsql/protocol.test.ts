@@ -308,6 +308,18 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       await rejectsWith(sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: handle }), 'not-found', /no prepared statement/);
     });
 
+    test('a parameterized query failing midway is an error, never a shortened result', async () => {
+      const prepared = await prepare("SELECT CASE WHEN range < $1 THEN range ELSE error('boom') END AS id FROM range(300000)");
+      const handle = prepared.preparedStatementHandle;
+      await sql.put(CommandPreparedStatementQuery, { preparedStatementHandle: handle }, new Table({ limit: vectorFromArray([150_000], new Int32()) }));
+      const info = await sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: handle });
+      await rejectsWith(sql.read(info), 'invalid-argument', /the DuckDB query failed after \d+ rows were streamed/);
+      // The session's connection is healthy afterwards.
+      await sql.put(CommandPreparedStatementQuery, { preparedStatementHandle: handle }, new Table({ limit: vectorFromArray([400_000], new Int32()) }));
+      assert.equal((await sql.read(await sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: handle }))).numRows, 300_000);
+      await sql.action('ClosePreparedStatement', ActionClosePreparedStatementRequest, { preparedStatementHandle: handle });
+    });
+
     test('a statement with typed columns reports its dataset schema at once', async () => {
       await plain('CREATE OR REPLACE TABLE typed_prep (i INTEGER, s VARCHAR)');
       const prepared = await prepare('SELECT i, s FROM typed_prep WHERE i > $1');
