@@ -91,10 +91,13 @@ describe('a cancelled call resets its stream without half-closing it first', () 
   let client: FlightClient;
   /** How each DoPut ended on the server: 'complete' (the input ended) or 'cancelled'. */
   const outcomes: string[] = [];
+  /** DoPut handlers started so far: a source fails only once its call has reached the server. */
+  let started = 0;
 
   before(async () => {
     server = new FlightServer({
       async doPut(reader, context) {
+        started++;
         let rows = 0;
         try {
           for await (const b of reader) rows += b.numRows;
@@ -124,10 +127,12 @@ describe('a cancelled call resets its stream without half-closing it first', () 
     for (let round = 0; round < 20; round++) {
       const known = new Set(relay.streams.keys());
       const before = outcomes.length;
+      const startedBefore = started;
       const source = (async function* () {
         yield batch(0);
         yield batch(1000);
-        await new Promise((resolve) => setTimeout(resolve, 10)); // the writer is idle: nothing pending
+        // The writer is idle (nothing pending) and the server holds the call.
+        await until(() => started > startedBefore, 'the server handler to start');
         throw new Error('the source failed');
       })();
       await assert.rejects(client.doPut(FlightDescriptor.path('t'), source), /the source failed/);
@@ -141,10 +146,11 @@ describe('a cancelled call resets its stream without half-closing it first', () 
   test('a DoPut aborted by its AbortSignal: the same', async () => {
     const known = new Set(relay.streams.keys());
     const before = outcomes.length;
+    const startedBefore = started;
     const controller = new AbortController();
     const source = (async function* () {
       yield batch(0);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await until(() => started > startedBefore, 'the server handler to start');
       controller.abort(new Error('stop'));
       await new Promise((resolve) => setTimeout(resolve, 1000));
       yield batch(1);
@@ -161,11 +167,13 @@ describe('a cancelled call resets its stream without half-closing it first', () 
 
   test('an aborted DoPut rejects while its source is still waiting for its next batch', { timeout: 30_000 }, async () => {
     const before = outcomes.length;
+    const startedBefore = started;
     const controller = new AbortController();
     let released: () => void = () => {};
     const stuck = new Promise<void>((resolve) => (released = resolve));
     const source = (async function* () {
       yield batch(0);
+      await until(() => started > startedBefore, 'the server handler to start');
       controller.abort(new Error('stop'));
       await stuck; // resolved only after doPut has rejected: a doPut that waited for it would hang
       yield batch(1);
