@@ -3,7 +3,7 @@
 //
 //   node --import tsx bench/loopback.ts [--kind flights] [--rows 64K] [--gb 1] [--runs 5]
 //                                       [--ops get,put] [--max-message-mib 4] [--window-mib 16]
-//                                       [--server-window-mib 16] [--write-buffer-mib 8]
+//                                       [--server-window-mib 4] [--write-buffer-mib 8]
 //
 // The servers (ours and the raw one) run in a child process, the clients in this one, so the
 // pair uses two cores as a real client and server would. Both sides build the same
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     .option('ops', { type: 'string', default: 'get,put' })
     .option('max-message-mib', { type: 'number', default: 4 })
     .option('window-mib', { type: 'number', default: 16, describe: 'client HTTP/2 flow-control window' })
-    .option('server-window-mib', { type: 'number', default: 0, describe: 'server HTTP/2 receive window (0: 64 KiB, the FlightServer and grpc-js default)' })
+    .option('server-window-mib', { type: 'number', default: 4, describe: "servers' HTTP/2 receive window (4: FlightServer's default; 0: HTTP/2's 64 KiB, grpc-js's default)" })
     .option('write-buffer-mib', { type: 'number', default: 8, describe: 'bytes queued per stream before writers wait' })
     .option('modes', {
       type: 'string',

@@ -86,10 +86,11 @@ export interface FlightServerOptions {
   /** Bytes of outgoing messages queued per stream before the producer waits (default 8 MiB). */
   writeBufferBytes?: number;
   /**
-   * HTTP/2 receive window per stream and per connection, in bytes. Unset, the server keeps
-   * HTTP/2's 64 KiB, as grpc-js does: a 16 MiB window measured no faster DoPut on loopback, and
-   * with it a client that writes a whole DoExchange before reading stalled (grpc-js client-side;
-   * test/flight/streaming.test.ts "no deadlock").
+   * HTTP/2 receive window per stream and per connection, in bytes (default 4 MiB). The window
+   * bounds an upload to window / round-trip time: HTTP/2's own 64 KiB moved a 64 MiB DoPut at
+   * 1.9 MiB/s over a 20 ms round trip, 4 MiB at 70 MiB/s. Not larger: from about 12 MiB on, a
+   * Node client with a 16 MiB window of its own that writes a whole DoExchange before reading
+   * stalls (test/flight/streaming.test.ts "no deadlock").
    */
   flowControlWindow?: number;
   /**
@@ -132,6 +133,9 @@ export const SERVER_KEEPALIVE: ChannelOptions = {
  * The transport a FlightServer uses unless told otherwise: 'http2', or 'grpc-js' when the
  * environment sets FLIGHT_SERVER_TRANSPORT=grpc-js (to compare the two under the same tests).
  */
+/** The server's HTTP/2 receive window unless told otherwise (see FlightServerOptions.flowControlWindow). */
+export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
+
 export const DEFAULT_TRANSPORT: 'http2' | 'grpc-js' = process.env.FLIGHT_SERVER_TRANSPORT === 'grpc-js' ? 'grpc-js' : 'http2';
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
@@ -154,6 +158,7 @@ export class FlightServer {
   readonly maxMessageBytes: number;
   private readonly writeBufferBytes: number;
   private readonly readAhead: number;
+  private readonly flowControlWindow: number;
   private readonly widened = new WeakSet<Http2Server>();
 
   constructor(
@@ -163,6 +168,7 @@ export class FlightServer {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
     this.readAhead = options.readAheadMessages ?? 8;
+    this.flowControlWindow = options.flowControlWindow ?? DEFAULT_RECEIVE_WINDOW;
     this.auth = options.auth ? new TokenAuthenticator(options.auth.validate, options.auth) : undefined;
     const channelOptions: ChannelOptions = {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
@@ -171,7 +177,7 @@ export class FlightServer {
       ...options.grpcOptions,
     };
     if ((options.transport ?? DEFAULT_TRANSPORT) === 'http2') {
-      const server = new Http2GrpcServer(channelOptions, options.tls, options.flowControlWindow);
+      const server = new Http2GrpcServer(channelOptions, options.tls, this.flowControlWindow);
       server.addService(FlightServiceDefinition, this.implementation() as unknown as Record<string, Http2Handler>);
       this.server = server;
     } else {
@@ -216,8 +222,8 @@ export class FlightServer {
    * the narrow default rather than fail.
    */
   private widenReceiveWindows(server: Server): void {
-    const window = this.options.flowControlWindow;
-    if (window === undefined || window <= 65_535) return;
+    const window = this.flowControlWindow;
+    if (window <= 65_535) return;
     const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
     if (!(servers instanceof Map)) {
       process.emitWarning('FlightServer: cannot reach grpc-js HTTP/2 servers; uploads keep the 64 KiB receive window', 'FlightPerformanceWarning');

@@ -3,6 +3,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Metadata } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table, makeVector, type Int32 } from 'apache-arrow';
@@ -333,6 +334,39 @@ describe('DoExchange whose client writes everything before reading', () => {
     }
     assert.equal(n, batches);
   });
+});
+
+describe('the server receive window', () => {
+  /**
+   * The windows a plain HTTP/2 client is given by a FlightServer: per stream (SETTINGS) and for
+   * the connection (a WINDOW_UPDATE after the first SETTINGS; the grpc-js server announces its
+   * stream window in a second SETTINGS). Waits up to 5 s for them to reach `expected`.
+   */
+  async function announced(options: ConstructorParameters<typeof FlightServer>[1], expected: number): Promise<{ stream: number | undefined; connection: number | undefined }> {
+    const server = new FlightServer({}, options);
+    const port = await server.listen('127.0.0.1', 0);
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('remoteSettings', () => resolve());
+        session.once('error', reject);
+      });
+      const seen = () => ({ stream: session.remoteSettings.initialWindowSize, connection: session.state.remoteWindowSize });
+      for (let waited = 0; waited < 5000 && (seen().stream !== expected || seen().connection !== expected); waited += 10) await sleep(10);
+      return seen();
+    } finally {
+      session.destroy();
+      await server.close(100);
+    }
+  }
+
+  for (const transport of ['http2', 'grpc-js'] as const) {
+    test(`${transport}: 4 MiB per stream and per connection unless told otherwise, so uploads are not held to 64 KiB per round trip`, async () => {
+      const MiB = 1024 * 1024;
+      assert.deepEqual(await announced({ transport }, 4 * MiB), { stream: 4 * MiB, connection: 4 * MiB });
+      assert.deepEqual(await announced({ transport, flowControlWindow: MiB }, MiB), { stream: MiB, connection: MiB });
+    });
+  }
 });
 
 describe('headers and trailers', () => {
