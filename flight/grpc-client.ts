@@ -88,11 +88,6 @@ interface CallOptions {
 }
 
 /**
- * One call: writable (request messages; a PrefixedMessage is sent as it is) and readable
- * (response messages). Ends with a 'status' event, then 'end' (OK) or 'error' (anything else),
- * after every message received before it has been read.
- */
-/**
  * Cancels a stream with RST_STREAM(CANCEL) and nothing before it. Node's `close(code)` ends the
  * writable side first, and when no write is pending that END_STREAM leaves ahead of the reset:
  * the server sees a complete request (a DoPut whose source failed looks finished and gets
@@ -107,6 +102,11 @@ export function resetStream(stream: http2.ClientHttp2Stream): void {
   stream.close(NGHTTP2_CANCEL);
 }
 
+/**
+ * One call: writable (request messages; a PrefixedMessage is sent as it is) and readable
+ * (response messages). Ends with a 'status' event, then 'end' (OK) or 'error' (anything else),
+ * after every message received before it has been read.
+ */
 export class Http2ClientCall extends Duplex {
   readonly acceptsPrefixed = true;
   private stream: http2.ClientHttp2Stream | null = null;

@@ -129,13 +129,13 @@ export const SERVER_KEEPALIVE: ChannelOptions = {
   'grpc.http2.min_ping_interval_without_data_ms': 10_000,
 };
 
+/** The server's HTTP/2 receive window unless told otherwise (see FlightServerOptions.flowControlWindow). */
+export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
+
 /**
  * The transport a FlightServer uses unless told otherwise: 'http2', or 'grpc-js' when the
  * environment sets FLIGHT_SERVER_TRANSPORT=grpc-js (to compare the two under the same tests).
  */
-/** The server's HTTP/2 receive window unless told otherwise (see FlightServerOptions.flowControlWindow). */
-export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
-
 export const DEFAULT_TRANSPORT: 'http2' | 'grpc-js' = process.env.FLIGHT_SERVER_TRANSPORT === 'grpc-js' ? 'grpc-js' : 'http2';
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;

@@ -124,14 +124,20 @@ async function streamLeased(
 
 /** The Arrow schema of a prepared statement's result, and the builders that will produce it. */
 async function plan(connection: DuckDBConnection, prepared: DuckDBPreparedStatement, batchRows: number): Promise<{ schema: Schema; builders: ColumnBuilder[] }> {
-  const names: string[] = [];
-  const types: DuckDBType[] = [];
-  for (let i = 0; i < prepared.columnCount; i++) {
-    names.push(prepared.columnName(i));
-    types.push(prepared.columnType(i));
-  }
+  const { names, types } = columnsOf(prepared);
   const timezone = types.some(containsTimestampTz) ? await readTimezone(connection) : 'UTC';
   return buildersFor(names, types, timezone, batchRows);
+}
+
+/** The result columns of a prepared statement or a started result. */
+function columnsOf(source: DuckDBPreparedStatement | DuckDBResult): { names: string[]; types: DuckDBType[] } {
+  const names: string[] = [];
+  const types: DuckDBType[] = [];
+  for (let i = 0; i < source.columnCount; i++) {
+    names.push(source.columnName(i));
+    types.push(source.columnType(i));
+  }
+  return { names, types };
 }
 
 function buildersFor(names: string[], types: DuckDBType[], timezone: string, batchRows: number): { schema: Schema; builders: ColumnBuilder[] } {
@@ -160,12 +166,7 @@ export function arrowSchemaOf(names: string[], types: DuckDBType[], timezone: st
 export function streamResult(connection: DuckDBConnection, result: DuckDBResult, options: QueryStreamOptions & { timezone: string }): ArrowQueryStream {
   checkOptions(options);
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-  const names: string[] = [];
-  const types: DuckDBType[] = [];
-  for (let i = 0; i < result.columnCount; i++) {
-    names.push(result.columnName(i));
-    types.push(result.columnType(i));
-  }
+  const { names, types } = columnsOf(result);
   const { schema, builders } = buildersFor(names, types, options.timezone, batchRows);
   const callerHeld: ConnectionLease = { release() {} };
   return new DuckDBArrowStream(connection, result, schema, builders, callerHeld, batchRows, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, options.signal);
