@@ -130,7 +130,7 @@ async function plan(connection: DuckDBConnection, prepared: DuckDBPreparedStatem
 }
 
 /** The result columns of a prepared statement or a started result. */
-function columnsOf(source: DuckDBPreparedStatement | DuckDBResult): { names: string[]; types: DuckDBType[] } {
+export function columnsOf(source: DuckDBPreparedStatement | DuckDBResult): { names: string[]; types: DuckDBType[] } {
   const names: string[] = [];
   const types: DuckDBType[] = [];
   for (let i = 0; i < source.columnCount; i++) {
@@ -202,7 +202,8 @@ async function prepareLastStatement(connection: DuckDBConnection, sql: string): 
   return extracted.prepare(count - 1);
 }
 
-async function readTimezone(connection: DuckDBConnection): Promise<string> {
+/** The connection's TimeZone setting: the zone the bridge names on TIMESTAMPTZ columns. */
+export async function readTimezone(connection: DuckDBConnection): Promise<string> {
   const reader = await connection.runAndReadAll("SELECT current_setting('TimeZone')");
   return String(reader.getRows()[0][0]);
 }

@@ -4,10 +4,10 @@
 // a client compares against GetFlightInfo's) are exactly what streamQuery gives for the same
 // columns, and a run DuckDB fails to finish is an error, never a shortened result.
 
-import { DuckDBTypeId, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
+import { DuckDBTypeId, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType } from '@duckdb/node-api';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { FlightError } from '../../flight/index.ts';
-import { arrowSchemaOf, streamResult, type ArrowQueryStream } from '../bridge/index.ts';
+import { arrowSchemaOf, columnsOf, readTimezone, streamResult, type ArrowQueryStream } from '../bridge/index.ts';
 import { leaseConnection } from '../bridge/connection-lease.ts';
 import { containsTimestampTz } from '../bridge/duckdb-to-arrow/builders.ts';
 
@@ -18,30 +18,10 @@ export interface Columns {
 
 /** A prepared statement's result columns, or null while DuckDB cannot type them (unbound parameters). */
 export function preparedColumns(prepared: DuckDBPreparedStatement): Columns | null {
-  const names: string[] = [];
-  const types: DuckDBType[] = [];
   for (let i = 0; i < prepared.columnCount; i++) {
     if (prepared.columnTypeId(i) === DuckDBTypeId.INVALID) return null;
-    names.push(prepared.columnName(i));
-    types.push(prepared.columnType(i));
   }
-  return { names, types };
-}
-
-export function resultColumns(result: DuckDBResult): Columns {
-  const names: string[] = [];
-  const types: DuckDBType[] = [];
-  for (let i = 0; i < result.columnCount; i++) {
-    names.push(result.columnName(i));
-    types.push(result.columnType(i));
-  }
-  return { names, types };
-}
-
-/** The connection's TimeZone setting: the zone the bridge names on TIMESTAMPTZ columns. */
-export async function readTimezone(connection: DuckDBConnection): Promise<string> {
-  const reader = await connection.runAndReadAll("SELECT current_setting('TimeZone')");
-  return String(reader.getRows()[0]![0]);
+  return columnsOf(prepared);
 }
 
 /** The zone for these columns' schema ('UTC' stands in when no column needs one, as in the bridge). */

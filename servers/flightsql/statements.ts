@@ -10,7 +10,7 @@
 import { StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { Schema, type RecordBatch } from 'apache-arrow';
 import { FlightError, schemaToIpcMessage, type CallContext, type FlightDataReader, type FlightDescriptor, type FlightInfo, type FlightOutput } from '../../flight/index.ts';
-import { streamQuery } from '../bridge/index.ts';
+import { columnsOf, readTimezone, streamQuery } from '../bridge/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, statusSchema } from '../query.ts';
@@ -19,7 +19,7 @@ import { ActionCreatePreparedStatementResult, DoPutPreparedStatementResult, DoPu
 import { parameterBindings, parameterSchema, type ParameterSets } from './parameters.ts';
 import type { PreparedStatement, PreparedStatements } from './prepared-statements.ts';
 import { batchOf } from './record-batches.ts';
-import { arrowSchema, preparedColumns, readTimezone, resultColumns, runPrepared, sessionTimezone } from './result-stream.ts';
+import { arrowSchema, preparedColumns, runPrepared, sessionTimezone } from './result-stream.ts';
 import { interruptible, type Session, type Sessions } from './sessions.ts';
 import type { TransactionRegistry } from './transactions.ts';
 import { decodeParameters, encodeParameters, encodeTicket, newQueryId, type StatementTicket } from './tickets.ts';
@@ -179,7 +179,7 @@ async function boundSchema(connection: DuckDBConnection, sql: string, sets: Para
     if (bindings.length === 0) return null;
     bindings[0]!();
     const result = await prepared.run();
-    const columns = resultColumns(result);
+    const columns = columnsOf(result);
     return arrowSchema(columns, await sessionTimezone(connection, columns));
   } finally {
     prepared.destroySync();
