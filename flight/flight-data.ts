@@ -10,6 +10,7 @@
 //   }
 
 import { FlightError } from './error.ts';
+import { GRPC_PREFIX } from './grpc-server.ts';
 import { FlightDescriptorCodec, readDescriptor, type FlightDescriptor } from './messages.ts';
 import { ProtoReader, WireType, tagSize, varintSize, writeVarint } from './protobuf.ts';
 
@@ -44,21 +45,20 @@ function writeTag(out: Buffer, offset: number, field: number, length: number): n
   return writeVarint(out, offset, length);
 }
 
-/**
+/*
  * gRPC puts a 5-byte prefix (compressed flag, length) before each message, and grpc-js hands
  * the deserializer the message as a view 5 bytes into a fresh (8-byte aligned) buffer holding
  * the whole frame. The body is placed 8-byte aligned within that frame, so our receivers view it
  * in place; aligned within the message instead, every body arrived misaligned and was copied.
  */
-const GRPC_FRAME_PREFIX = 5;
 
 /**
  * One FlightData message, laid out but not yet written: its size is known before its bytes are
  * gathered from the Arrow buffers, so the writer can choose the memory it goes into (see
  * BackpressureWriter). The flatbuffer header is zero-padded (as IPC pads it) so that the body
- * starts 8-byte aligned within the gRPC frame (see GRPC_FRAME_PREFIX): a receiver can then view
- * the body without copying it. Write it before the batch's buffers may change: callers reuse
- * their arrays once a write has resolved.
+ * starts 8-byte aligned within the gRPC frame (see the note on the gRPC prefix above): a
+ * receiver can then view the body without copying it. Write it before the batch's buffers may
+ * change: callers reuse their arrays once a write has resolved.
  */
 export class FlightDataMessage {
   readonly byteLength: number;
@@ -80,7 +80,7 @@ export class FlightDataMessage {
     let headerLength = header.byteLength;
     if (headerLength > 0) {
       const fixed = prefix;
-      const misalignment = () => (GRPC_FRAME_PREFIX + fixed + lengthDelimitedSize(FIELD_HEADER, headerLength)) % 8;
+      const misalignment = () => (GRPC_PREFIX + fixed + lengthDelimitedSize(FIELD_HEADER, headerLength)) % 8;
       if (bodyLength > 0) while (misalignment() !== 0) headerLength++;
       prefix = fixed + lengthDelimitedSize(FIELD_HEADER, headerLength);
     }
@@ -138,8 +138,8 @@ export class FlightDataMessage {
 /**
  * Copies 32-bit offsets into `out` at `at` with `delta` added to each. Inside a gRPC frame the
  * target is aligned and written directly; a message on its own has its body 3 bytes past an
- * 8-byte boundary (see GRPC_FRAME_PREFIX), so it goes through a reused array (a DataView written
- * per value measured several times slower).
+ * 8-byte boundary (see the note on the gRPC prefix above), so it goes through a reused array
+ * (a DataView written per value measured several times slower).
  */
 function copyRebased(offsets: Int32Array, delta: number, out: Buffer, at: number): void {
   const n = offsets.length;

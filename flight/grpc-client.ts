@@ -15,9 +15,8 @@
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { MessageSplitter, PrefixedMessage } from './grpc-server.ts';
+import { GRPC_PREFIX, MessageSplitter, PrefixedMessage } from './grpc-server.ts';
 
-const GRPC_PREFIX = 5;
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY, NGHTTP2_NO_ERROR } = http2.constants;
 
 export interface Http2ChannelOptions {

@@ -21,7 +21,8 @@ import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import { Metadata, status as Status, type ChannelOptions, type MethodDefinition, type ServiceDefinition, type StatusObject } from '@grpc/grpc-js';
 
-const GRPC_PREFIX = 5;
+/** gRPC's message prefix: a compressed flag and a 32-bit big-endian length. */
+export const GRPC_PREFIX = 5;
 
 const {
   HTTP2_HEADER_STATUS,

@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { FlightError } from './error.ts';
 import { FlightDataMessage, type OutgoingFlightData } from './flight-data.ts';
-import { PrefixedMessage } from './grpc-server.ts';
+import { GRPC_PREFIX, PrefixedMessage } from './grpc-server.ts';
 
 /** At most this many bytes of encoded messages wait in grpc-js per stream, unless one message is larger. */
 export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -18,7 +18,6 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
  */
 export const WRITE_BUFFER_MESSAGES = 256;
 
-const GRPC_PREFIX_BYTES = 5;
 
 /** On a server call, messages at least this large are gathered into reused memory (see MessageBuffers). */
 const REUSE_MIN_BYTES = 256 * 1024;
@@ -106,7 +105,7 @@ export class BackpressureWriter {
     let reused = false;
     if (message instanceof FlightDataMessage) {
       // Our own transport takes the message inside its gRPC frame: gathered once, sent as it is.
-      const prefix = this.prefixed ? GRPC_PREFIX_BYTES : 0;
+      const prefix = this.prefixed ? GRPC_PREFIX : 0;
       reused = this.buffers !== null && message.byteLength >= this.reuseMinBytes;
       bytes = reused ? this.buffers!.take(prefix + message.byteLength) : Buffer.allocUnsafe(prefix + message.byteLength);
       message.writeInto(prefix > 0 ? bytes.subarray(prefix) : bytes);
