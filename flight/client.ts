@@ -56,12 +56,13 @@ export interface FlightClientOptions {
   writeBufferBytes?: number | undefined;
   grpcOptions?: ChannelOptions | undefined;
   /**
-   * 'http2' (default): our own client channel on node:http2 (grpc-client.ts), about a third of
-   * grpc-js's CPU per uploaded byte; it reads the keepalive options of grpcOptions and no others
-   * (each FlightClient has a connection of its own). 'grpc-js': @grpc/grpc-js's Client.
-   * FLIGHT_CLIENT_TRANSPORT=grpc-js in the environment changes the default.
+   * 'http2' (default): our own gRPC client channel (grpc-client.ts) on our own HTTP/2
+   * (h2-connection.ts), about a third of grpc-js's CPU per uploaded byte and half of node:http2's
+   * per downloaded byte; it reads the keepalive options of grpcOptions and no others (each
+   * FlightClient has a connection of its own). 'node-http2': the same channel on node:http2.
+   * 'grpc-js': @grpc/grpc-js's Client. FLIGHT_CLIENT_TRANSPORT in the environment changes the default.
    */
-  transport?: 'grpc-js' | 'http2' | undefined;
+  transport?: ClientTransport | undefined;
 }
 
 export interface CallOptions {
@@ -100,8 +101,15 @@ export interface FlightExchange {
 
 const utf8 = new TextEncoder();
 
-/** The client transport unless told otherwise: 'http2', or 'grpc-js' when FLIGHT_CLIENT_TRANSPORT=grpc-js. */
-export const DEFAULT_CLIENT_TRANSPORT: 'grpc-js' | 'http2' = process.env.FLIGHT_CLIENT_TRANSPORT === 'grpc-js' ? 'grpc-js' : 'http2';
+export type ClientTransport = 'grpc-js' | 'http2' | 'node-http2';
+
+/** The client transport unless told otherwise: 'http2', or what FLIGHT_CLIENT_TRANSPORT names. */
+export const DEFAULT_CLIENT_TRANSPORT: ClientTransport = (() => {
+  const named = process.env.FLIGHT_CLIENT_TRANSPORT;
+  if (named === undefined || named === '') return 'http2';
+  if (named === 'grpc-js' || named === 'http2' || named === 'node-http2') return named;
+  throw new Error(`FLIGHT_CLIENT_TRANSPORT=${named}: expected grpc-js, http2 or node-http2`);
+})();
 const M = FlightServiceDefinition;
 
 /**
@@ -156,9 +164,11 @@ export class FlightClient {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
     this.token = options.token;
-    if ((options.transport ?? DEFAULT_CLIENT_TRANSPORT) === 'http2') {
+    const transport = options.transport ?? DEFAULT_CLIENT_TRANSPORT;
+    if (transport !== 'grpc-js') {
       const grpcOptions = { ...CLIENT_KEEPALIVE, ...options.grpcOptions };
       const channel = new Http2GrpcChannel(address, {
+        http2: transport === 'node-http2' ? 'node' : 'own',
         tls: tls ? (typeof tls === 'object' ? tls : {}) : undefined,
         windowBytes: options.flowControlWindow ?? 16 * 1024 * 1024,
         maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,

@@ -1,12 +1,13 @@
-// A gRPC client channel written directly on node:http2, the client half of grpc-server.ts: one
-// HTTP/2 connection per channel, opened on first use and again after it drops; each call a POST
-// whose messages go out behind their 5-byte prefix and whose status comes back in trailers (or a
-// trailers-only response). FlightClient uses it when asked (`transport: 'http2'`).
+// A gRPC client channel of our own, the client half of grpc-server.ts: one HTTP/2 connection per
+// channel, opened on first use and again after it drops; each call a POST whose messages go out
+// behind their 5-byte prefix and whose status comes back in trailers (or a trailers-only
+// response). The HTTP/2 underneath is ours (h2-connection.ts) unless node:http2 is asked for.
+// FlightClient uses it unless told to use grpc-js (`transport: 'http2'` or 'node-http2').
 //
 // Why: on loopback grpc-js's client copies every outgoing message into a fresh frame, and every
 // incoming one out of a list of slices; both allocations churn external memory and the garbage
 // collector with them. Here an upload is gathered once into reused memory, inside its frame, and
-// a download is copied once out of the HTTP/2 chunks (bench/loopback.ts).
+// a download is copied once, from the socket's read buffer into the message (bench/loopback.ts).
 //
 // The channel and its calls offer the parts of grpc-js's Client and call objects FlightClient
 // uses (makeUnaryRequest, makeServerStreamRequest, makeBidiStreamRequest, waitForReady, close;
@@ -16,6 +17,7 @@ import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import { GRPC_PREFIX, MessageSplitter, PrefixedMessage } from './grpc-server.ts';
+import { H2Connection, H2Stream } from './h2-connection.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY, NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -23,6 +25,8 @@ export interface Http2ChannelOptions {
   tls?: { rootCerts?: Buffer | undefined; privateKey?: Buffer | undefined; certChain?: Buffer | undefined; serverNameOverride?: string | undefined } | undefined;
   /** HTTP/2 receive window per stream and per connection. */
   windowBytes: number;
+  /** Whose HTTP/2: ours (the default) or node:http2's. */
+  http2?: 'own' | 'node' | undefined;
   maxReceiveMessageBytes: number;
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
@@ -95,6 +99,10 @@ interface CallOptions {
  */
 export function resetStream(stream: http2.ClientHttp2Stream): void {
   if (stream.closed || stream.destroyed) return;
+  if (stream instanceof H2Stream) {
+    stream.close(NGHTTP2_CANCEL); // ours sends the reset alone
+    return;
+  }
   if (!stream.writableEnded) {
     (stream as unknown as { _final: (done: (error?: Error | null) => void) => void })._final = (done) => done();
   }
@@ -225,6 +233,11 @@ export class Http2ClientCall extends Duplex {
         return;
       }
       const code = stream.rstCode;
+      if (stream instanceof H2Stream && stream.failure) {
+        // Our HTTP/2 reset the stream because the server broke the protocol on it.
+        this.finish({ code: Status.INTERNAL, details: `HTTP/2 protocol error: ${stream.failure.message}`, metadata: new Metadata() });
+        return;
+      }
       const cause = this.channel.errorOf(session);
       // The connection went away under the call (a TLS handshake the server refused after all,
       // a dead peer, our keepalive giving up): Node closes its streams with a code of its own,
@@ -396,7 +409,22 @@ export class Http2GrpcChannel {
 
   private connect(): Promise<http2.ClientHttp2Session> {
     const { tls, windowBytes } = this.options;
-    const session = http2.connect(this.url, {
+    const own = this.options.http2 !== 'node';
+    // Ours offers the members of ClientHttp2Session and ClientHttp2Stream this file uses.
+    const session = own
+      ? (new H2Connection({
+          address: this.address,
+          windowBytes,
+          tls: tls
+            ? {
+                ...(tls.rootCerts ? { ca: tls.rootCerts } : {}),
+                ...(tls.privateKey ? { key: tls.privateKey } : {}),
+                ...(tls.certChain ? { cert: tls.certChain } : {}),
+                ...(tls.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
+              }
+            : undefined,
+        }) as unknown as http2.ClientHttp2Session)
+      : http2.connect(this.url, {
       settings: { initialWindowSize: windowBytes },
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       ...(tls
@@ -418,7 +446,7 @@ export class Http2GrpcChannel {
       session.once('remoteSettings', () => {
         session.off('error', reject);
         session.on('error', (error: Error) => this.errors.set(session, error));
-        if (windowBytes > 65_535) session.setLocalWindowSize(windowBytes);
+        if (!own && windowBytes > 65_535) session.setLocalWindowSize(windowBytes);
         this.live = session;
         if (this.active === 0) session.unref();
         this.keepalive(session);
