@@ -9,8 +9,8 @@
 // pair uses two cores as a real client and server would. Both sides build the same
 // deterministic batches in memory. Per run and operation:
 //   flight get  DoGet of N batches: the server encodes them as it sends, the client decodes each
-//               into a RecordBatch (flight-h2: the same with FlightClient's own HTTP/2 transport
-//               in place of grpc-js's client);
+//               into a RecordBatch. flight-h2: FlightClient's default, our gRPC channel on our
+//               own HTTP/2; flight-node: that channel on node:http2; flight: grpc-js's client;
 //   raw get     one HTTP/2 response carrying the same FlightData bytes, pre-encoded, which the
 //               client reads and discards;
 //   flight put  DoPut of the same N batches: the client encodes, the server decodes;
@@ -68,8 +68,8 @@ interface Config {
 }
 
 type Op = 'get' | 'put';
-type Mode = 'flight' | 'flight-h2' | 'grpc' | 'raw';
-const MODES: readonly Mode[] = ['flight', 'flight-h2', 'grpc', 'raw'];
+type Mode = 'flight' | 'flight-h2' | 'flight-node' | 'grpc' | 'raw';
+const MODES: readonly Mode[] = ['flight', 'flight-h2', 'flight-node', 'grpc', 'raw'];
 
 const DISTINCT_BATCHES = 4;
 
@@ -260,7 +260,7 @@ async function main(): Promise<void> {
     .option('modes', {
       type: 'string',
       default: MODES.join(','),
-      describe: 'flight (ours, grpc-js client), flight-h2 (ours, our http2 client), grpc (bare grpc-js), raw (node:http2)',
+      describe: 'flight (ours, grpc-js client), flight-h2 (ours, our gRPC and HTTP/2 client), flight-node (ours, our gRPC on node:http2), grpc (bare grpc-js), raw (node:http2)',
     })
     .option('serve', { type: 'string', hidden: true })
     .strict()
@@ -328,6 +328,8 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
   await client.waitForReady();
   const h2Client = new FlightClient(`grpc://127.0.0.1:${flightPort}`, { ...clientOptions, transport: 'http2' });
   await h2Client.waitForReady();
+  const nodeClient = new FlightClient(`grpc://127.0.0.1:${flightPort}`, { ...clientOptions, transport: 'node-http2' });
+  await nodeClient.waitForReady();
   const grpcOptions = {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
@@ -370,6 +372,8 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
     'flight put': flightPut(client),
     'flight-h2 get': flightGet(h2Client),
     'flight-h2 put': flightPut(h2Client),
+    'flight-node get': flightGet(nodeClient),
+    'flight-node put': flightPut(nodeClient),
     'grpc get': async (n) => {
       const call = bare.makeServerStreamRequest(BARE_SERVICE.Get.path, identity, identity, Buffer.from(JSON.stringify({ batches: n })), new Metadata());
       let bytes = 0;
@@ -474,6 +478,7 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
   }
   client.close();
   h2Client.close();
+  nodeClient.close();
   bare.close();
   session.close();
 
@@ -511,7 +516,7 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
       };
       table.push([
         op === 'get' ? 'DoGet' : 'DoPut',
-        { flight: 'ours', 'flight-h2': 'ours, http2 client', grpc: 'bare grpc-js', raw: 'raw http2' }[mode],
+        { flight: 'ours, grpc-js client', 'flight-h2': 'ours', 'flight-node': 'ours, node:http2 client', grpc: 'bare grpc-js', raw: 'raw http2' }[mode],
         show(throughput.median, 3),
         show(throughput.relative, 0, 100, '%'),
         show(row.ratioToRaw, 2),

@@ -43,6 +43,13 @@ interface TransportSettings {
   maxConcurrentStreams: number | undefined;
 }
 
+/**
+ * The largest DATA frame we take. HTTP/2's 16 KiB means a frame header, and for a client that
+ * writes from JavaScript a write or a copy, every 16 KiB of an upload; nghttp2 reads larger
+ * frames as cheaply.
+ */
+const MAX_FRAME_BYTES = 1 << 20;
+
 function settingsFrom(options: ChannelOptions): TransportSettings {
   const number = (key: string, fallback: number) => {
     const value = options[key];
@@ -466,6 +473,7 @@ export class Http2GrpcServer {
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       settings: {
         ...(window ? { initialWindowSize: window } : {}),
+        maxFrameSize: MAX_FRAME_BYTES,
         ...(this.settings.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: this.settings.maxConcurrentStreams } : {}),
       },
     };

@@ -63,6 +63,12 @@ const READ_BUFFER_BYTES = 256 * 1024;
 /** The most header bytes (RFC 7541's count) a response may carry; grpc-js allows far less. */
 const MAX_HEADER_LIST_BYTES = 1 << 20;
 const HEADER_TABLE_BYTES = 4096;
+/** DATA frames at least this large are written from the caller's memory; smaller ones are staged. */
+const DIRECT_FRAME_BYTES = 64 * 1024;
+/** One socket write of staged frames. */
+const STAGE_BYTES = 256 * 1024;
+const SPARE_STAGES = 4;
+const EMPTY = new Uint8Array(0);
 
 export type H2Headers = Record<string, string | string[] | undefined>;
 export type OutgoingHeaders = Record<string, string | number | readonly string[] | undefined>;
@@ -255,6 +261,9 @@ export class H2Connection extends EventEmitter {
 
   private readonly pings: Array<{ payload: Buffer; started: bigint; callback: (error: Error | null, duration: number, payload: Buffer) => void }> = [];
   private writing = false;
+  private stageBuffer: Buffer | null = null;
+  private stageUsed = 0;
+  private readonly spareStages: Buffer[] = [];
   private congested = false;
   private readonly pendingFlush = new Set<H2Stream>();
 
@@ -401,43 +410,84 @@ export class H2Connection extends EventEmitter {
   private flushOne(stream: H2Stream): void {
     if (stream.id === 0 || stream.closed || stream.localEnded || this.destroyed) return;
     const queue = stream.queue;
-    let corked = false;
-    while (queue.length > 0 && !this.congested) {
-      const allowed = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
-      if (allowed <= 0) break;
-      const pending = queue[0]!;
-      const left = pending.data.byteLength - pending.offset;
-      const n = Math.min(left, allowed);
-      const last = n === left;
-      if (!corked) {
-        this.socket.cork();
-        corked = true;
+    const sent: Array<(error?: Error | null) => void> = [];
+    this.socket.cork();
+    try {
+      while (queue.length > 0 && !this.congested) {
+        const pending = queue[0]!;
+        const left = pending.data.byteLength - pending.offset;
+        const endNow = queue.length === 1 && stream.writableEnded;
+        if (left === 0 && !endNow) {
+          queue.shift();
+          if (pending.callback) sent.push(pending.callback);
+          continue;
+        }
+        const allowed = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
+        if (allowed <= 0 && left > 0) break;
+        const n = Math.min(left, allowed);
+        const last = n === left;
+        const flags = last && endNow ? END_STREAM : 0;
+        const view = pending.data.subarray(pending.offset, pending.offset + n);
+        pending.offset += n;
+        stream.sendWindow -= n;
+        this.sendWindow -= n;
+        if (n >= DIRECT_FRAME_BYTES) {
+          // A large frame goes out as its header and a view of the caller's bytes.
+          this.flushStage();
+          this.send(frameHeader(n, DATA, flags, stream.id));
+          this.send(view, last ? pending.callback : undefined);
+          if (last) queue.shift();
+        } else {
+          this.stage(n, flags, stream.id, view);
+          if (last) {
+            queue.shift();
+            if (pending.callback) sent.push(pending.callback);
+          }
+        }
+        if (flags & END_STREAM) stream.localEnded = true;
       }
-      const endNow = last && queue.length === 1 && stream.writableEnded;
-      this.send(frameHeader(n, DATA, endNow ? END_STREAM : 0, stream.id));
-      const view = pending.data.subarray(pending.offset, pending.offset + n);
-      pending.offset += n;
-      stream.sendWindow -= n;
-      this.sendWindow -= n;
-      if (last) {
-        queue.shift();
-        this.send(view, pending.callback);
-      } else this.send(view);
-      if (endNow) {
+      if (queue.length === 0 && stream.writableEnded && !stream.localEnded && !this.congested) {
+        this.stage(0, END_STREAM, stream.id, EMPTY);
         stream.localEnded = true;
-        break;
       }
+      this.flushStage();
+    } finally {
+      this.socket.uncork();
     }
-    if (queue.length === 0 && stream.writableEnded && !stream.localEnded && !this.congested) {
-      if (!corked) {
-        this.socket.cork();
-        corked = true;
-      }
-      this.send(frameHeader(0, DATA, END_STREAM, stream.id));
-      stream.localEnded = true;
-    }
-    if (corked) this.socket.uncork();
+    // What was copied into a stage is the caller's again.
+    for (const callback of sent) callback();
     if (stream.localEnded && stream.remoteEnded) this.finishStream(stream);
+  }
+
+  /**
+   * Copies a DATA frame into the stage: gRPC servers allow 16 KiB frames, and a socket write per
+   * frame header and per payload cost more than copying them into one write of STAGE_BYTES.
+   */
+  private stage(length: number, flags: number, streamId: number, payload: Uint8Array): void {
+    if (this.stageBuffer !== null && this.stageUsed + 9 + length > this.stageBuffer.byteLength) this.flushStage();
+    if (this.stageBuffer === null) {
+      this.stageBuffer = this.spareStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES);
+      this.stageUsed = 0;
+    }
+    const stage = this.stageBuffer;
+    const at = this.stageUsed;
+    stage[at] = length >>> 16;
+    stage[at + 1] = (length >>> 8) & 0xff;
+    stage[at + 2] = length & 0xff;
+    stage[at + 3] = DATA;
+    stage[at + 4] = flags;
+    stage.writeUInt32BE(streamId, at + 5);
+    stage.set(payload, at + 9);
+    this.stageUsed = at + 9 + length;
+  }
+
+  private flushStage(): void {
+    const stage = this.stageBuffer;
+    if (stage === null || this.stageUsed === 0) return;
+    this.stageBuffer = null;
+    this.send(stage.subarray(0, this.stageUsed), () => {
+      if (this.spareStages.length < SPARE_STAGES) this.spareStages.push(stage);
+    });
   }
 
   private flushAll(): void {
