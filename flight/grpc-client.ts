@@ -109,6 +109,9 @@ export function resetStream(stream: http2.ClientHttp2Stream): void {
   stream.close(NGHTTP2_CANCEL);
 }
 
+/** Bytes of received messages a call holds for its reader before it stops taking more. */
+const UNREAD_BYTES = 4 * 1024 * 1024;
+
 /**
  * One call: writable (request messages; a PrefixedMessage is sent as it is) and readable
  * (response messages). Ends with a 'status' event, then 'end' (OK) or 'error' (anything else),
@@ -122,6 +125,9 @@ export class Http2ClientCall extends Duplex {
   private received: StatusObject | null = null;
   private cancelledHere = false;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Sizes of the messages pushed and not yet read, oldest first, and their sum. */
+  private readonly unread: number[] = [];
+  private unreadBytes = 0;
 
   constructor(
     private readonly channel: Http2GrpcChannel,
@@ -169,7 +175,10 @@ export class Http2ClientCall extends Duplex {
     try {
       stream = session.request(headers);
     } catch (error) {
-      this.finish({ code: Status.UNAVAILABLE, details: `the connection cannot take a new call: ${(error as Error).message}`, metadata: new Metadata() });
+      // The connection may have failed between connecting and this call: its cause says why.
+      const cause = this.channel.errorOf(session);
+      const why = cause ? `Connection dropped: ${cause.message}` : `the connection cannot take a new call: ${(error as Error).message}`;
+      this.finish({ code: Status.UNAVAILABLE, details: why, metadata: new Metadata() });
       return null;
     }
     this.stream = stream;
@@ -182,7 +191,10 @@ export class Http2ClientCall extends Duplex {
           resetStream(stream);
           return;
         }
-        if (!this.push(this.deserialize(message))) stream.pause();
+        this.unread.push(message.byteLength);
+        this.unreadBytes += message.byteLength;
+        // Held back by bytes as well as by count: 16 messages of the largest size would be 4 GiB.
+        if (!this.push(this.deserialize(message)) || this.unreadBytes > UNREAD_BYTES) stream.pause();
       },
       (length) => {
         this.finish({
@@ -347,8 +359,17 @@ export class Http2ClientCall extends Duplex {
     });
   }
 
+  override read(size?: number): unknown {
+    const value: unknown = super.read(size);
+    if (value !== null && this.unread.length > 0) {
+      this.unreadBytes -= this.unread.shift()!;
+      if (this.unreadBytes <= UNREAD_BYTES && this.readableLength < this.readableHighWaterMark) this.stream?.resume();
+    }
+    return value;
+  }
+
   override _read(): void {
-    this.stream?.resume();
+    if (this.unreadBytes <= UNREAD_BYTES) this.stream?.resume();
   }
 }
 
