@@ -145,14 +145,23 @@ function copyRebased(offsets: Int32Array, delta: number, out: Buffer, at: number
   const n = offsets.length;
   if ((out.byteOffset + at) % 4 === 0) {
     // The message is written inside its gRPC frame (our HTTP/2 transport): aligned, one pass.
-    const target = new Int32Array(out.buffer, out.byteOffset + at, n);
-    for (let i = 0; i < n; i++) target[i] = offsets[i]! + delta;
+    addInto(new Int32Array(out.buffer, out.byteOffset + at, n), offsets, delta);
     return;
   }
   if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
-  const rebased = scratch;
-  for (let i = 0; i < n; i++) rebased[i] = offsets[i]! + delta;
-  out.set(new Uint8Array(rebased.buffer, 0, n * 4), at);
+  addInto(scratch, offsets, delta);
+  out.set(new Uint8Array(scratch.buffer, 0, n * 4), at);
+}
+
+/**
+ * The loop on its own, so that it is optimized once for the one shape it ever sees. Inside
+ * copyRebased it was compiled (on-stack replacement) for whichever path ran first, and each
+ * call taking the other path deoptimized it again: a server that had encoded a batch on its own
+ * ran its frames' rebasing at about 9 ns per offset.
+ */
+function addInto(target: Int32Array, offsets: Int32Array, delta: number): void {
+  const n = offsets.length;
+  for (let i = 0; i < n; i++) target[i] = offsets[i]! + delta;
 }
 let scratch = new Int32Array(16 * 1024);
 
