@@ -13,6 +13,7 @@ import { FlightError } from './error.ts';
 import { GRPC_PREFIX } from './grpc-server.ts';
 import { FlightDescriptorCodec, readDescriptor, type FlightDescriptor } from './messages.ts';
 import { ProtoReader, WireType, tagSize, varintSize, writeVarint } from './protobuf.ts';
+import { copyRebased } from './rebase-offsets.ts';
 
 export interface FlightData {
   descriptor?: FlightDescriptor | undefined;
@@ -134,36 +135,6 @@ export class FlightDataMessage {
     }
   }
 }
-
-/**
- * Copies 32-bit offsets into `out` at `at` with `delta` added to each. Inside a gRPC frame the
- * target is aligned and written directly; a message on its own has its body 3 bytes past an
- * 8-byte boundary (see the note on the gRPC prefix above), so it goes through a reused array
- * (a DataView written per value measured several times slower).
- */
-function copyRebased(offsets: Int32Array, delta: number, out: Buffer, at: number): void {
-  const n = offsets.length;
-  if ((out.byteOffset + at) % 4 === 0) {
-    // The message is written inside its gRPC frame (our HTTP/2 transport): aligned, one pass.
-    addInto(new Int32Array(out.buffer, out.byteOffset + at, n), offsets, delta);
-    return;
-  }
-  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
-  addInto(scratch, offsets, delta);
-  out.set(new Uint8Array(scratch.buffer, 0, n * 4), at);
-}
-
-/**
- * The loop on its own, so that it is optimized once for the one shape it ever sees. Inside
- * copyRebased it was compiled (on-stack replacement) for whichever path ran first, and each
- * call taking the other path deoptimized it again: a server that had encoded a batch on its own
- * ran its frames' rebasing at about 9 ns per offset.
- */
-function addInto(target: Int32Array, offsets: Int32Array, delta: number): void {
-  const n = offsets.length;
-  for (let i = 0; i < n; i++) target[i] = offsets[i]! + delta;
-}
-let scratch = new Int32Array(16 * 1024);
 
 /** Encodes one FlightData message into a single Buffer ready for grpc-js (see FlightDataMessage). */
 export function encodeFlightData(
