@@ -58,8 +58,10 @@ function writeTag(out: Buffer, offset: number, field: number, length: number): n
  * gathered from the Arrow buffers, so the writer can choose the memory it goes into (see
  * BackpressureWriter). The flatbuffer header is zero-padded (as IPC pads it) so that the body
  * starts 8-byte aligned within the gRPC frame (see the note on the gRPC prefix above): a
- * receiver can then view the body without copying it. Write it before the batch's buffers may
- * change: callers reuse their arrays once a write has resolved.
+ * receiver can then view the body without copying it. Callers reuse their arrays once a write
+ * has resolved: writeInto copies everything; writeChunks leaves the large buffers where they
+ * are, and whoever sends its chunks must hold the write until they have gone out (as
+ * BackpressureWriter does).
  */
 export class FlightDataMessage {
   readonly byteLength: number;
@@ -98,8 +100,39 @@ export class FlightDataMessage {
 
   /** Writes the message at the start of `out`, which must hold at least `byteLength` bytes. */
   writeInto(out: Buffer): void {
+    this.write(out, 0, Infinity, null);
+  }
+
+  /** Bytes of the message that writeChunks copies, sending body buffers of `minBytes` and more as they are. */
+  copiedLength(minBytes: number): number {
+    const body = this.body;
+    let sentInPlace = 0;
+    if (body) {
+      for (let i = 0; i < body.buffers.length; i++) {
+        const length = body.buffers[i]!.byteLength;
+        if (length >= minBytes && !body.deltas?.[i]) sentInPlace += length;
+      }
+    }
+    return this.byteLength - sentInPlace;
+  }
+
+  /**
+   * The message as chunks to send one after another, without copying its large buffers: each
+   * body buffer of `minBytes` or more is a chunk of its own, a view of the batch's memory (but
+   * offsets to rebase, which are copied); the rest (tags, header, small buffers, padding) is
+   * gathered into `out` from `start` on, which must hold copiedLength(minBytes) bytes there.
+   * The first chunk begins at out[0] (room for the gRPC prefix). The batch's memory must stay
+   * as it is until the chunks have been sent.
+   */
+  writeChunks(out: Buffer, start: number, minBytes: number): Buffer[] {
+    const chunks: Buffer[] = [];
+    this.write(out, start, minBytes, chunks);
+    return chunks;
+  }
+
+  /** Gathers the message into `out` from `offset`, but for body buffers sent in place (see writeChunks). */
+  private write(out: Buffer, offset: number, minBytes: number, chunks: Buffer[] | null): void {
     const { descriptorBytes, header, headerLength, appMetadata, body } = this;
-    let offset = 0;
     if (descriptorBytes) {
       offset = writeTag(out, offset, FIELD_DESCRIPTOR, descriptorBytes.byteLength);
       out.set(descriptorBytes, offset);
@@ -116,23 +149,40 @@ export class FlightDataMessage {
       out.set(appMetadata, offset);
       offset += appMetadata.byteLength;
     }
+    let cut = 0; // where in `out` the chunk being gathered begins
     const bodyLength = body?.length ?? 0;
     if (body && bodyLength > 0) {
       offset = writeTag(out, offset, FIELD_BODY, bodyLength);
-      const start = offset;
-      let written = 0; // bytes of the body filled so far; gaps between buffers are zeroed
+      let written = 0; // bytes of the body done so far; gaps between buffers are zeroed
       for (let i = 0; i < body.buffers.length; i++) {
         const buffer = body.buffers[i]!;
         const at = body.offsets[i]!;
-        if (buffer.byteLength === 0) continue;
-        if (at > written) out.fill(0, start + written, start + at);
+        const length = buffer.byteLength;
+        if (length === 0) continue;
+        if (at > written) {
+          out.fill(0, offset, offset + at - written);
+          offset += at - written;
+        }
         const delta = body.deltas?.[i] ?? 0;
-        if (delta === 0) out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), start + at);
-        else copyRebased(buffer as Int32Array, delta, out, start + at);
-        written = at + buffer.byteLength;
+        if (delta !== 0) {
+          copyRebased(buffer as Int32Array, delta, out, offset);
+          offset += length;
+        } else if (length < minBytes) {
+          out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, length), offset);
+          offset += length;
+        } else {
+          if (offset > cut) chunks!.push(out.subarray(cut, offset));
+          chunks!.push(Buffer.from(buffer.buffer, buffer.byteOffset, length));
+          cut = offset;
+        }
+        written = at + length;
       }
-      if (written < bodyLength) out.fill(0, start + written, start + bodyLength);
+      if (written < bodyLength) {
+        out.fill(0, offset, offset + bodyLength - written);
+        offset += bodyLength - written;
+      }
     }
+    if (chunks && offset > cut) chunks.push(out.subarray(cut, offset));
   }
 }
 
