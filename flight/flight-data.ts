@@ -1,6 +1,7 @@
 // FlightData on the wire: the protobuf frame written by hand around the Arrow IPC body, so the
-// body goes from the Arrow buffers into the outgoing message in one copy, and comes back out as
-// a view of the received message with no copy at all.
+// body goes from the Arrow buffers into the outgoing message in one copy (our HTTP/2 server
+// sends its large buffers in place, with none), and comes back out as a view of the received
+// message with no copy at all.
 //
 //   message FlightData {
 //     FlightDescriptor flight_descriptor = 1;
