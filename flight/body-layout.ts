@@ -39,7 +39,9 @@ class Layout implements BodyLayout {
   add(buffer: ArrayBufferView, delta = 0): void {
     const padded = (buffer.byteLength + 7) & ~7;
     this.buffers.push(buffer);
-    this.deltas.push(delta);
+    // `| 0`: an unsliced column's negated first offset is -0, a double; one of those made this a
+    // double array, each delta a heap number, and copyRebased deoptimized ('not a Smi').
+    this.deltas.push(delta | 0);
     this.regions.push(new BufferRegion(this.byteLength, padded));
     this.byteLength += padded;
   }

@@ -59,8 +59,9 @@ export class FlightDataEncoder {
 
   /**
    * The same messages as encodeBatch, laid out but not yet written: each is gathered from the
-   * batch's buffers when it is serialized (see FlightDataMessage), which lets a server gather
-   * straight into grpc-js's framing without a buffer per message of its own.
+   * batch's buffers when it is serialized (see FlightDataMessage), which lets a writer gather
+   * straight into its gRPC frame, or send the large buffers as they are, without a buffer per
+   * message of its own.
    */
   encodeBatchMessages(batch: RecordBatch, appMetadata?: Uint8Array): FlightDataMessage[] {
     if (!this.schema) throw FlightError.internal('encodeBatch called before encodeSchema');

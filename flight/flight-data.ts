@@ -1,6 +1,7 @@
 // FlightData on the wire: the protobuf frame written by hand around the Arrow IPC body, so the
-// body goes from the Arrow buffers into the outgoing message in one copy, and comes back out as
-// a view of the received message with no copy at all.
+// body goes from the Arrow buffers into the outgoing message in one copy (our HTTP/2 server
+// sends its large buffers in place, with none), and comes back out as a view of the received
+// message with no copy at all.
 //
 //   message FlightData {
 //     FlightDescriptor flight_descriptor = 1;
@@ -13,6 +14,7 @@ import { FlightError } from './error.ts';
 import { GRPC_PREFIX } from './grpc-server.ts';
 import { FlightDescriptorCodec, readDescriptor, type FlightDescriptor } from './messages.ts';
 import { ProtoReader, WireType, tagSize, varintSize, writeVarint } from './protobuf.ts';
+import { copyRebased } from './rebase-offsets.ts';
 
 export interface FlightData {
   descriptor?: FlightDescriptor | undefined;
@@ -57,8 +59,10 @@ function writeTag(out: Buffer, offset: number, field: number, length: number): n
  * gathered from the Arrow buffers, so the writer can choose the memory it goes into (see
  * BackpressureWriter). The flatbuffer header is zero-padded (as IPC pads it) so that the body
  * starts 8-byte aligned within the gRPC frame (see the note on the gRPC prefix above): a
- * receiver can then view the body without copying it. Write it before the batch's buffers may
- * change: callers reuse their arrays once a write has resolved.
+ * receiver can then view the body without copying it. Callers reuse their arrays once a write
+ * has resolved: writeInto copies everything; writeChunks leaves the large buffers where they
+ * are, and whoever sends its chunks must hold the write until they have gone out (as
+ * BackpressureWriter does).
  */
 export class FlightDataMessage {
   readonly byteLength: number;
@@ -97,8 +101,39 @@ export class FlightDataMessage {
 
   /** Writes the message at the start of `out`, which must hold at least `byteLength` bytes. */
   writeInto(out: Buffer): void {
+    this.write(out, 0, Infinity, null);
+  }
+
+  /** Bytes of the message that writeChunks copies, sending body buffers of `minBytes` and more as they are. */
+  copiedLength(minBytes: number): number {
+    const body = this.body;
+    let sentInPlace = 0;
+    if (body) {
+      for (let i = 0; i < body.buffers.length; i++) {
+        const length = body.buffers[i]!.byteLength;
+        if (length >= minBytes && !body.deltas?.[i]) sentInPlace += length;
+      }
+    }
+    return this.byteLength - sentInPlace;
+  }
+
+  /**
+   * The message as chunks to send one after another, without copying its large buffers: each
+   * body buffer of `minBytes` or more is a chunk of its own, a view of the batch's memory (but
+   * offsets to rebase, which are copied); the rest (tags, header, small buffers, padding) is
+   * gathered into `out` from `start` on, which must hold copiedLength(minBytes) bytes there.
+   * The first chunk begins at out[0] (room for the gRPC prefix). The batch's memory must stay
+   * as it is until the chunks have been sent.
+   */
+  writeChunks(out: Buffer, start: number, minBytes: number): Buffer[] {
+    const chunks: Buffer[] = [];
+    this.write(out, start, minBytes, chunks);
+    return chunks;
+  }
+
+  /** Gathers the message into `out` from `offset`, but for body buffers sent in place (see writeChunks). */
+  private write(out: Buffer, offset: number, minBytes: number, chunks: Buffer[] | null): void {
     const { descriptorBytes, header, headerLength, appMetadata, body } = this;
-    let offset = 0;
     if (descriptorBytes) {
       offset = writeTag(out, offset, FIELD_DESCRIPTOR, descriptorBytes.byteLength);
       out.set(descriptorBytes, offset);
@@ -115,46 +150,42 @@ export class FlightDataMessage {
       out.set(appMetadata, offset);
       offset += appMetadata.byteLength;
     }
+    let cut = 0; // where in `out` the chunk being gathered begins
     const bodyLength = body?.length ?? 0;
     if (body && bodyLength > 0) {
       offset = writeTag(out, offset, FIELD_BODY, bodyLength);
-      const start = offset;
-      let written = 0; // bytes of the body filled so far; gaps between buffers are zeroed
+      let written = 0; // bytes of the body done so far; gaps between buffers are zeroed
       for (let i = 0; i < body.buffers.length; i++) {
         const buffer = body.buffers[i]!;
         const at = body.offsets[i]!;
-        if (buffer.byteLength === 0) continue;
-        if (at > written) out.fill(0, start + written, start + at);
+        const length = buffer.byteLength;
+        if (length === 0) continue;
+        if (at > written) {
+          out.fill(0, offset, offset + at - written);
+          offset += at - written;
+        }
         const delta = body.deltas?.[i] ?? 0;
-        if (delta === 0) out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), start + at);
-        else copyRebased(buffer as Int32Array, delta, out, start + at);
-        written = at + buffer.byteLength;
+        if (delta !== 0) {
+          copyRebased(buffer as Int32Array, delta, out, offset);
+          offset += length;
+        } else if (length < minBytes) {
+          out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, length), offset);
+          offset += length;
+        } else {
+          if (offset > cut) chunks!.push(out.subarray(cut, offset));
+          chunks!.push(Buffer.from(buffer.buffer, buffer.byteOffset, length));
+          cut = offset;
+        }
+        written = at + length;
       }
-      if (written < bodyLength) out.fill(0, start + written, start + bodyLength);
+      if (written < bodyLength) {
+        out.fill(0, offset, offset + bodyLength - written);
+        offset += bodyLength - written;
+      }
     }
+    if (chunks && offset > cut) chunks.push(out.subarray(cut, offset));
   }
 }
-
-/**
- * Copies 32-bit offsets into `out` at `at` with `delta` added to each. Inside a gRPC frame the
- * target is aligned and written directly; a message on its own has its body 3 bytes past an
- * 8-byte boundary (see the note on the gRPC prefix above), so it goes through a reused array
- * (a DataView written per value measured several times slower).
- */
-function copyRebased(offsets: Int32Array, delta: number, out: Buffer, at: number): void {
-  const n = offsets.length;
-  if ((out.byteOffset + at) % 4 === 0) {
-    // The message is written inside its gRPC frame (our HTTP/2 transport): aligned, one pass.
-    const target = new Int32Array(out.buffer, out.byteOffset + at, n);
-    for (let i = 0; i < n; i++) target[i] = offsets[i]! + delta;
-    return;
-  }
-  if (scratch.length < n) scratch = new Int32Array(Math.max(n, 2 * scratch.length));
-  const rebased = scratch;
-  for (let i = 0; i < n; i++) rebased[i] = offsets[i]! + delta;
-  out.set(new Uint8Array(rebased.buffer, 0, n * 4), at);
-}
-let scratch = new Int32Array(16 * 1024);
 
 /** Encodes one FlightData message into a single Buffer ready for grpc-js (see FlightDataMessage). */
 export function encodeFlightData(

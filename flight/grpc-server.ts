@@ -166,8 +166,9 @@ export class MessageSplitter {
  * Buffer through); each write completes once HTTP/2 has sent it.
  */
 export class Http2ServerCall extends Duplex {
-  /** Takes PrefixedMessage writes (see BackpressureWriter). */
+  /** Takes PrefixedMessage and MessageParts writes (see BackpressureWriter). */
   readonly acceptsPrefixed = true;
+  readonly acceptsParts = true;
   /** The request of a unary or server-streaming call. */
   request: unknown;
   readonly metadata: Metadata;
@@ -315,6 +316,20 @@ export class Http2ServerCall extends Duplex {
       this.stream.write(frame, done);
       return;
     }
+    if (chunk instanceof MessageParts) {
+      this.sendMetadata();
+      const { parts, byteLength } = chunk;
+      const head = parts[0]!;
+      head[0] = 0;
+      head.writeUInt32BE(byteLength - GRPC_PREFIX, 1);
+      // Corked, the parts reach HTTP/2 as one writev, and the last one's callback comes once
+      // all of them have been sent.
+      this.stream.cork();
+      for (let i = 0; i < parts.length - 1; i++) this.stream.write(parts[i]);
+      this.stream.write(parts[parts.length - 1], done);
+      this.stream.uncork();
+      return;
+    }
     let message: Buffer;
     try {
       message = this.definition.responseSerialize(chunk);
@@ -414,6 +429,22 @@ export class Http2ServerCall extends Duplex {
  */
 export class PrefixedMessage {
   constructor(readonly frame: Buffer) {}
+}
+
+/**
+ * A PrefixedMessage in two or more parts, sent one after another without being joined: the
+ * first begins with the 5 bytes for the prefix. None may change until the write's callback,
+ * which comes once HTTP/2 has sent them all (BackpressureWriter sends large Arrow buffers of a
+ * batch this way, in place).
+ */
+export class MessageParts {
+  readonly byteLength: number;
+
+  constructor(readonly parts: Buffer[]) {
+    let length = 0;
+    for (const part of parts) length += part.byteLength;
+    this.byteLength = length;
+  }
 }
 
 /** Sessions this server holds, with their keepalive timers. */

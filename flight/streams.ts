@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { FlightError } from './error.ts';
 import { FlightDataMessage, type OutgoingFlightData } from './flight-data.ts';
-import { GRPC_PREFIX, PrefixedMessage } from './grpc-server.ts';
+import { GRPC_PREFIX, MessageParts, PrefixedMessage } from './grpc-server.ts';
 
 /** At most this many bytes of encoded messages wait in grpc-js per stream, unless one message is larger. */
 export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -18,6 +18,12 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
  */
 export const WRITE_BUFFER_MESSAGES = 256;
 
+
+/**
+ * On our HTTP/2 transport, body buffers at least this large are sent in place, not gathered (see
+ * BackpressureWriter.write). Smaller ones cost more as a part of their own than as a copy.
+ */
+const IN_PLACE_MIN_BYTES = 16 * 1024;
 
 /** On a server call, messages at least this large are gathered into reused memory (see MessageBuffers). */
 const REUSE_MIN_BYTES = 256 * 1024;
@@ -68,6 +74,9 @@ export class BackpressureWriter {
   private readonly buffers: MessageBuffers | null;
   private readonly reuseMinBytes: number;
   private readonly prefixed: boolean;
+  private readonly inParts: boolean;
+  /** A message sent in place is on its way: its batch's memory is HTTP/2's until it has been sent. */
+  private sendingInPlace = false;
 
   constructor(
     private readonly stream: Writable,
@@ -82,6 +91,7 @@ export class BackpressureWriter {
     this.reuseMinBytes = reuseBuffers === false ? Infinity : reuseBuffers === true ? REUSE_MIN_BYTES : reuseBuffers.minBytes;
     this.buffers = reuseBuffers === false ? null : new MessageBuffers();
     this.prefixed = (stream as { acceptsPrefixed?: boolean }).acceptsPrefixed === true;
+    this.inParts = (stream as { acceptsParts?: boolean }).acceptsParts === true;
     const fail = (error: Error) => {
       this.failure ??= error;
       this.wake();
@@ -97,29 +107,48 @@ export class BackpressureWriter {
     w?.();
   }
 
-  /** Writes the message; a FlightDataMessage is gathered into memory before this returns. */
+  /**
+   * Writes the message. A FlightDataMessage is gathered into memory before this returns, except
+   * on our HTTP/2 transport, where its large body buffers go to HTTP/2 as they are (no copy) and
+   * this returns only once HTTP/2 has sent them: either way, the batch's arrays may be reused as
+   * soon as the returned promise resolves.
+   */
   async write(message: OutgoingFlightData): Promise<void> {
     if (this.failure) throw this.failure;
     let bytes: Buffer;
-    let chunk: Buffer | PrefixedMessage;
+    let size: number;
+    let chunk: Buffer | PrefixedMessage | MessageParts;
     let reused = false;
-    if (message instanceof FlightDataMessage) {
+    let inPlace = false;
+    if (message instanceof FlightDataMessage && this.inParts) {
+      const copied = GRPC_PREFIX + message.copiedLength(IN_PLACE_MIN_BYTES);
+      reused = this.buffers !== null && copied >= this.reuseMinBytes;
+      bytes = reused ? this.buffers!.take(copied) : Buffer.allocUnsafe(copied);
+      const parts = message.writeChunks(bytes, GRPC_PREFIX, IN_PLACE_MIN_BYTES);
+      inPlace = parts.length > 1;
+      chunk = inPlace ? new MessageParts(parts) : new PrefixedMessage(bytes);
+      size = GRPC_PREFIX + message.byteLength;
+    } else if (message instanceof FlightDataMessage) {
       // Our own transport takes the message inside its gRPC frame: gathered once, sent as it is.
       const prefix = this.prefixed ? GRPC_PREFIX : 0;
       reused = this.buffers !== null && message.byteLength >= this.reuseMinBytes;
       bytes = reused ? this.buffers!.take(prefix + message.byteLength) : Buffer.allocUnsafe(prefix + message.byteLength);
       message.writeInto(prefix > 0 ? bytes.subarray(prefix) : bytes);
       chunk = prefix > 0 ? new PrefixedMessage(bytes) : bytes;
+      size = bytes.byteLength;
     } else {
       bytes = message;
       chunk = bytes;
+      size = bytes.byteLength;
     }
-    this.pendingBytes += bytes.byteLength;
+    this.pendingBytes += size;
     this.pendingMessages++;
+    this.sendingInPlace = inPlace;
     this.stream.write(chunk, () => {
-      this.pendingBytes -= bytes.byteLength;
+      this.pendingBytes -= size;
       this.pendingMessages--;
       if (reused) this.buffers!.release(bytes);
+      if (inPlace) this.sendingInPlace = false;
       if (!this.stalled) this.wake();
     });
     if (this.stalled) {
@@ -133,9 +162,14 @@ export class BackpressureWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** True while the peer is not taking our messages as fast as we write them. */
+  /**
+   * True while the peer is not taking our messages as fast as we write them, or a message sent
+   * in place has not gone out yet: either way, a producer waits. (DoPut and DoExchange read their
+   * input ahead without limit meanwhile, so a client that writes everything before it reads is
+   * not deadlocked by a message of ours that its flow control holds back.)
+   */
   get stalled(): boolean {
-    return this.pendingBytes > this.limitBytes || this.pendingMessages > WRITE_BUFFER_MESSAGES;
+    return this.sendingInPlace || this.pendingBytes > this.limitBytes || this.pendingMessages > WRITE_BUFFER_MESSAGES;
   }
 
   /** Calls `listener` once, the next time the stream stalls (replacing any earlier one). */
