@@ -5,72 +5,26 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { RecordBatch, Table, makeVector } from 'apache-arrow';
 import { FlightClient, FlightDescriptor, FlightError, FlightServer } from '../../flight/index.ts';
+import { FrameTap, FrameType } from '../support/h2-wire.ts';
 
-const PREFACE_BYTES = 24; // 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
-const FRAME_DATA = 0x0;
-const FRAME_HEADERS = 0x1;
-const FRAME_RST_STREAM = 0x3;
 const FLAG_END_STREAM = 0x1;
 const NGHTTP2_CANCEL = 8;
 
 type WireEvent = { kind: 'end-stream' } | { kind: 'rst-stream'; code: number };
 
-/** Relays TCP to `target`, parsing the client's frames: what each stream sent, in order. */
-class FrameRelay {
-  readonly streams = new Map<number, WireEvent[]>();
-  private readonly server = net.createServer((client) => this.relay(client));
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  constructor(private readonly target: number) {}
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
+/** What each stream the client opened sent through the tap, in order: END_STREAM, RST_STREAM. */
+function clientStreams(tap: FrameTap): Map<number, WireEvent[]> {
+  const streams = new Map<number, WireEvent[]>();
+  for (const frame of tap.frames) {
+    if (frame.direction !== 'up' || frame.stream === 0) continue;
+    const events = streams.get(frame.stream) ?? [];
+    if ((frame.type === FrameType.DATA || frame.type === FrameType.HEADERS) && frame.flags & FLAG_END_STREAM) events.push({ kind: 'end-stream' });
+    if (frame.type === FrameType.RST_STREAM) events.push({ kind: 'rst-stream', code: frame.payload.readUInt32BE(0) });
+    streams.set(frame.stream, events);
   }
-
-  close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private relay(client: net.Socket): void {
-    const upstream = net.connect(this.target, '127.0.0.1');
-    this.sockets.add(client).add(upstream);
-    let pending = Buffer.alloc(0);
-    let prefaceLeft = PREFACE_BYTES;
-    client.on('data', (chunk: Buffer) => {
-      upstream.write(chunk);
-      pending = Buffer.concat([pending, chunk]);
-      if (prefaceLeft > 0) {
-        const skip = Math.min(prefaceLeft, pending.length);
-        pending = pending.subarray(skip);
-        prefaceLeft -= skip;
-      }
-      while (pending.length >= 9) {
-        const length = pending.readUIntBE(0, 3);
-        if (pending.length < 9 + length) break;
-        const type = pending[3]!;
-        const flags = pending[4]!;
-        const id = pending.readUInt32BE(5) & 0x7fffffff;
-        const events = this.streams.get(id) ?? [];
-        if ((type === FRAME_DATA || type === FRAME_HEADERS) && flags & FLAG_END_STREAM) events.push({ kind: 'end-stream' });
-        if (type === FRAME_RST_STREAM) events.push({ kind: 'rst-stream', code: pending.readUInt32BE(9) });
-        if (id !== 0) this.streams.set(id, events);
-        pending = pending.subarray(9 + length);
-      }
-    });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
-    const closeBoth = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('close', closeBoth).on('error', closeBoth);
-    upstream.on('close', closeBoth).on('error', closeBoth);
-  }
+  return streams;
 }
 
 function batch(first: number): RecordBatch {
@@ -85,9 +39,10 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('a cancelled call resets its stream without half-closing it first', () => {
+for (const transport of ['http2', 'node-http2'] as const) {
+  describe(`${transport}: a cancelled call resets its stream without half-closing it first`, () => {
   let server: FlightServer;
-  let relay: FrameRelay;
+  let relay: FrameTap;
   let client: FlightClient;
   /** How each DoPut ended on the server: 'complete' (the input ended) or 'cancelled'. */
   const outcomes: string[] = [];
@@ -110,9 +65,8 @@ describe('a cancelled call resets its stream without half-closing it first', () 
       },
     });
     const port = await server.listen('127.0.0.1', 0);
-    relay = new FrameRelay(port);
-    await relay.listen();
-    client = new FlightClient(`grpc://127.0.0.1:${relay.port}`);
+    relay = new FrameTap(port);
+    client = new FlightClient(`grpc://${await relay.listen()}`, { transport });
   });
   after(async () => {
     client.close();
@@ -121,11 +75,11 @@ describe('a cancelled call resets its stream without half-closing it first', () 
   });
 
   /** The events of the streams opened since `known`, in stream-id order. */
-  const newStreams = (known: Set<number>) => [...relay.streams.entries()].filter(([id]) => !known.has(id)).map(([, events]) => events);
+  const newStreams = (known: Set<number>) => [...clientStreams(relay).entries()].filter(([id]) => !known.has(id)).map(([, events]) => events);
 
   test('a DoPut whose source fails: RST_STREAM(CANCEL), no END_STREAM, and the server sees a cancellation', async () => {
     for (let round = 0; round < 20; round++) {
-      const known = new Set(relay.streams.keys());
+      const known = new Set(clientStreams(relay).keys());
       const before = outcomes.length;
       const startedBefore = started;
       const source = (async function* () {
@@ -144,7 +98,7 @@ describe('a cancelled call resets its stream without half-closing it first', () 
   });
 
   test('a DoPut aborted by its AbortSignal: the same', async () => {
-    const known = new Set(relay.streams.keys());
+    const known = new Set(clientStreams(relay).keys());
     const before = outcomes.length;
     const startedBefore = started;
     const controller = new AbortController();
@@ -189,10 +143,11 @@ describe('a cancelled call resets its stream without half-closing it first', () 
   });
 
   test('a DoPut that completes half-closes with END_STREAM and is never reset', async () => {
-    const known = new Set(relay.streams.keys());
+    const known = new Set(clientStreams(relay).keys());
     const results = await client.doPut(FlightDescriptor.path('t'), [batch(0), batch(1000)]);
     assert.equal(new TextDecoder().decode(results[0]), '2000');
     assert.equal(outcomes.at(-1), 'complete');
     assert.deepEqual(newStreams(known)[0], [{ kind: 'end-stream' }]);
   });
-});
+  });
+}
