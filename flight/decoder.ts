@@ -5,6 +5,7 @@
 import { Data, DataType, makeData, MessageHeader, RecordBatch, Schema, Struct, Vector, type MetadataVersion } from 'apache-arrow';
 import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
 import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
+import { int32Decreases } from './check-offsets.ts';
 import { FlightError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
@@ -326,21 +327,6 @@ function checkOffsets(offsets: ArrayLike<number | bigint>, from: number, n: numb
   for (let i = from; i < n; i++) {
     if (offsets[i + 1]! < offsets[i]!) fail(`offsets decrease from ${offsets[i]} to ${offsets[i + 1]} at row ${i}`);
   }
-}
-
-/**
- * Whether any of offsets[from..n] is below the one before it. Branch-free, so the loop runs about
- * twice as fast as comparing and branching per row; the row is found again only on failure.
- */
-function int32Decreases(offsets: Int32Array, from: number, n: number): boolean {
-  let previous = offsets[from]!;
-  let decreased = 0;
-  for (let i = from + 1; i <= n; i++) {
-    const next = offsets[i]!;
-    decreased |= +(next < previous);
-    previous = next;
-  }
-  return decreased !== 0;
 }
 
 /**
