@@ -5,6 +5,8 @@
 // its 128-bit SIMD costs 0.2-0.4 ns per offset, copy included, from a few thousand offsets up.
 // The memory keeps the size of the largest column checked (4 bytes a row).
 
+import { ensureBytes, instantiate, type WasmMemory } from './wasm.ts';
+
 /*
  * The module, hand-assembled below from this text format:
  *
@@ -49,26 +51,13 @@ const MODULE = new Uint8Array([
 ]);
 
 interface Simd {
-  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  memory: WasmMemory;
   decreases: (at: number, pairs: number) => number;
 }
 
-// Node's types leave out the WebAssembly global (TypeScript declares it in the DOM library).
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: unknown };
-};
-
 /** The module, or null where WebAssembly (or its SIMD) is not available (node --jitless). */
-const simd: Simd | null = (() => {
-  try {
-    return new WebAssembly.Instance(new WebAssembly.Module(MODULE)).exports as Simd;
-  } catch {
-    return null;
-  }
-})();
+const simd = instantiate<Simd>(MODULE);
 
-const PAGE = 65536;
 /** The module's memory as offsets; replaced when the memory grows (growing detaches it). */
 let staged = simd === null ? new Int32Array(0) : new Int32Array(simd.memory.buffer);
 
@@ -93,10 +82,7 @@ export function decreasesInWasm(offsets: Int32Array, from: number, n: number): b
   if (simd === null) throw new Error('WebAssembly SIMD is not available');
   const pairs = n - from;
   if (pairs <= 0) return false;
-  if (staged.length < pairs + 4) {
-    simd.memory.grow(Math.ceil(((pairs + 4) * 4 - simd.memory.buffer.byteLength) / PAGE));
-    staged = new Int32Array(simd.memory.buffer);
-  }
+  if (ensureBytes(simd.memory, (pairs + 4) * 4)) staged = new Int32Array(simd.memory.buffer);
   staged.set(offsets.subarray(from, n + 1));
   staged.fill(offsets[n]!, pairs + 1, pairs + 4);
   return simd.decreases(0, pairs) !== 0;
