@@ -39,12 +39,10 @@ const PRIORITY_FLAG = 0x20;
 /** HTTP/2 error codes (RFC 9113 section 7), the same numbers as node:http2's NGHTTP2_* constants. */
 export const H2_NO_ERROR = 0x0;
 export const H2_PROTOCOL_ERROR = 0x1;
-export const H2_INTERNAL_ERROR = 0x2;
 export const H2_FLOW_CONTROL_ERROR = 0x3;
 export const H2_STREAM_CLOSED = 0x5;
 export const H2_FRAME_SIZE_ERROR = 0x6;
 export const H2_REFUSED_STREAM = 0x7;
-export const H2_CANCEL = 0x8;
 export const H2_COMPRESSION_ERROR = 0x9;
 
 const SETTINGS_HEADER_TABLE_SIZE = 0x1;
@@ -1007,7 +1005,7 @@ export class H2Connection extends EventEmitter {
 }
 
 /** Splits host:port; an IPv6 host comes in brackets. */
-export function splitAddress(address: string): { host: string; port: number } {
+function splitAddress(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');
   let host = address.slice(0, colon);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
