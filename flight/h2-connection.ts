@@ -152,21 +152,17 @@ export class H2Stream extends EventEmitter {
   localEnded = false;
   responded = false;
   paused = false;
-  sendWindow: number;
-  recvWindow: number;
-  /** Bytes received and not yet returned to the server by a WINDOW_UPDATE. */
+  /** Set when the stream opens, from the server's SETTINGS then. */
+  sendWindow = 0;
+  /** Bytes received and not yet returned to the server by a WINDOW_UPDATE: its receive window is ours less these. */
   unacknowledged = 0;
   readonly queue: PendingWrite[] = [];
 
   constructor(
     private readonly connection: H2Connection,
     readonly headerBlock: Buffer,
-    sendWindow: number,
-    recvWindow: number,
   ) {
     super();
-    this.sendWindow = sendWindow;
-    this.recvWindow = recvWindow;
   }
 
   get destroyed(): boolean {
@@ -232,7 +228,7 @@ export class H2Connection extends EventEmitter {
 
   // Our receive side.
   private readonly windowBytes: number;
-  private recvWindow: number;
+  /** Bytes received on the connection and not yet returned: its receive window is windowBytes less these. */
   private unacknowledged = 0;
   private readonly hpack = new HpackDecoder(HEADER_TABLE_BYTES);
 
@@ -268,7 +264,6 @@ export class H2Connection extends EventEmitter {
   constructor(private readonly options: H2ConnectOptions) {
     super();
     this.windowBytes = Math.min(Math.max(options.windowBytes, DEFAULT_WINDOW), MAX_WINDOW);
-    this.recvWindow = this.windowBytes;
     const { host, port } = splitAddress(options.address);
     const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
     const onread = {
@@ -347,7 +342,7 @@ export class H2Connection extends EventEmitter {
       if (name.startsWith(':')) continue;
       add(name.toLowerCase(), value);
     }
-    const stream = new H2Stream(this, encodeHeaders(fields), this.peerInitialWindow, this.windowBytes);
+    const stream = new H2Stream(this, encodeHeaders(fields));
     // Before the server's SETTINGS we know neither its limits nor that our preface went out.
     if (this.settingsReceived && this.streams.size < this.peerMaxStreams) this.open(stream);
     else this.waiting.push(stream);
@@ -507,9 +502,8 @@ export class H2Connection extends EventEmitter {
   /** Returns the bytes a resumed or reading stream has consumed to the server. */
   acknowledge(stream: H2Stream): void {
     if (stream.closed || stream.remoteEnded || stream.paused) return;
-    if (stream.unacknowledged >= this.windowBytes / 2 || (stream.unacknowledged > 0 && stream.recvWindow < this.windowBytes / 2)) {
+    if (stream.unacknowledged >= this.windowBytes / 2) {
       this.send(frame(WINDOW_UPDATE, 0, stream.id, u32(stream.unacknowledged)));
-      stream.recvWindow += stream.unacknowledged;
       stream.unacknowledged = 0;
     }
   }
@@ -648,9 +642,8 @@ export class H2Connection extends EventEmitter {
       this.destroy(new H2ConnectionError(`the server sent DATA on stream ${streamId}, which we never opened`));
       return false;
     }
-    this.recvWindow -= length;
     this.unacknowledged += length;
-    if (this.recvWindow < 0) {
+    if (this.unacknowledged > this.windowBytes) {
       this.destroy(new H2ConnectionError('the server sent more DATA than the connection window allows', H2_FLOW_CONTROL_ERROR));
       return false;
     }
@@ -660,9 +653,8 @@ export class H2Connection extends EventEmitter {
       stream = undefined;
     }
     if (stream) {
-      stream.recvWindow -= length;
       stream.unacknowledged += length;
-      if (stream.recvWindow < 0) {
+      if (stream.unacknowledged > this.windowBytes) {
         this.resetFromServer(stream, H2_FLOW_CONTROL_ERROR, 'the server sent more DATA than the stream window allows');
         stream = undefined;
       } else if (!stream.responded) {
@@ -725,7 +717,6 @@ export class H2Connection extends EventEmitter {
   private returnConnectionWindow(): void {
     if (this.destroyed || this.unacknowledged < this.windowBytes / 2) return;
     this.send(frame(WINDOW_UPDATE, 0, 0, u32(this.unacknowledged)));
-    this.recvWindow += this.unacknowledged;
     this.unacknowledged = 0;
   }
 
