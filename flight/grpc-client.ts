@@ -16,7 +16,7 @@
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { GRPC_PREFIX, MessageSplitter, PrefixedMessage } from './grpc-server.ts';
+import { GRPC_PREFIX, MessageSplitter, PrefixedMessage, writePrefix } from './grpc-server.ts';
 import { H2Connection, H2Stream } from './h2-connection.ts';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY, NGHTTP2_NO_ERROR } = http2.constants;
@@ -332,8 +332,7 @@ export class Http2ClientCall extends Duplex {
       }
       if (chunk instanceof PrefixedMessage) {
         const frame = chunk.frame;
-        frame[0] = 0;
-        frame.writeUInt32BE(frame.byteLength - GRPC_PREFIX, 1);
+        writePrefix(frame, frame.byteLength - GRPC_PREFIX);
         stream.write(frame, () => done());
         return;
       }
@@ -345,8 +344,7 @@ export class Http2ClientCall extends Duplex {
         return;
       }
       const frame = Buffer.allocUnsafe(GRPC_PREFIX + message.byteLength);
-      frame[0] = 0;
-      frame.writeUInt32BE(message.byteLength, 1);
+      writePrefix(frame, message.byteLength);
       message.copy(frame, GRPC_PREFIX);
       stream.write(frame, () => done());
     });

@@ -24,6 +24,12 @@ import { Metadata, status as Status, type ChannelOptions, type MethodDefinition,
 /** gRPC's message prefix: a compressed flag and a 32-bit big-endian length. */
 export const GRPC_PREFIX = 5;
 
+/** Writes an uncompressed message's prefix (flag 0, then its length) at the start of `frame`. */
+export function writePrefix(frame: Buffer, messageLength: number): void {
+  frame[0] = 0;
+  frame.writeUInt32BE(messageLength, 1);
+}
+
 const {
   HTTP2_HEADER_STATUS,
   HTTP2_HEADER_CONTENT_TYPE,
@@ -311,17 +317,14 @@ export class Http2ServerCall extends Duplex {
     if (chunk instanceof PrefixedMessage) {
       this.sendMetadata();
       const frame = chunk.frame;
-      frame[0] = 0;
-      frame.writeUInt32BE(frame.byteLength - GRPC_PREFIX, 1);
+      writePrefix(frame, frame.byteLength - GRPC_PREFIX);
       this.stream.write(frame, done);
       return;
     }
     if (chunk instanceof MessageParts) {
       this.sendMetadata();
       const { parts, byteLength } = chunk;
-      const head = parts[0]!;
-      head[0] = 0;
-      head.writeUInt32BE(byteLength - GRPC_PREFIX, 1);
+      writePrefix(parts[0]!, byteLength - GRPC_PREFIX);
       // Corked, the parts reach HTTP/2 as one writev, and the last one's callback comes once
       // all of them have been sent.
       this.stream.cork();
@@ -339,8 +342,7 @@ export class Http2ServerCall extends Duplex {
     }
     this.sendMetadata();
     const prefix = Buffer.allocUnsafe(GRPC_PREFIX);
-    prefix[0] = 0;
-    prefix.writeUInt32BE(message.byteLength, 1);
+    writePrefix(prefix, message.byteLength);
     if (message.byteLength <= 16 * 1024) {
       this.stream.write(Buffer.concat([prefix, message], GRPC_PREFIX + message.byteLength), done);
       return;
