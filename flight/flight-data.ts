@@ -109,12 +109,14 @@ export class FlightDataMessage {
     const body = this.body;
     let sentInPlace = 0;
     if (body) {
-      for (let i = 0; i < body.buffers.length; i++) {
-        const length = body.buffers[i]!.byteLength;
-        if (length >= minBytes && !body.deltas?.[i]) sentInPlace += length;
-      }
+      for (let i = 0; i < body.buffers.length; i++) if (this.inPlace(i, minBytes)) sentInPlace += body.buffers[i]!.byteLength;
     }
     return this.byteLength - sentInPlace;
+  }
+
+  /** Whether body buffer `i` goes out as it is: large enough, and no offsets to rebase. */
+  private inPlace(i: number, minBytes: number): boolean {
+    return this.body!.buffers[i]!.byteLength >= minBytes && !this.body!.deltas?.[i];
   }
 
   /**
@@ -165,16 +167,16 @@ export class FlightDataMessage {
           offset += at - written;
         }
         const delta = body.deltas?.[i] ?? 0;
-        if (delta !== 0) {
-          copyRebased(buffer as Int32Array, delta, out, offset);
-          offset += length;
-        } else if (length < minBytes) {
-          out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, length), offset);
-          offset += length;
-        } else {
+        if (this.inPlace(i, minBytes)) {
           if (offset > cut) chunks!.push(out.subarray(cut, offset));
           chunks!.push(Buffer.from(buffer.buffer, buffer.byteOffset, length));
           cut = offset;
+        } else if (delta !== 0) {
+          copyRebased(buffer as Int32Array, delta, out, offset);
+          offset += length;
+        } else {
+          out.set(new Uint8Array(buffer.buffer, buffer.byteOffset, length), offset);
+          offset += length;
         }
         written = at + length;
       }
