@@ -85,7 +85,7 @@ export async function main(argv: string[]): Promise<void> {
     metrics: args['metrics-port'] !== undefined ? { host: args['metrics-host'] ?? args.host, port: args['metrics-port'] } : undefined,
   });
   const metricsUrl = server.metrics && `http://${urlHost(args['metrics-host'] ?? args.host)}:${server.metrics.port}/metrics`;
-  logger.info('listening', { location: server.location, metrics: metricsUrl, db: args['db-path'], auth: Boolean(users), tls: Boolean(tls), readOnly: args['read-only'] });
+  logger.info('listening', { location: server.location, transport: server.flight.transport, metrics: metricsUrl, db: args['db-path'], auth: Boolean(users), tls: Boolean(tls), readOnly: args['read-only'] });
   // Plain lines on stdout: the ready line last, as what a parent process waits for.
   if (metricsUrl) process.stdout.write(`duck-flight metrics on ${metricsUrl}\n`);
   process.stdout.write(`duck-flight listening on ${server.location}\n`);
