@@ -123,6 +123,11 @@ export class HealthStatus {
     for (const entry of this.listeners) if (entry.service === service) entry.listener(status);
   }
 
+  /** Watch streams open. */
+  get watchers(): number {
+    return this.listeners.size;
+  }
+
   get isShutDown(): boolean {
     return this.closed;
   }

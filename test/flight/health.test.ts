@@ -78,6 +78,29 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       assert.deepEqual(await rawCheck(port, HealthCheckRequestCodec.encode({ service: SERVICE_NAME })), { code: GrpcStatus.OK, status: ServingStatus.SERVING });
     });
 
+    test('a Watch the client cancels, or whose deadline passes, stops being watched', async () => {
+      const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+      const request = HealthCheckRequestCodec.encode({ service: '' });
+      const path = `/${HEALTH_SERVICE_NAME}/Watch`;
+      try {
+        const cancelled = client.makeServerStreamRequest(path, identity, identity, request);
+        const expiring = client.makeServerStreamRequest(path, identity, identity, request, { deadline: Date.now() + 500 });
+        const statuses = [cancelled, expiring].map((call) => new Promise<number>((resolve) => {
+          call.on('data', () => {});
+          call.on('error', () => {});
+          call.on('status', (status) => resolve(status.code));
+        }));
+        await new Promise<void>((resolve) => cancelled.once('data', () => resolve()));
+        assert.equal(server.health!.watchers, 2);
+        cancelled.cancel();
+        assert.deepEqual(await Promise.all(statuses), [GrpcStatus.CANCELLED, GrpcStatus.DEADLINE_EXCEEDED]);
+        for (let tries = 0; server.health!.watchers > 0 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(server.health!.watchers, 0);
+      } finally {
+        client.close();
+      }
+    });
+
     test("statuses the server sets reach grpcio's Watch as they change; close() ends with NOT_SERVING", async () => {
       const script = join(REPO_ROOT, 'test', 'peers', 'health_checks.py');
       const child = spawn(peerPython(), [script, 'watch', '--target', `127.0.0.1:${port}`, '--service', SERVICE_NAME, '--service', 'later'], { stdio: ['pipe', 'pipe', 'pipe'] });
