@@ -176,6 +176,7 @@ export function healthImplementation(health: HealthStatus): UntypedServiceImplem
       }
       const unsubscribe = health.watch(request.service, send, () => call.end());
       call.on('cancelled', unsubscribe);
+      if (call.cancelled) unsubscribe(); // gone before we listened
     },
   };
 }
