@@ -19,4 +19,12 @@ export { FlightServer, type CallContext, type FlightHandlers, type FlightOutput,
 export { FlightClient, FlightCallReader, parseLocation, type CallOptions, type FlightClientOptions, type FlightExchange } from './client.ts';
 export { TokenAuthenticator, staticUsers, basicAuthHeader, secretsEqual, type BasicAuthValidator } from './auth.ts';
 export { FlightServiceDefinition, SERVICE_NAME } from './service.ts';
+export {
+  HealthStatus,
+  HealthServiceDefinition,
+  HealthCheckRequestCodec,
+  HealthCheckResponseCodec,
+  HEALTH_SERVICE_NAME,
+  ServingStatus,
+} from './health.ts';
 export { schemaToIpcMessage, schemaFromIpcMessage } from './ipc-schema.ts';

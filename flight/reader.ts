@@ -16,6 +16,9 @@ export class FlightDataReader implements AsyncIterable<RecordBatch> {
   readonly decoder = new FlightDataDecoder();
   private readonly lookahead: DecodedMessage[] = [];
   private finished = false;
+  /** Arrow rows and FlightData bytes (header, body, app_metadata) received so far. */
+  rows = 0;
+  bytes = 0;
 
   constructor(
     private readonly source: AsyncIterator<FlightData>,
@@ -62,7 +65,11 @@ export class FlightDataReader implements AsyncIterable<RecordBatch> {
       this.finished = true;
       return null;
     }
-    return this.decoder.decode(next.value);
+    const data = next.value;
+    this.bytes += data.dataHeader.byteLength + data.dataBody.byteLength + (data.appMetadata?.byteLength ?? 0);
+    const message = this.decoder.decode(data);
+    if (message.kind === 'batch') this.rows += message.batch.numRows;
+    return message;
   }
 
   /** Every batch and every app_metadata, in order. */

@@ -30,8 +30,9 @@ import {
   type PollInfo,
 } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
+import { addHealthService, HealthStatus } from './health.ts';
 import { Http2GrpcServer, Http2ServerCall, type Http2Handler } from './grpc-server.ts';
-import { FlightServiceDefinition, type Decoded, type FlightMethodName } from './service.ts';
+import { FlightServiceDefinition, SERVICE_NAME, type Decoded, type FlightMethodName } from './service.ts';
 import { BackpressureWriter, DEFAULT_WRITE_BUFFER_BYTES, readMessages } from './streams.ts';
 import { FlightDataWriter, type FlightOutputItem } from './writer.ts';
 
@@ -76,6 +77,17 @@ export interface CallRecord {
   code: GrpcStatus;
   details: string;
   milliseconds: number;
+  /** Arrow rows and FlightData bytes received (DoPut, DoExchange) and sent (DoGet, DoExchange). */
+  rowsIn: number;
+  bytesIn: number;
+  rowsOut: number;
+  bytesOut: number;
+}
+
+/** The Arrow streams of one call, read when it ends. */
+interface CallStreams {
+  input?: FlightDataReader;
+  output?: FlightDataWriter;
 }
 
 export interface FlightServerOptions {
@@ -115,6 +127,11 @@ export interface FlightServerOptions {
   transport?: 'http2' | 'grpc-js';
   /** Called once per finished call, for logs and metrics. */
   onCallEnd?: (record: CallRecord) => void;
+  /**
+   * Serve the standard gRPC health service (grpc.health.v1.Health) on the same port, without
+   * auth: SERVING for "" and the Flight service until `close()` turns them NOT_SERVING.
+   */
+  health?: boolean;
 }
 
 /**
@@ -160,6 +177,9 @@ export class FlightServer {
   private readonly readAhead: number;
   private readonly flowControlWindow: number;
   private readonly widened = new WeakSet<Http2Server>();
+  private readonly streams = new WeakMap<AbortSignal, CallStreams>();
+  /** The health service's statuses, when `health` is on. */
+  readonly health: HealthStatus | undefined;
 
   constructor(
     private readonly handlers: FlightHandlers,
@@ -185,6 +205,8 @@ export class FlightServer {
       server.addService(FlightServiceDefinition, this.implementation());
       this.server = server;
     }
+    this.health = options.health ? new HealthStatus(['', SERVICE_NAME]) : undefined;
+    if (this.health) addHealthService(this.server, this.health);
   }
 
   /** Which transport serves the calls. */
@@ -261,6 +283,7 @@ export class FlightServer {
    * are cancelled (their handlers see `signal` abort, their clients get CANCELLED/UNAVAILABLE).
    */
   async close(graceMs = 5000): Promise<void> {
+    this.health?.shutdown();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         for (const controller of this.active) controller.abort(FlightError.unavailable('the server is shutting down'));
@@ -326,7 +349,7 @@ export class FlightServer {
         this.serve('DoPut', call, async (context) => {
           const handler = h.doPut ?? unimplemented('DoPut');
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
-          const reader = this.reader(call, writer);
+          const reader = this.reader(call, writer, context);
           const first = await reader.peek();
           if (!first) throw FlightError.invalidArgument('DoPut: the client sent no message; the first must carry a FlightDescriptor naming the target');
           if (!reader.descriptor) {
@@ -343,7 +366,7 @@ export class FlightServer {
         this.serve('DoExchange', call, async (context) => {
           const handler = h.doExchange ?? unimplemented('DoExchange');
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
-          const reader = this.reader(call, writer);
+          const reader = this.reader(call, writer, context);
           await reader.peek();
           const output = await handler(reader, context);
           await this.writeFlightData(call, context, output, writer);
@@ -374,7 +397,7 @@ export class FlightServer {
    * without limit while the output is stalled (the client is not reading), so a client that
    * writes everything before reading cannot deadlock us.
    */
-  private reader(call: ServerDuplexStream<unknown, unknown>, writer: BackpressureWriter): FlightDataReader {
+  private reader(call: ServerDuplexStream<unknown, unknown>, writer: BackpressureWriter, context: CallContext): FlightDataReader {
     const source = readMessages<Decoded<FlightData>>(call) as AsyncGenerator<FlightData>;
     const queue: IteratorResult<FlightData>[] = [];
     let failure: unknown = null;
@@ -424,7 +447,9 @@ export class FlightServer {
         return { done: true, value: undefined };
       },
     };
-    return new FlightDataReader(iterator);
+    const reader = new FlightDataReader(iterator);
+    this.streams.get(context.signal)!.input = reader;
+    return reader;
   }
 
   private async writeFlightData(
@@ -434,6 +459,7 @@ export class FlightServer {
     backpressure = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true),
   ): Promise<void> {
     const writer = new FlightDataWriter((message) => backpressure.write(message), { maxMessageBytes: this.maxMessageBytes });
+    this.streams.get(context.signal)!.output = writer;
     if (output.schema) await writer.writeSchema(output.schema);
     const iterator = toAsyncIterator(output);
     try {
@@ -472,6 +498,7 @@ export class FlightServer {
   private async begin(method: FlightMethodName, call: AnyCall): Promise<{ context: CallContext; authenticated: boolean; controller: AbortController }> {
     const controller = new AbortController();
     this.active.add(controller);
+    this.streams.set(controller.signal, {});
     (call as NodeJS.EventEmitter).on('cancelled', () => controller.abort(FlightError.cancelled('the client cancelled the call')));
     let identity: string | undefined;
     let authenticated = false;
@@ -507,7 +534,19 @@ export class FlightServer {
 
   private finish(method: FlightMethodName, call: AnyCall, started: number, controller: AbortController | undefined, identity: string | undefined, code: GrpcStatus, details: string) {
     if (controller) this.active.delete(controller);
-    this.options.onCallEnd?.({ method, peer: safePeer(call), identity, code, details, milliseconds: performance.now() - started });
+    const { input, output } = (controller && this.streams.get(controller.signal)) ?? {};
+    this.options.onCallEnd?.({
+      method,
+      peer: safePeer(call),
+      identity,
+      code,
+      details,
+      milliseconds: performance.now() - started,
+      rowsIn: input?.rows ?? 0,
+      bytesIn: input?.bytes ?? 0,
+      rowsOut: output?.rows ?? 0,
+      bytesOut: output?.bytes ?? 0,
+    });
   }
 
   private unary<T>(

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .peers/venv with the pinned reference peers (pyarrow.flight, duckdb, ADBC Flight SQL).
+# Creates .peers/venv with the pinned reference peers (pyarrow.flight, duckdb, ADBC Flight SQL,
+# grpcio's health-checking client).
 # Idempotent: a stamp holding the sha256 of the requirements file skips the install when nothing
 # changed and the packages still import. Prints the venv's python path as its last line.
 set -euo pipefail
@@ -19,7 +20,7 @@ command -v sha256sum >/dev/null || fail "sha256sum not found"
 want="$(sha256sum "$REQS" | cut -d' ' -f1)"
 
 imports_ok() {
-  "$PY" -c 'import pyarrow.flight, duckdb, adbc_driver_flightsql, adbc_driver_flightsql.dbapi' >/dev/null 2>&1
+  "$PY" -c 'import pyarrow.flight, duckdb, adbc_driver_flightsql, adbc_driver_flightsql.dbapi, grpc, grpc_health.v1.health_pb2_grpc' >/dev/null 2>&1
 }
 
 if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && imports_ok; then
@@ -51,14 +52,14 @@ log "installing pinned packages from scripts/peers-requirements.txt"
   || fail "pip install -r $REQS failed (see the pip output above)"
 
 if ! imports_ok; then
-  "$PY" -c 'import pyarrow.flight, duckdb, adbc_driver_flightsql, adbc_driver_flightsql.dbapi' >&2 || true
+  "$PY" -c 'import pyarrow.flight, duckdb, adbc_driver_flightsql, adbc_driver_flightsql.dbapi, grpc, grpc_health.v1.health_pb2_grpc' >&2 || true
   fail "packages installed but do not import (see the traceback above)"
 fi
 echo "$want" > "$STAMP"
 
 "$PY" - >&2 <<'PYEOF'
 import importlib.metadata as md
-for name in ("pyarrow", "duckdb", "adbc-driver-flightsql", "adbc-driver-manager", "numpy"):
+for name in ("pyarrow", "duckdb", "adbc-driver-flightsql", "adbc-driver-manager", "numpy", "grpcio", "grpcio-health-checking"):
     print(f"[setup-peers]   {name} {md.version(name)}")
 PYEOF
 log "done"

@@ -20,6 +20,10 @@ export function parseUsers(text: string, source: string): Map<string, string> {
   return users;
 }
 
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const args = await yargs(argv)
     .scriptName('duck-flight')
@@ -41,6 +45,8 @@ export async function main(argv: string[]): Promise<void> {
       type: 'number',
       describe: "DuckDB worker threads (default: DuckDB's, one per core). Fewer leaves cores to the JS thread that builds and sends Arrow batches",
     })
+    .option('metrics-port', { type: 'number', describe: 'Serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a free port; off by default)' })
+    .option('metrics-host', { type: 'string', describe: 'Address for the metrics endpoint (default: --host)' })
     .strict()
     .version(SERVER_VERSION)
     .help()
@@ -76,9 +82,12 @@ export async function main(argv: string[]): Promise<void> {
     batchRows: args['batch-rows'],
     duckdbSettings: args.threads !== undefined ? { threads: String(args.threads) } : {},
     logger,
+    metrics: args['metrics-port'] !== undefined ? { host: args['metrics-host'] ?? args.host, port: args['metrics-port'] } : undefined,
   });
-  logger.info('listening', { location: server.location, db: args['db-path'], auth: Boolean(users), tls: Boolean(tls), readOnly: args['read-only'] });
-  // One plain line on stdout: what a parent process waits for.
+  const metricsUrl = server.metrics && `http://${urlHost(args['metrics-host'] ?? args.host)}:${server.metrics.port}/metrics`;
+  logger.info('listening', { location: server.location, transport: server.flight.transport, metrics: metricsUrl, db: args['db-path'], auth: Boolean(users), tls: Boolean(tls), readOnly: args['read-only'] });
+  // Plain lines on stdout: the ready line last, as what a parent process waits for.
+  if (metricsUrl) process.stdout.write(`duck-flight metrics on ${metricsUrl}\n`);
   process.stdout.write(`duck-flight listening on ${server.location}\n`);
 
   let stopping = false;

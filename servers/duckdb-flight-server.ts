@@ -9,6 +9,7 @@ import { Engine } from './engine.ts';
 import { exchange, sqlExchanger } from './exchange.ts';
 import { ExchangerRegistry } from './exchangers.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import type { MetricsOptions, ServerMetrics } from './metrics.ts';
 import { descriptorSql, flightInfo, listFlights, pollFlightInfo, querySchema, decodeSql, runQuery } from './query.ts';
 import { upload } from './upload.ts';
 import { withFlightSql } from './flightsql/index.ts';
@@ -34,6 +35,8 @@ export interface DuckDBFlightServerOptions {
   duckdbSettings?: Record<string, string>;
   /** grpc-js channel options (keepalive, max_concurrent_streams, ...), over FlightServer's defaults. */
   grpcOptions?: ChannelOptions;
+  /** Prometheus metrics at http://host:port/metrics (off when absent). */
+  metrics?: MetricsOptions;
 }
 
 export function createHandlers(service: ServiceContext): FlightHandlers {
@@ -62,6 +65,7 @@ export class DuckDBFlightServer {
     readonly service: ServiceContext,
     readonly host: string,
     readonly port: number,
+    readonly metrics: ServerMetrics | undefined,
   ) {}
 
   get location(): string {
@@ -91,7 +95,9 @@ export class DuckDBFlightServer {
       startedAt: Date.now(),
       version: SERVER_VERSION,
     };
+    let metrics: ServerMetrics | undefined;
     const flight = new FlightServer(createHandlers(service), {
+      health: true,
       maxMessageBytes: options.maxMessageBytes,
       grpcOptions: options.grpcOptions,
       tls: options.tls,
@@ -100,13 +106,17 @@ export class DuckDBFlightServer {
         const fields = { method: record.method, peer: record.peer, identity: record.identity, code: record.code, ms: Math.round(record.milliseconds) };
         if (record.code === 0) logger.debug('call', fields);
         else logger.info('call failed', { ...fields, details: record.details });
+        metrics?.observe(record);
       },
     });
     const host = options.host ?? 'localhost';
     try {
+      // Loaded only when asked for: prom-client adds 250-330 ms to a start (measured here after grpc-js).
+      if (options.metrics) metrics = await (await import('./metrics.ts')).ServerMetrics.start(options.metrics, engine, () => flight.activeCalls);
       const port = await flight.listen(host, options.port ?? 0);
-      return new DuckDBFlightServer(flight, engine, service, host, port);
+      return new DuckDBFlightServer(flight, engine, service, host, port, metrics);
     } catch (error) {
+      await metrics?.close();
       await engine.close();
       throw error;
     }
@@ -115,6 +125,7 @@ export class DuckDBFlightServer {
   /** Finishes or cancels calls in progress (after `graceMs`), checkpoints and closes the database. */
   async close(graceMs = 10_000): Promise<void> {
     await this.flight.close(graceMs);
+    await this.metrics?.close();
     await this.engine.close();
   }
 }

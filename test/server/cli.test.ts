@@ -28,6 +28,8 @@ const OPTIONS = [
   '--no-external-access',
   '--batch-rows',
   '--threads',
+  '--metrics-port',
+  '--metrics-host',
   '--version',
   '--help',
 ];
