@@ -20,7 +20,7 @@ import {
   TYPE_URL_PREFIX,
   unpackFlightSql,
 } from '../../servers/flightsql/messages.ts';
-import { encodeAny, tryDecodeAny } from '../../servers/flightsql/proto-message.ts';
+import { encodeAny, tryDecodeAny } from '../../servers/flightsql/messages.ts';
 import { SQL_INFO_SCHEMA } from '../../servers/flightsql/schemas.ts';
 import { SqlInfo, sqlInfoBatch, type SqlInfoValue } from '../../servers/flightsql/sql-info.ts';
 import { decodeTicketHandle, encodeTicket, statementTicketOf } from '../../servers/flightsql/tickets.ts';
