@@ -8,6 +8,7 @@ import type { Schema } from 'apache-arrow';
 import { FlightError } from './error.ts';
 import * as pb from './gen/flight_pb.ts';
 import { schemaFromIpcMessage, schemaToIpcMessage } from './ipc-schema.ts';
+import { checkMessage } from './wire-format.ts';
 
 const utf8 = new TextEncoder();
 
@@ -92,9 +93,10 @@ export function encodeMessage<Desc extends DescMessage>(schema: Desc, message: M
 /**
  * A `schema` message from `bytes`; bytes fields are views into `bytes`. Bytes that are not one
  * (truncated, a wrong wire type, a string that is not UTF-8) are INVALID_ARGUMENT naming the
- * message; unknown fields are skipped and not kept.
+ * message and what is wrong; unknown fields are skipped and not kept.
  */
 export function decodeMessage<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array, what = schema.name): MessageShape<Desc> {
+  checkMessage(schema, bytes, what);
   try {
     return fromBinary(schema, bytes, { readUnknownFields: false });
   } catch (error) {

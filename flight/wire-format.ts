@@ -1,7 +1,10 @@
 // The protobuf wire format as far as FlightData's hand framing (flight-data.ts) needs it:
 // varints, field keys and length-delimited fields, read and written in place so that the Arrow
-// body (field 1000) is never copied. Every other message comes from the generated code in gen/.
+// body (field 1000) is never copied. Every other message comes from the generated code in gen/;
+// checkMessage walks those against their descriptors first, to say what is wrong with bytes
+// that are not one (the generated reader trusts wire types and says only "premature EOF").
 
+import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { FlightError } from './error.ts';
 
 export const enum WireType {
@@ -33,6 +36,8 @@ export function writeVarint(target: Uint8Array, offset: number, value: number): 
   target[offset++] = value;
   return offset;
 }
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads protobuf fields from a buffer; every length is checked against what is there. */
 export class ProtoReader {
@@ -86,6 +91,19 @@ export class ProtoReader {
     return view;
   }
 
+  string(): string {
+    const raw = this.bytes();
+    try {
+      return textDecoder.decode(raw);
+    } catch {
+      return this.fail('string field is not valid UTF-8');
+    }
+  }
+
+  expect(wire: WireType, actual: WireType, field: number): void {
+    if (wire !== actual) this.fail(`field ${field} has wire type ${actual}, expected ${wire}`);
+  }
+
   skip(wire: WireType): void {
     switch (wire) {
       case WireType.Varint:
@@ -108,5 +126,69 @@ export class ProtoReader {
   private advance(bytes: number): void {
     if (this.end - this.position < bytes) this.fail('truncated field');
     this.position += bytes;
+  }
+}
+
+function scalarWire(scalar: ScalarType): WireType {
+  switch (scalar) {
+    case ScalarType.STRING:
+    case ScalarType.BYTES:
+      return WireType.LengthDelimited;
+    case ScalarType.DOUBLE:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return WireType.Fixed64;
+    case ScalarType.FLOAT:
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+      return WireType.Fixed32;
+    default:
+      return WireType.Varint;
+  }
+}
+
+/** The wire type `field` is written with; repeated scalars may also come packed. */
+function fieldWire(field: DescField): WireType {
+  switch (field.fieldKind) {
+    case 'scalar':
+      return scalarWire(field.scalar);
+    case 'enum':
+      return WireType.Varint;
+    case 'list':
+      return field.listKind === 'scalar' ? scalarWire(field.scalar) : field.listKind === 'enum' ? WireType.Varint : WireType.LengthDelimited;
+    default:
+      return WireType.LengthDelimited;
+  }
+}
+
+/**
+ * Throws INVALID_ARGUMENT naming `what` and the first problem when `bytes` are not a well-formed
+ * `schema` message: a truncated or overlong varint, a length past the end, field number 0, a
+ * known field with the wrong wire type, a string that is not UTF-8 (nested messages alike).
+ */
+export function checkMessage(schema: DescMessage, bytes: Uint8Array, what = schema.name): void {
+  const r = new ProtoReader(bytes, what);
+  while (!r.done) {
+    const [no, wire] = r.tag();
+    const field = schema.fields.find((f) => f.number === no);
+    if (!field) {
+      r.skip(wire);
+      continue;
+    }
+    const expected = fieldWire(field);
+    const packed = field.fieldKind === 'list' && expected !== WireType.LengthDelimited && wire === WireType.LengthDelimited;
+    if (packed) {
+      const items = new ProtoReader(r.bytes(), `${what}.${field.name}`);
+      while (!items.done) items.skip(expected);
+      continue;
+    }
+    r.expect(expected, wire, no);
+    if (field.fieldKind === 'message' || (field.fieldKind === 'list' && field.listKind === 'message')) {
+      checkMessage(field.message, r.bytes(), field.message.name);
+    } else if ((field.fieldKind === 'scalar' || field.fieldKind === 'list') && field.scalar === ScalarType.STRING) {
+      r.string();
+    } else {
+      r.skip(wire);
+    }
   }
 }
