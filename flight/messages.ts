@@ -1,12 +1,12 @@
 // The Flight protocol's messages as this project's code sees them, and their codecs: thin
-// adapters over the TypeScript that protoc-gen-es generates from proto/flight.proto (flight/gen/,
-// `npm run gen:proto`). FlightData lives in flight-data.ts, framed by hand: it is the hot path.
+// adapters over proto/flight_pb.ts, which protoc-gen-es generates from proto/flight.proto
+// (`npm run gen:proto`). FlightData lives in flight-data.ts, framed by hand: it is the hot path.
 
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { Schema } from 'apache-arrow';
 import { FlightError } from './error.ts';
-import * as pb from './gen/flight_pb.ts';
+import * as pb from './proto/flight_pb.ts';
 import { schemaFromIpcMessage, schemaToIpcMessage } from './ipc-schema.ts';
 import { checkMessage } from './wire-format.ts';
 

@@ -1,6 +1,6 @@
 // The protobuf wire format as far as FlightData's hand framing (flight-data.ts) needs it:
 // varints, field keys and length-delimited fields, read and written in place so that the Arrow
-// body (field 1000) is never copied. Every other message comes from the generated code in gen/;
+// body (field 1000) is never copied. Every other message comes from the code generated in proto/;
 // checkMessage walks those against their descriptors first, to say what is wrong with bytes
 // that are not one (the generated reader trusts wire types and says only "premature EOF").
 

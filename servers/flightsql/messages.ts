@@ -1,5 +1,5 @@
 // The Flight SQL protocol messages (package arrow.flight.protocol.sql), generated from
-// proto/flight_sql.proto into gen/ (`npm run gen:proto`), and the thin codecs the handlers use.
+// proto/flight_sql.proto (`npm run gen:proto`), and the thin codecs the handlers use.
 // Commands travel in a FlightDescriptor's `cmd`, tickets in a Ticket, action bodies and results
 // in Action/Result: always wrapped in a google.protobuf.Any whose type URL names the message.
 // DoPut answers (DoPutUpdateResult, DoPutPreparedStatementResult) travel bare in
@@ -9,7 +9,7 @@ import { ScalarType, type DescField, type DescMessage, type Message, type Messag
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { decodeMessage, encodeMessage } from '../../flight/messages.ts';
-import * as pb from './gen/flight_sql_pb.ts';
+import * as pb from './proto/flight_sql_pb.ts';
 
 export const TYPE_URL_PREFIX = 'type.googleapis.com/arrow.flight.protocol.sql.';
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { RecordBatch, RecordBatchReader, RecordBatchStreamWriter, type Schema } from 'apache-arrow';
 import { FlightError } from '../../flight/index.ts';
-import { StatementHandleSchema, type StatementHandle as StatementHandleMessage } from './gen/statement_handle_pb.ts';
+import { StatementHandleSchema, type StatementHandle as StatementHandleMessage } from './proto/statement_handle_pb.ts';
 import { decodeAs, messageCodec, packAny, TicketStatementQuery, unpackFlightSql, type Plain } from './messages.ts';
 import type { ParameterSets } from './parameters.ts';
 

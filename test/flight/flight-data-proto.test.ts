@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromBinary, toBinary, create } from '@bufbuild/protobuf';
 import { FlightDescriptor, decodeFlightData, encodeFlightData } from '../../flight/index.ts';
-import { FlightDataSchema, FlightDescriptor_DescriptorType } from '../../flight/gen/flight_pb.ts';
+import { FlightDataSchema, FlightDescriptor_DescriptorType } from '../../flight/proto/flight_pb.ts';
 
 const header = Uint8Array.from({ length: 13 }, (_, i) => i + 1);
 const body = Uint8Array.from({ length: 40 }, (_, i) => 200 - i);

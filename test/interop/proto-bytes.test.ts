@@ -1,11 +1,11 @@
-// The generated message codecs (flight/gen/, from flight/proto/flight.proto) against pyarrow's
+// The generated message codecs (flight/proto/flight_pb.ts, from flight.proto) against pyarrow's
 // own serialization (test/peers/messages.py): byte for byte where both sides are given the same
 // values, and each side reading what the other wrote.
 
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActionCodec, FlightDescriptor, FlightDescriptorCodec, FlightEndpointCodec, FlightInfoCodec, TicketCodec, encodeMessage } from '../../flight/messages.ts';
-import * as pb from '../../flight/gen/flight_pb.ts';
+import * as pb from '../../flight/proto/flight_pb.ts';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { peerPython, runPeer } from '../support/peers.ts';
 
