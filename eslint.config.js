@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.peers/', 'bench/results/', 'dist/', '**/*.py'] },
+  { ignores: ['node_modules/', '.peers/', 'bench/results/', 'dist/', '**/*.py', '**/*_pb.ts'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -12,9 +12,9 @@
 
 import { FlightError } from './error.ts';
 import { GRPC_PREFIX } from './grpc-server.ts';
-import { FlightDescriptorCodec, readDescriptor, type FlightDescriptor } from './messages.ts';
-import { ProtoReader, WireType, tagSize, varintSize, writeVarint } from './protobuf.ts';
+import { FlightDescriptorCodec, type FlightDescriptor } from './messages.ts';
 import { copyRebased } from './rebase-offsets.ts';
+import { ProtoReader, WireType, tagSize, varintSize, writeVarint } from './wire-format.ts';
 
 export interface FlightData {
   descriptor?: FlightDescriptor | undefined;
@@ -214,7 +214,7 @@ export function decodeFlightData(buffer: Uint8Array): FlightData {
     }
     switch (field) {
       case FIELD_DESCRIPTOR:
-        data.descriptor = readDescriptor(r.message('FlightDescriptor'));
+        data.descriptor = FlightDescriptorCodec.decode(r.bytes());
         break;
       case FIELD_HEADER:
         data.dataHeader = r.bytes();

@@ -1,10 +1,14 @@
-// The Flight protocol's messages (Flight.proto), with field numbers from the Arrow Flight
-// specification, and their codecs. FlightData lives in flight-data.ts: it is the hot path.
+// The Flight protocol's messages as this project's code sees them, and their codecs: thin
+// adapters over proto/flight_pb.ts, which protoc-gen-es generates from proto/flight.proto
+// (`npm run gen:proto`). FlightData lives in flight-data.ts, framed by hand: it is the hot path.
 
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { timestampDate, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { Schema } from 'apache-arrow';
 import { FlightError } from './error.ts';
-import { ProtoReader, ProtoWriter, WireType } from './protobuf.ts';
+import * as pb from './proto/flight_pb.ts';
 import { schemaFromIpcMessage, schemaToIpcMessage } from './ipc-schema.ts';
+import { checkMessage } from './wire-format.ts';
 
 const utf8 = new TextEncoder();
 
@@ -78,335 +82,187 @@ export interface Codec<T> {
   decode(buffer: Uint8Array): T;
 }
 
-function reader(buffer: Uint8Array, what: string): ProtoReader {
-  return new ProtoReader(buffer, what);
+const EMPTY = new Uint8Array(0);
+
+/** `message` in protobuf's binary form, as a Buffer over the same memory. */
+export function encodeMessage<Desc extends DescMessage>(schema: Desc, message: MessageInitShape<Desc>): Buffer {
+  const bytes = toBinary(schema, create(schema, message));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function writeDescriptor(w: ProtoWriter, d: FlightDescriptor): void {
-  if (d.type === 'path') {
-    w.uint32(1, 1);
-    for (const segment of d.path) w.string(3, segment, true);
-  } else {
-    w.uint32(1, 2);
-    w.bytes(2, d.cmd, true);
+/**
+ * A `schema` message from `bytes`; bytes fields are views into `bytes`. Bytes that are not one
+ * (truncated, a wrong wire type, a string that is not UTF-8) are INVALID_ARGUMENT naming the
+ * message and what is wrong; unknown fields are skipped and not kept.
+ */
+export function decodeMessage<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array, what = schema.name): MessageShape<Desc> {
+  checkMessage(schema, bytes, what);
+  try {
+    return fromBinary(schema, bytes, { readUnknownFields: false });
+  } catch (error) {
+    throw FlightError.invalidArgument(`malformed ${what}: ${(error as Error).message}`, error);
   }
 }
 
-function readDescriptor(r: ProtoReader): FlightDescriptor {
-  let type = 0;
-  let cmd: Uint8Array = new Uint8Array(0);
-  const path: string[] = [];
-  while (!r.done) {
-    const [field, wire] = r.tag();
-    if (field === 1 && wire === WireType.Varint) type = r.varint();
-    else if (field === 2 && wire === WireType.LengthDelimited) cmd = r.bytes();
-    else if (field === 3 && wire === WireType.LengthDelimited) path.push(r.string());
-    else r.skip(wire);
-  }
-  if (type === 1) return { type: 'path', path };
-  if (type === 2) return { type: 'cmd', cmd };
-  throw FlightError.invalidArgument(
-    `FlightDescriptor has type ${type}: expected PATH (1) or CMD (2)`,
-  );
+function codec<Desc extends DescMessage, T>(
+  schema: Desc,
+  to: (value: T) => MessageInitShape<Desc>,
+  from: (message: MessageShape<Desc>) => T,
+): Codec<T> {
+  return {
+    encode: (value) => encodeMessage(schema, to(value)),
+    decode: (bytes) => from(decodeMessage(schema, bytes)),
+  };
 }
 
-function writeTimestamp(w: ProtoWriter, field: number, date: Date | undefined): void {
-  if (date === undefined) return;
-  const ms = date.getTime();
-  const seconds = Math.floor(ms / 1000);
-  const nanos = (ms - seconds * 1000) * 1_000_000;
-  w.message(field, (t) => t.int64(1, seconds).uint32(2, nanos));
+const int64 = (n: number): bigint => BigInt(Math.trunc(n));
+const timestamp = (date: Date | undefined): Timestamp | undefined => (date === undefined ? undefined : timestampFromDate(date));
+
+function toDescriptor(d: FlightDescriptor): MessageInitShape<typeof pb.FlightDescriptorSchema> {
+  return d.type === 'path'
+    ? { type: pb.FlightDescriptor_DescriptorType.PATH, path: [...d.path] }
+    : { type: pb.FlightDescriptor_DescriptorType.CMD, cmd: d.cmd };
 }
 
-function readTimestamp(r: ProtoReader): Date {
-  let seconds = 0n;
-  let nanos = 0;
-  while (!r.done) {
-    const [field, wire] = r.tag();
-    if (field === 1 && wire === WireType.Varint) seconds = r.varint64();
-    else if (field === 2 && wire === WireType.Varint) nanos = r.varint();
-    else r.skip(wire);
-  }
-  return new Date(Number(seconds) * 1000 + Math.floor(nanos / 1_000_000));
+function fromDescriptor(d: pb.FlightDescriptor): FlightDescriptor {
+  if (d.type === pb.FlightDescriptor_DescriptorType.PATH) return { type: 'path', path: d.path };
+  if (d.type === pb.FlightDescriptor_DescriptorType.CMD) return { type: 'cmd', cmd: d.cmd };
+  throw FlightError.invalidArgument(`FlightDescriptor has type ${d.type}: expected PATH (1) or CMD (2)`);
 }
 
-function writeEndpoint(w: ProtoWriter, e: FlightEndpoint): void {
-  w.message(1, (t) => t.bytes(1, e.ticket));
-  for (const uri of e.locations) w.message(2, (l) => l.string(1, uri));
-  writeTimestamp(w, 3, e.expirationTime);
-  w.bytes(4, e.appMetadata);
+function toEndpoint(e: FlightEndpoint): MessageInitShape<typeof pb.FlightEndpointSchema> {
+  return {
+    ticket: { ticket: e.ticket },
+    location: e.locations.map((uri) => ({ uri })),
+    expirationTime: timestamp(e.expirationTime),
+    appMetadata: e.appMetadata,
+  };
 }
 
-function readEndpoint(r: ProtoReader): FlightEndpoint {
-  const endpoint: FlightEndpoint = { ticket: new Uint8Array(0), locations: [] };
-  while (!r.done) {
-    const [field, wire] = r.tag();
-    if (field === 1 && wire === WireType.LengthDelimited) endpoint.ticket = readTicket(r.message('Ticket'));
-    else if (field === 2 && wire === WireType.LengthDelimited) {
-      const l = r.message('Location');
-      let uri = '';
-      while (!l.done) {
-        const [f, w] = l.tag();
-        if (f === 1 && w === WireType.LengthDelimited) uri = l.string();
-        else l.skip(w);
-      }
-      endpoint.locations.push(uri);
-    } else if (field === 3 && wire === WireType.LengthDelimited) endpoint.expirationTime = readTimestamp(r.message('Timestamp'));
-    else if (field === 4 && wire === WireType.LengthDelimited) endpoint.appMetadata = r.bytes();
-    else r.skip(wire);
-  }
+function fromEndpoint(e: pb.FlightEndpoint): FlightEndpoint {
+  const endpoint: FlightEndpoint = { ticket: e.ticket?.ticket ?? EMPTY, locations: e.location.map((l) => l.uri) };
+  if (e.expirationTime) endpoint.expirationTime = timestampDate(e.expirationTime);
+  if (e.appMetadata.byteLength > 0) endpoint.appMetadata = e.appMetadata;
   return endpoint;
 }
 
-function readTicket(r: ProtoReader): Uint8Array {
-  let ticket: Uint8Array = new Uint8Array(0);
-  while (!r.done) {
-    const [field, wire] = r.tag();
-    if (field === 1 && wire === WireType.LengthDelimited) ticket = r.bytes();
-    else r.skip(wire);
-  }
-  return ticket;
+function toFlightInfo(info: FlightInfo): MessageInitShape<typeof pb.FlightInfoSchema> {
+  return {
+    schema: info.schema ? schemaToIpcMessage(info.schema) : EMPTY,
+    flightDescriptor: info.descriptor && toDescriptor(info.descriptor),
+    endpoint: info.endpoints.map(toEndpoint),
+    totalRecords: int64(info.totalRecords),
+    totalBytes: int64(info.totalBytes),
+    ordered: info.ordered ?? false,
+    appMetadata: info.appMetadata,
+  };
 }
 
-function writeFlightInfo(w: ProtoWriter, info: FlightInfo): void {
-  if (info.schema) w.bytes(1, schemaToIpcMessage(info.schema));
-  if (info.descriptor) w.message(2, (d) => writeDescriptor(d, info.descriptor!));
-  for (const e of info.endpoints) w.message(3, (m) => writeEndpoint(m, e));
-  w.int64(4, info.totalRecords);
-  w.int64(5, info.totalBytes);
-  w.bool(6, info.ordered ?? false);
-  w.bytes(7, info.appMetadata);
-}
-
-function readFlightInfo(r: ProtoReader): FlightInfo {
-  const info: FlightInfo = { schema: null, endpoints: [], totalRecords: -1, totalBytes: -1 };
-  let totalRecords = 0n;
-  let totalBytes = 0n;
-  while (!r.done) {
-    const [field, wire] = r.tag();
-    if (field === 1 && wire === WireType.LengthDelimited) {
-      const raw = r.bytes();
-      info.schema = raw.byteLength === 0 ? null : schemaFromIpcMessage(raw);
-    } else if (field === 2 && wire === WireType.LengthDelimited) info.descriptor = readDescriptor(r.message('FlightDescriptor'));
-    else if (field === 3 && wire === WireType.LengthDelimited) info.endpoints.push(readEndpoint(r.message('FlightEndpoint')));
-    else if (field === 4 && wire === WireType.Varint) totalRecords = r.varint64();
-    else if (field === 5 && wire === WireType.Varint) totalBytes = r.varint64();
-    else if (field === 6 && wire === WireType.Varint) info.ordered = r.varint() !== 0;
-    else if (field === 7 && wire === WireType.LengthDelimited) info.appMetadata = r.bytes();
-    else r.skip(wire);
-  }
-  info.totalRecords = Number(totalRecords);
-  info.totalBytes = Number(totalBytes);
+function fromFlightInfo(m: pb.FlightInfo): FlightInfo {
+  const info: FlightInfo = {
+    schema: m.schema.byteLength === 0 ? null : schemaFromIpcMessage(m.schema),
+    endpoints: m.endpoint.map(fromEndpoint),
+    totalRecords: Number(m.totalRecords),
+    totalBytes: Number(m.totalBytes),
+  };
+  if (m.flightDescriptor) info.descriptor = fromDescriptor(m.flightDescriptor);
+  if (m.ordered) info.ordered = true;
+  if (m.appMetadata.byteLength > 0) info.appMetadata = m.appMetadata;
   return info;
 }
 
-function encodeWith<T>(write: (w: ProtoWriter, value: T) => void): (value: T) => Buffer {
-  return (value) => {
-    const w = new ProtoWriter();
-    write(w, value);
-    return w.finish();
-  };
-}
+export const FlightDescriptorCodec = codec(pb.FlightDescriptorSchema, toDescriptor, fromDescriptor);
 
-export const FlightDescriptorCodec: Codec<FlightDescriptor> = {
-  encode: encodeWith(writeDescriptor),
-  decode: (b) => readDescriptor(reader(b, 'FlightDescriptor')),
-};
+export const TicketCodec = codec(pb.TicketSchema, (ticket: Uint8Array) => ({ ticket }), (t) => t.ticket);
 
-export const TicketCodec: Codec<Uint8Array> = {
-  encode: encodeWith((w, ticket) => w.bytes(1, ticket)),
-  decode: (b) => readTicket(reader(b, 'Ticket')),
-};
+export const FlightInfoCodec = codec(pb.FlightInfoSchema, toFlightInfo, fromFlightInfo);
 
-export const FlightInfoCodec: Codec<FlightInfo> = {
-  encode: encodeWith(writeFlightInfo),
-  decode: (b) => readFlightInfo(reader(b, 'FlightInfo')),
-};
+export const FlightEndpointCodec = codec(pb.FlightEndpointSchema, toEndpoint, fromEndpoint);
 
-export const FlightEndpointCodec: Codec<FlightEndpoint> = {
-  encode: encodeWith(writeEndpoint),
-  decode: (b) => readEndpoint(reader(b, 'FlightEndpoint')),
-};
-
-export const PollInfoCodec: Codec<PollInfo> = {
-  encode: encodeWith((w, p) => {
-    if (p.info) w.message(1, (m) => writeFlightInfo(m, p.info!));
-    if (p.descriptor) w.message(2, (m) => writeDescriptor(m, p.descriptor!));
-    if (p.progress !== undefined) w.double(3, p.progress);
-    writeTimestamp(w, 4, p.expirationTime);
+export const PollInfoCodec = codec(
+  pb.PollInfoSchema,
+  (p: PollInfo) => ({
+    info: p.info && toFlightInfo(p.info),
+    flightDescriptor: p.descriptor && toDescriptor(p.descriptor),
+    progress: p.progress,
+    expirationTime: timestamp(p.expirationTime),
   }),
-  decode: (b) => {
-    const r = reader(b, 'PollInfo');
+  (m) => {
     const poll: PollInfo = {};
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.LengthDelimited) poll.info = readFlightInfo(r.message('FlightInfo'));
-      else if (field === 2 && wire === WireType.LengthDelimited) poll.descriptor = readDescriptor(r.message('FlightDescriptor'));
-      else if (field === 3 && wire === WireType.Fixed64) poll.progress = r.double();
-      else if (field === 4 && wire === WireType.LengthDelimited) poll.expirationTime = readTimestamp(r.message('Timestamp'));
-      else r.skip(wire);
-    }
+    if (m.info) poll.info = fromFlightInfo(m.info);
+    if (m.flightDescriptor) poll.descriptor = fromDescriptor(m.flightDescriptor);
+    if (m.progress !== undefined) poll.progress = m.progress;
+    if (m.expirationTime) poll.expirationTime = timestampDate(m.expirationTime);
     return poll;
   },
-};
+);
 
 /** SchemaResult: the schema as an encapsulated IPC message. */
-export const SchemaResultCodec: Codec<Schema> = {
-  encode: encodeWith((w, schema) => w.bytes(1, schemaToIpcMessage(schema))),
-  decode: (b) => {
-    const r = reader(b, 'SchemaResult');
-    let schema: Schema | null = null;
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.LengthDelimited) schema = schemaFromIpcMessage(r.bytes());
-      else r.skip(wire);
-    }
-    if (!schema) throw FlightError.invalidArgument('SchemaResult carries no schema');
-    return schema;
+export const SchemaResultCodec = codec(
+  pb.SchemaResultSchema,
+  (schema: Schema) => ({ schema: schemaToIpcMessage(schema) }),
+  (m) => {
+    if (m.schema.byteLength === 0) throw FlightError.invalidArgument('SchemaResult carries no schema');
+    return schemaFromIpcMessage(m.schema);
   },
-};
+);
 
-export const ActionCodec: Codec<Action> = {
-  encode: encodeWith((w, a) => w.string(1, a.type).bytes(2, a.body)),
-  decode: (b) => {
-    const r = reader(b, 'Action');
-    const action: Action = { type: '', body: new Uint8Array(0) };
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.LengthDelimited) action.type = r.string();
-      else if (field === 2 && wire === WireType.LengthDelimited) action.body = r.bytes();
-      else r.skip(wire);
-    }
-    return action;
+export const ActionCodec = codec(pb.ActionSchema, (a: Action) => a, (m): Action => ({ type: m.type, body: m.body }));
+
+export const ActionTypeCodec = codec(
+  pb.ActionTypeSchema,
+  (a: ActionType) => a,
+  (m): ActionType => ({ type: m.type, description: m.description }),
+);
+
+export const ResultCodec = codec(pb.ResultSchema, (body: Uint8Array) => ({ body }), (m) => m.body);
+export const PutResultCodec = codec(pb.PutResultSchema, (appMetadata: Uint8Array) => ({ appMetadata }), (m) => m.appMetadata);
+export const CriteriaCodec = codec(pb.CriteriaSchema, (expression: Uint8Array) => ({ expression }), (m) => m.expression);
+
+/**
+ * Empty decodes to an object: grpc-js takes `undefined` to mean that no request arrived. It has
+ * no fields, but bytes that are not protobuf at all are still refused.
+ */
+export const EmptyCodec = codec(pb.EmptySchema, (_: Record<string, never>) => ({}), (): Record<string, never> => ({}));
+
+export const HandshakeCodec = codec(
+  pb.HandshakeRequestSchema,
+  (h: HandshakeMessage) => ({ protocolVersion: BigInt.asUintN(64, int64(h.protocolVersion)), payload: h.payload }),
+  (m): HandshakeMessage => ({ protocolVersion: Number(BigInt.asIntN(64, m.protocolVersion)), payload: m.payload }),
+);
+
+/** BasicAuth: the payload of the legacy Handshake-based basic auth. */
+export const BasicAuthCodec = codec(
+  pb.BasicAuthSchema,
+  (a: { username: string; password: string }) => a,
+  (m) => ({ username: m.username, password: m.password }),
+);
+
+/** CancelFlightInfoRequest: the body of the CancelFlightInfo action. */
+export const CancelFlightInfoRequestCodec = codec(
+  pb.CancelFlightInfoRequestSchema,
+  (info: FlightInfo) => ({ info: toFlightInfo(info) }),
+  (m) => {
+    if (!m.info) throw FlightError.invalidArgument('CancelFlightInfoRequest carries no FlightInfo');
+    return fromFlightInfo(m.info);
   },
-};
-
-export const ActionTypeCodec: Codec<ActionType> = {
-  encode: encodeWith((w, a) => w.string(1, a.type).string(2, a.description)),
-  decode: (b) => {
-    const r = reader(b, 'ActionType');
-    const action: ActionType = { type: '', description: '' };
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.LengthDelimited) action.type = r.string();
-      else if (field === 2 && wire === WireType.LengthDelimited) action.description = r.string();
-      else r.skip(wire);
-    }
-    return action;
-  },
-};
-
-/** A message whose only field is `bytes field 1` (Result, PutResult, Criteria). */
-function singleBytes(what: string): Codec<Uint8Array> {
-  return {
-    encode: encodeWith((w, body) => w.bytes(1, body)),
-    decode: (b) => {
-      const r = reader(b, what);
-      let body: Uint8Array = new Uint8Array(0);
-      while (!r.done) {
-        const [field, wire] = r.tag();
-        if (field === 1 && wire === WireType.LengthDelimited) body = r.bytes();
-        else r.skip(wire);
-      }
-      return body;
-    },
-  };
-}
-
-export const ResultCodec = singleBytes('Result');
-export const PutResultCodec = singleBytes('PutResult');
-export const CriteriaCodec = singleBytes('Criteria');
-
-/** Empty decodes to an object: grpc-js takes `undefined` to mean that no request arrived. */
-export const EmptyCodec: Codec<Record<string, never>> = {
-  encode: () => Buffer.alloc(0),
-  // Empty has no fields, but bytes that are not protobuf at all are still refused.
-  decode: (buffer) => {
-    const r = new ProtoReader(buffer, 'Empty');
-    while (!r.done) r.skip(r.tag()[1]);
-    return {};
-  },
-};
-
-export const HandshakeCodec: Codec<HandshakeMessage> = {
-  encode: encodeWith((w, h) => w.int64(1, h.protocolVersion).bytes(2, h.payload)),
-  decode: (b) => {
-    const r = reader(b, 'HandshakeRequest');
-    const h: HandshakeMessage = { protocolVersion: 0, payload: new Uint8Array(0) };
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.Varint) h.protocolVersion = Number(r.varint64());
-      else if (field === 2 && wire === WireType.LengthDelimited) h.payload = r.bytes();
-      else r.skip(wire);
-    }
-    return h;
-  },
-};
-
-/** BasicAuth (username = 2, password = 3): the payload of the legacy Handshake-based basic auth. */
-export const BasicAuthCodec: Codec<{ username: string; password: string }> = {
-  encode: encodeWith((w, a) => w.string(2, a.username).string(3, a.password)),
-  decode: (b) => {
-    const r = reader(b, 'BasicAuth');
-    const auth = { username: '', password: '' };
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 2 && wire === WireType.LengthDelimited) auth.username = r.string();
-      else if (field === 3 && wire === WireType.LengthDelimited) auth.password = r.string();
-      else r.skip(wire);
-    }
-    return auth;
-  },
-};
-
-/** CancelFlightInfoRequest (the body of the CancelFlightInfo action): info = 1. */
-export const CancelFlightInfoRequestCodec: Codec<FlightInfo> = {
-  encode: encodeWith((w, info) => w.message(1, (m) => writeFlightInfo(m, info))),
-  decode: (b) => {
-    const r = reader(b, 'CancelFlightInfoRequest');
-    let info: FlightInfo | undefined;
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.LengthDelimited) info = readFlightInfo(r.message('FlightInfo'));
-      else r.skip(wire);
-    }
-    if (!info) throw FlightError.invalidArgument('CancelFlightInfoRequest carries no FlightInfo');
-    return info;
-  },
-};
+);
 
 export type CancelStatus = 'unspecified' | 'cancelled' | 'cancelling' | 'not-cancellable';
 const CANCEL_STATUSES: CancelStatus[] = ['unspecified', 'cancelled', 'cancelling', 'not-cancellable'];
 
-/** CancelFlightInfoResult: status = 1 (enum CancelStatus). */
-export const CancelFlightInfoResultCodec: Codec<CancelStatus> = {
-  encode: encodeWith((w, s) => w.uint32(1, CANCEL_STATUSES.indexOf(s))),
-  decode: (b) => {
-    const r = reader(b, 'CancelFlightInfoResult');
-    let status: CancelStatus = 'unspecified';
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.Varint) status = CANCEL_STATUSES[r.varint()] ?? 'unspecified';
-      else r.skip(wire);
-    }
-    return status;
-  },
-};
+export const CancelFlightInfoResultCodec = codec(
+  pb.CancelFlightInfoResultSchema,
+  (s: CancelStatus) => ({ status: CANCEL_STATUSES.indexOf(s) as pb.CancelStatus }),
+  (m) => CANCEL_STATUSES[m.status] ?? 'unspecified',
+);
 
-/** RenewFlightEndpointRequest (body of the RenewFlightEndpoint action): endpoint = 1. */
-export const RenewFlightEndpointRequestCodec: Codec<FlightEndpoint> = {
-  encode: encodeWith((w, e) => w.message(1, (m) => writeEndpoint(m, e))),
-  decode: (b) => {
-    const r = reader(b, 'RenewFlightEndpointRequest');
-    let endpoint: FlightEndpoint | undefined;
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.LengthDelimited) endpoint = readEndpoint(r.message('FlightEndpoint'));
-      else r.skip(wire);
-    }
-    if (!endpoint) throw FlightError.invalidArgument('RenewFlightEndpointRequest carries no endpoint');
-    return endpoint;
+/** RenewFlightEndpointRequest: the body of the RenewFlightEndpoint action. */
+export const RenewFlightEndpointRequestCodec = codec(
+  pb.RenewFlightEndpointRequestSchema,
+  (e: FlightEndpoint) => ({ endpoint: toEndpoint(e) }),
+  (m) => {
+    if (!m.endpoint) throw FlightError.invalidArgument('RenewFlightEndpointRequest carries no endpoint');
+    return fromEndpoint(m.endpoint);
   },
-};
-
-export { writeDescriptor, readDescriptor };
+);

@@ -44,17 +44,17 @@ import {
   CommandStatementQuery,
   CommandStatementUpdate,
   decodeAs,
+  encodeAny,
   EndTransaction,
   packAny,
   TicketStatementQuery,
   TYPE_URL_PREFIX,
   unpackFlightSql,
   type FlightSqlAny,
+  type MessageCodec,
 } from './messages.ts';
 import { ingest } from './ingest.ts';
 import { PreparedStatements, type PreparedStatementOptions } from './prepared-statements.ts';
-import type { MessageCodec } from './proto-message.ts';
-import { encodeAny } from './proto-message.ts';
 import {
   CATALOGS_SCHEMA,
   DB_SCHEMAS_SCHEMA,

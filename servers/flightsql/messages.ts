@@ -1,300 +1,187 @@
-// The Flight SQL protocol messages (package arrow.flight.protocol.sql), written from the field
-// numbers of the Flight SQL specification. Commands travel in a FlightDescriptor's `cmd`,
-// tickets in a Ticket, action bodies and results in Action/Result: always wrapped in a
-// google.protobuf.Any whose type URL names the message. DoPut answers (DoPutUpdateResult,
-// DoPutPreparedStatementResult) travel bare in PutResult.app_metadata.
+// The Flight SQL protocol messages (package arrow.flight.protocol.sql), generated from
+// proto/flight_sql.proto (`npm run gen:proto`), and the thin codecs the handlers use.
+// Commands travel in a FlightDescriptor's `cmd`, tickets in a Ticket, action bodies and results
+// in Action/Result: always wrapped in a google.protobuf.Any whose type URL names the message.
+// DoPut answers (DoPutUpdateResult, DoPutPreparedStatementResult) travel bare in
+// PutResult.app_metadata.
 
-import { encodeAny, message, tryDecodeAny, type MessageCodec } from './proto-message.ts';
+import { ScalarType, type DescField, type DescMessage, type Message, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import { decodeMessage, encodeMessage } from '../../flight/messages.ts';
+import * as pb from './proto/flight_sql_pb.ts';
 
 export const TYPE_URL_PREFIX = 'type.googleapis.com/arrow.flight.protocol.sql.';
 
+/**
+ * A generated message as the handlers see it: no `$typeName`, 64-bit integers and enums as
+ * numbers (row counts fit in 2^53), nested messages alike; an unset optional field is undefined.
+ */
+export type Plain<M> = { [K in keyof M as K extends `$${string}` ? never : K]: PlainValue<M[K]> };
+type PlainValue<V> = V extends bigint | number
+  ? number
+  : V extends Uint8Array
+    ? Uint8Array
+    : V extends readonly (infer E)[]
+      ? PlainValue<E>[]
+      : V extends Message
+        ? Plain<V>
+        : V;
+
+/** Encodes and decodes one message type; `name` is its unqualified protobuf name. */
+export interface MessageCodec<T extends object> {
+  readonly name: string;
+  encode(value: Partial<T>): Buffer;
+  /** Bytes fields are views into `bytes`; malformed input is INVALID_ARGUMENT naming the message. */
+  decode(bytes: Uint8Array): T;
+}
+
+const LONG = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64]);
+const isLong = (field: DescField) =>
+  (field.fieldKind === 'scalar' || (field.fieldKind === 'list' && field.listKind === 'scalar')) && LONG.has(field.scalar);
+
+function toPlain(desc: DescMessage, message: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of desc.fields) {
+    const value = message[field.localName];
+    if (value === undefined) out[field.localName] = undefined;
+    else if (field.fieldKind === 'message') out[field.localName] = toPlain(field.message, value as Record<string, unknown>);
+    else if (field.fieldKind === 'list' && field.listKind === 'message') {
+      out[field.localName] = (value as Record<string, unknown>[]).map((item) => toPlain(field.message, item));
+    } else if (isLong(field)) out[field.localName] = Array.isArray(value) ? value.map(Number) : Number(value);
+    else out[field.localName] = value;
+  }
+  return out;
+}
+
+function toInit(desc: DescMessage, value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of desc.fields) {
+    const item = value[field.localName];
+    if (item === undefined || item === null) continue;
+    const long = (n: unknown) => BigInt(Math.trunc(n as number));
+    if (field.fieldKind === 'message') out[field.localName] = toInit(field.message, item as Record<string, unknown>);
+    else if (field.fieldKind === 'list' && field.listKind === 'message') {
+      out[field.localName] = (item as Record<string, unknown>[]).map((m) => toInit(field.message, m));
+    } else if (isLong(field)) out[field.localName] = Array.isArray(item) ? item.map(long) : long(item);
+    else out[field.localName] = item;
+  }
+  return out;
+}
+
+/** The codec of a generated message type, in the handlers' plain shape. */
+export function messageCodec<Desc extends DescMessage>(schema: Desc): MessageCodec<Plain<MessageShape<Desc>>> {
+  type T = Plain<MessageShape<Desc>>;
+  return {
+    name: schema.name,
+    encode: (value) => encodeMessage(schema, toInit(schema, value) as MessageInitShape<Desc>),
+    decode: (bytes) => toPlain(schema, decodeMessage(schema, bytes) as Record<string, unknown>) as T,
+  };
+}
+
 // --- metadata commands ---
 
-export interface CommandGetSqlInfo {
-  info: number[];
-}
-export const CommandGetSqlInfo = message<CommandGetSqlInfo>('CommandGetSqlInfo', [
-  { no: 1, name: 'info', type: 'uint32', repeated: true },
-]);
-
-export interface CommandGetXdbcTypeInfo {
-  dataType: number | undefined;
-}
-export const CommandGetXdbcTypeInfo = message<CommandGetXdbcTypeInfo>('CommandGetXdbcTypeInfo', [
-  { no: 1, name: 'dataType', type: 'int32', optional: true },
-]);
-
-export type CommandGetCatalogs = Record<string, never>;
-export const CommandGetCatalogs = message<CommandGetCatalogs>('CommandGetCatalogs', []);
-
-export interface CommandGetDbSchemas {
-  catalog: string | undefined;
-  dbSchemaFilterPattern: string | undefined;
-}
-export const CommandGetDbSchemas = message<CommandGetDbSchemas>('CommandGetDbSchemas', [
-  { no: 1, name: 'catalog', type: 'string', optional: true },
-  { no: 2, name: 'dbSchemaFilterPattern', type: 'string', optional: true },
-]);
-
-export interface CommandGetTables {
-  catalog: string | undefined;
-  dbSchemaFilterPattern: string | undefined;
-  tableNameFilterPattern: string | undefined;
-  tableTypes: string[];
-  includeSchema: boolean;
-}
-export const CommandGetTables = message<CommandGetTables>('CommandGetTables', [
-  { no: 1, name: 'catalog', type: 'string', optional: true },
-  { no: 2, name: 'dbSchemaFilterPattern', type: 'string', optional: true },
-  { no: 3, name: 'tableNameFilterPattern', type: 'string', optional: true },
-  { no: 4, name: 'tableTypes', type: 'string', repeated: true },
-  { no: 5, name: 'includeSchema', type: 'bool' },
-]);
-
-export type CommandGetTableTypes = Record<string, never>;
-export const CommandGetTableTypes = message<CommandGetTableTypes>('CommandGetTableTypes', []);
-
+export type CommandGetSqlInfo = Plain<pb.CommandGetSqlInfo>;
+export const CommandGetSqlInfo = messageCodec(pb.CommandGetSqlInfoSchema);
+export type CommandGetXdbcTypeInfo = Plain<pb.CommandGetXdbcTypeInfo>;
+export const CommandGetXdbcTypeInfo = messageCodec(pb.CommandGetXdbcTypeInfoSchema);
+export type CommandGetCatalogs = Plain<pb.CommandGetCatalogs>;
+export const CommandGetCatalogs = messageCodec(pb.CommandGetCatalogsSchema);
+export type CommandGetDbSchemas = Plain<pb.CommandGetDbSchemas>;
+export const CommandGetDbSchemas = messageCodec(pb.CommandGetDbSchemasSchema);
+export type CommandGetTables = Plain<pb.CommandGetTables>;
+export const CommandGetTables = messageCodec(pb.CommandGetTablesSchema);
+export type CommandGetTableTypes = Plain<pb.CommandGetTableTypes>;
+export const CommandGetTableTypes = messageCodec(pb.CommandGetTableTypesSchema);
 /** CommandGetPrimaryKeys, CommandGetExportedKeys and CommandGetImportedKeys share this shape. */
-export interface TableReference {
-  catalog: string | undefined;
-  dbSchema: string | undefined;
-  table: string;
-}
-const tableReferenceFields = [
-  { no: 1, name: 'catalog', type: 'string', optional: true },
-  { no: 2, name: 'dbSchema', type: 'string', optional: true },
-  { no: 3, name: 'table', type: 'string' },
-] as const;
-export const CommandGetPrimaryKeys = message<TableReference>('CommandGetPrimaryKeys', tableReferenceFields);
-export const CommandGetExportedKeys = message<TableReference>('CommandGetExportedKeys', tableReferenceFields);
-export const CommandGetImportedKeys = message<TableReference>('CommandGetImportedKeys', tableReferenceFields);
-
-export interface CommandGetCrossReference {
-  pkCatalog: string | undefined;
-  pkDbSchema: string | undefined;
-  pkTable: string;
-  fkCatalog: string | undefined;
-  fkDbSchema: string | undefined;
-  fkTable: string;
-}
-export const CommandGetCrossReference = message<CommandGetCrossReference>('CommandGetCrossReference', [
-  { no: 1, name: 'pkCatalog', type: 'string', optional: true },
-  { no: 2, name: 'pkDbSchema', type: 'string', optional: true },
-  { no: 3, name: 'pkTable', type: 'string' },
-  { no: 4, name: 'fkCatalog', type: 'string', optional: true },
-  { no: 5, name: 'fkDbSchema', type: 'string', optional: true },
-  { no: 6, name: 'fkTable', type: 'string' },
-]);
+export type TableReference = Plain<pb.CommandGetPrimaryKeys>;
+export const CommandGetPrimaryKeys = messageCodec(pb.CommandGetPrimaryKeysSchema);
+export const CommandGetExportedKeys = messageCodec(pb.CommandGetExportedKeysSchema);
+export const CommandGetImportedKeys = messageCodec(pb.CommandGetImportedKeysSchema);
+export type CommandGetCrossReference = Plain<pb.CommandGetCrossReference>;
+export const CommandGetCrossReference = messageCodec(pb.CommandGetCrossReferenceSchema);
 
 // --- prepared statements and transactions (actions) ---
 
-export interface ActionCreatePreparedStatementRequest {
-  query: string;
-  transactionId: Uint8Array | undefined;
-}
-export const ActionCreatePreparedStatementRequest = message<ActionCreatePreparedStatementRequest>(
-  'ActionCreatePreparedStatementRequest',
-  [
-    { no: 1, name: 'query', type: 'string' },
-    { no: 2, name: 'transactionId', type: 'bytes', optional: true },
-  ],
-);
+export type ActionCreatePreparedStatementRequest = Plain<pb.ActionCreatePreparedStatementRequest>;
+export const ActionCreatePreparedStatementRequest = messageCodec(pb.ActionCreatePreparedStatementRequestSchema);
+export type SubstraitPlan = Plain<pb.SubstraitPlan>;
+export const SubstraitPlan = messageCodec(pb.SubstraitPlanSchema);
+export type ActionCreatePreparedSubstraitPlanRequest = Plain<pb.ActionCreatePreparedSubstraitPlanRequest>;
+export const ActionCreatePreparedSubstraitPlanRequest = messageCodec(pb.ActionCreatePreparedSubstraitPlanRequestSchema);
+export type ActionCreatePreparedStatementResult = Plain<pb.ActionCreatePreparedStatementResult>;
+export const ActionCreatePreparedStatementResult = messageCodec(pb.ActionCreatePreparedStatementResultSchema);
+export type ActionClosePreparedStatementRequest = Plain<pb.ActionClosePreparedStatementRequest>;
+export const ActionClosePreparedStatementRequest = messageCodec(pb.ActionClosePreparedStatementRequestSchema);
+export type ActionBeginTransactionRequest = Plain<pb.ActionBeginTransactionRequest>;
+export const ActionBeginTransactionRequest = messageCodec(pb.ActionBeginTransactionRequestSchema);
+export type ActionBeginTransactionResult = Plain<pb.ActionBeginTransactionResult>;
+export const ActionBeginTransactionResult = messageCodec(pb.ActionBeginTransactionResultSchema);
+export type ActionBeginSavepointRequest = Plain<pb.ActionBeginSavepointRequest>;
+export const ActionBeginSavepointRequest = messageCodec(pb.ActionBeginSavepointRequestSchema);
 
-export interface SubstraitPlan {
-  plan: Uint8Array;
-  version: string;
-}
-export const SubstraitPlan = message<SubstraitPlan>('SubstraitPlan', [
-  { no: 1, name: 'plan', type: 'bytes' },
-  { no: 2, name: 'version', type: 'string' },
-]);
-
-export interface ActionCreatePreparedSubstraitPlanRequest {
-  plan: SubstraitPlan | undefined;
-  transactionId: Uint8Array | undefined;
-}
-export const ActionCreatePreparedSubstraitPlanRequest = message<ActionCreatePreparedSubstraitPlanRequest>(
-  'ActionCreatePreparedSubstraitPlanRequest',
-  [
-    { no: 1, name: 'plan', type: SubstraitPlan },
-    { no: 2, name: 'transactionId', type: 'bytes', optional: true },
-  ],
-);
-
-export interface ActionCreatePreparedStatementResult {
-  preparedStatementHandle: Uint8Array;
-  /** An encapsulated IPC Schema message; empty when unknown. */
-  datasetSchema: Uint8Array;
-  parameterSchema: Uint8Array;
-}
-export const ActionCreatePreparedStatementResult = message<ActionCreatePreparedStatementResult>(
-  'ActionCreatePreparedStatementResult',
-  [
-    { no: 1, name: 'preparedStatementHandle', type: 'bytes' },
-    { no: 2, name: 'datasetSchema', type: 'bytes' },
-    { no: 3, name: 'parameterSchema', type: 'bytes' },
-  ],
-);
-
-export interface ActionClosePreparedStatementRequest {
-  preparedStatementHandle: Uint8Array;
-}
-export const ActionClosePreparedStatementRequest = message<ActionClosePreparedStatementRequest>(
-  'ActionClosePreparedStatementRequest',
-  [{ no: 1, name: 'preparedStatementHandle', type: 'bytes' }],
-);
-
-export type ActionBeginTransactionRequest = Record<string, never>;
-export const ActionBeginTransactionRequest = message<ActionBeginTransactionRequest>('ActionBeginTransactionRequest', []);
-
-export interface ActionBeginTransactionResult {
-  transactionId: Uint8Array;
-}
-export const ActionBeginTransactionResult = message<ActionBeginTransactionResult>('ActionBeginTransactionResult', [
-  { no: 1, name: 'transactionId', type: 'bytes' },
-]);
-
-export interface ActionBeginSavepointRequest {
-  transactionId: Uint8Array;
-  name: string;
-}
-export const ActionBeginSavepointRequest = message<ActionBeginSavepointRequest>('ActionBeginSavepointRequest', [
-  { no: 1, name: 'transactionId', type: 'bytes' },
-  { no: 2, name: 'name', type: 'string' },
-]);
-
-export const EndTransaction = { UNSPECIFIED: 0, COMMIT: 1, ROLLBACK: 2 } as const;
-
-export interface ActionEndTransactionRequest {
-  transactionId: Uint8Array;
-  action: number;
-}
-export const ActionEndTransactionRequest = message<ActionEndTransactionRequest>('ActionEndTransactionRequest', [
-  { no: 1, name: 'transactionId', type: 'bytes' },
-  { no: 2, name: 'action', type: 'enum' },
-]);
-
-export interface ActionEndSavepointRequest {
-  savepointId: Uint8Array;
-  action: number;
-}
-export const ActionEndSavepointRequest = message<ActionEndSavepointRequest>('ActionEndSavepointRequest', [
-  { no: 1, name: 'savepointId', type: 'bytes' },
-  { no: 2, name: 'action', type: 'enum' },
-]);
+const EndTransactionEnum = pb.ActionEndTransactionRequest_EndTransaction;
+export const EndTransaction = {
+  UNSPECIFIED: EndTransactionEnum.UNSPECIFIED,
+  COMMIT: EndTransactionEnum.COMMIT,
+  ROLLBACK: EndTransactionEnum.ROLLBACK,
+} as const;
+export type ActionEndTransactionRequest = Plain<pb.ActionEndTransactionRequest>;
+export const ActionEndTransactionRequest = messageCodec(pb.ActionEndTransactionRequestSchema);
+export type ActionEndSavepointRequest = Plain<pb.ActionEndSavepointRequest>;
+export const ActionEndSavepointRequest = messageCodec(pb.ActionEndSavepointRequestSchema);
 
 /** Deprecated since Flight SQL 13 in favour of CancelFlightInfo; info is a serialized FlightInfo. */
-export interface ActionCancelQueryRequest {
-  info: Uint8Array;
-}
-export const ActionCancelQueryRequest = message<ActionCancelQueryRequest>('ActionCancelQueryRequest', [
-  { no: 1, name: 'info', type: 'bytes' },
-]);
+export type ActionCancelQueryRequest = Plain<pb.ActionCancelQueryRequest>;
+export const ActionCancelQueryRequest = messageCodec(pb.ActionCancelQueryRequestSchema);
 
-export const CancelResult = { UNSPECIFIED: 0, CANCELLED: 1, CANCELLING: 2, NOT_CANCELLABLE: 3 } as const;
-
-export interface ActionCancelQueryResult {
-  result: number;
-}
-export const ActionCancelQueryResult = message<ActionCancelQueryResult>('ActionCancelQueryResult', [
-  { no: 1, name: 'result', type: 'enum' },
-]);
+const CancelResultEnum = pb.ActionCancelQueryResult_CancelResult;
+export const CancelResult = {
+  UNSPECIFIED: CancelResultEnum.UNSPECIFIED,
+  CANCELLED: CancelResultEnum.CANCELLED,
+  CANCELLING: CancelResultEnum.CANCELLING,
+  NOT_CANCELLABLE: CancelResultEnum.NOT_CANCELLABLE,
+} as const;
+export type ActionCancelQueryResult = Plain<pb.ActionCancelQueryResult>;
+export const ActionCancelQueryResult = messageCodec(pb.ActionCancelQueryResultSchema);
 
 // --- statements ---
 
-export interface CommandStatementQuery {
-  query: string;
-  transactionId: Uint8Array | undefined;
-}
-export const CommandStatementQuery = message<CommandStatementQuery>('CommandStatementQuery', [
-  { no: 1, name: 'query', type: 'string' },
-  { no: 2, name: 'transactionId', type: 'bytes', optional: true },
-]);
+export type CommandStatementQuery = Plain<pb.CommandStatementQuery>;
+export const CommandStatementQuery = messageCodec(pb.CommandStatementQuerySchema);
+export type CommandStatementSubstraitPlan = Plain<pb.CommandStatementSubstraitPlan>;
+export const CommandStatementSubstraitPlan = messageCodec(pb.CommandStatementSubstraitPlanSchema);
+export type TicketStatementQuery = Plain<pb.TicketStatementQuery>;
+export const TicketStatementQuery = messageCodec(pb.TicketStatementQuerySchema);
+export type CommandPreparedStatementQuery = Plain<pb.CommandPreparedStatementQuery>;
+export const CommandPreparedStatementQuery = messageCodec(pb.CommandPreparedStatementQuerySchema);
+export type CommandStatementUpdate = Plain<pb.CommandStatementUpdate>;
+export const CommandStatementUpdate = messageCodec(pb.CommandStatementUpdateSchema);
+export type CommandPreparedStatementUpdate = Plain<pb.CommandPreparedStatementUpdate>;
+export const CommandPreparedStatementUpdate = messageCodec(pb.CommandPreparedStatementUpdateSchema);
 
-export interface CommandStatementSubstraitPlan {
-  plan: SubstraitPlan | undefined;
-  transactionId: Uint8Array | undefined;
-}
-export const CommandStatementSubstraitPlan = message<CommandStatementSubstraitPlan>('CommandStatementSubstraitPlan', [
-  { no: 1, name: 'plan', type: SubstraitPlan },
-  { no: 2, name: 'transactionId', type: 'bytes', optional: true },
-]);
+const NotExist = pb.CommandStatementIngest_TableDefinitionOptions_TableNotExistOption;
+export const TableNotExistOption = {
+  UNSPECIFIED: NotExist.UNSPECIFIED,
+  CREATE: NotExist.CREATE,
+  FAIL: NotExist.FAIL,
+} as const;
+const Exists = pb.CommandStatementIngest_TableDefinitionOptions_TableExistsOption;
+export const TableExistsOption = {
+  UNSPECIFIED: Exists.UNSPECIFIED,
+  FAIL: Exists.FAIL,
+  APPEND: Exists.APPEND,
+  REPLACE: Exists.REPLACE,
+} as const;
+export type TableDefinitionOptions = Plain<pb.CommandStatementIngest_TableDefinitionOptions>;
+export const TableDefinitionOptions = messageCodec(pb.CommandStatementIngest_TableDefinitionOptionsSchema);
+export type CommandStatementIngest = Plain<pb.CommandStatementIngest>;
+export const CommandStatementIngest = messageCodec(pb.CommandStatementIngestSchema);
 
-export interface TicketStatementQuery {
-  statementHandle: Uint8Array;
-}
-export const TicketStatementQuery = message<TicketStatementQuery>('TicketStatementQuery', [
-  { no: 1, name: 'statementHandle', type: 'bytes' },
-]);
-
-export interface CommandPreparedStatementQuery {
-  preparedStatementHandle: Uint8Array;
-}
-export const CommandPreparedStatementQuery = message<CommandPreparedStatementQuery>('CommandPreparedStatementQuery', [
-  { no: 1, name: 'preparedStatementHandle', type: 'bytes' },
-]);
-
-export interface CommandStatementUpdate {
-  query: string;
-  transactionId: Uint8Array | undefined;
-}
-export const CommandStatementUpdate = message<CommandStatementUpdate>('CommandStatementUpdate', [
-  { no: 1, name: 'query', type: 'string' },
-  { no: 2, name: 'transactionId', type: 'bytes', optional: true },
-]);
-
-export interface CommandPreparedStatementUpdate {
-  preparedStatementHandle: Uint8Array;
-}
-export const CommandPreparedStatementUpdate = message<CommandPreparedStatementUpdate>('CommandPreparedStatementUpdate', [
-  { no: 1, name: 'preparedStatementHandle', type: 'bytes' },
-]);
-
-export const TableNotExistOption = { UNSPECIFIED: 0, CREATE: 1, FAIL: 2 } as const;
-export const TableExistsOption = { UNSPECIFIED: 0, FAIL: 1, APPEND: 2, REPLACE: 3 } as const;
-
-export interface TableDefinitionOptions {
-  ifNotExist: number;
-  ifExists: number;
-}
-export const TableDefinitionOptions = message<TableDefinitionOptions>('CommandStatementIngest.TableDefinitionOptions', [
-  { no: 1, name: 'ifNotExist', type: 'enum' },
-  { no: 2, name: 'ifExists', type: 'enum' },
-]);
-
-export interface CommandStatementIngest {
-  tableDefinitionOptions: TableDefinitionOptions | undefined;
-  table: string;
-  schema: string | undefined;
-  catalog: string | undefined;
-  temporary: boolean;
-  transactionId: Uint8Array | undefined;
-  options: Record<string, string>;
-}
-export const CommandStatementIngest = message<CommandStatementIngest>('CommandStatementIngest', [
-  { no: 1, name: 'tableDefinitionOptions', type: TableDefinitionOptions },
-  { no: 2, name: 'table', type: 'string' },
-  { no: 3, name: 'schema', type: 'string', optional: true },
-  { no: 4, name: 'catalog', type: 'string', optional: true },
-  { no: 5, name: 'temporary', type: 'bool' },
-  { no: 6, name: 'transactionId', type: 'bytes', optional: true },
-  { no: 1000, name: 'options', type: 'map' },
-]);
-
-export interface DoPutUpdateResult {
-  /** Rows changed; -1 when unknown. */
-  recordCount: number;
-}
-export const DoPutUpdateResult = message<DoPutUpdateResult>('DoPutUpdateResult', [
-  { no: 1, name: 'recordCount', type: 'int64' },
-]);
-
-export interface DoPutPreparedStatementResult {
-  preparedStatementHandle: Uint8Array | undefined;
-}
-export const DoPutPreparedStatementResult = message<DoPutPreparedStatementResult>('DoPutPreparedStatementResult', [
-  { no: 1, name: 'preparedStatementHandle', type: 'bytes', optional: true },
-]);
+export type DoPutUpdateResult = Plain<pb.DoPutUpdateResult>;
+export const DoPutUpdateResult = messageCodec(pb.DoPutUpdateResultSchema);
+export type DoPutPreparedStatementResult = Plain<pb.DoPutPreparedStatementResult>;
+export const DoPutPreparedStatementResult = messageCodec(pb.DoPutPreparedStatementResultSchema);
 
 // --- Any ---
 
@@ -331,6 +218,42 @@ const ANY_MESSAGES = [
 ] as MessageCodec<object>[];
 
 export const MESSAGES_BY_NAME: ReadonlyMap<string, MessageCodec<object>> = new Map(ANY_MESSAGES.map((m) => [m.name, m]));
+
+/** google.protobuf.Any: type_url = 1, value = 2. */
+export interface AnyMessage {
+  typeUrl: string;
+  value: Uint8Array;
+}
+
+export function encodeAny(typeUrl: string, value: Uint8Array): Buffer {
+  return encodeMessage(AnySchema, { typeUrl, value });
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * `bytes` as an Any, or null when they are not one: a field other than 1 and 2, a wrong wire
+ * type, a length past the end, a type_url that is not UTF-8 or is missing. Used to tell Flight
+ * SQL commands from the plain face's SQL text, which never parses as an Any with a type URL,
+ * so it reads field by field rather than through fromBinary, which would skip what is not Any.
+ */
+export function tryDecodeAny(bytes: Uint8Array): AnyMessage | null {
+  if (bytes.byteLength === 0) return null;
+  const reader = new BinaryReader(bytes);
+  let typeUrl: string | undefined;
+  let value: Uint8Array = EMPTY;
+  try {
+    while (reader.pos < reader.len) {
+      const [no, wire] = reader.tag();
+      if (wire !== WireType.LengthDelimited || (no !== 1 && no !== 2)) return null;
+      if (no === 1) typeUrl = reader.string(true);
+      else value = reader.bytes();
+    }
+  } catch {
+    return null; // malformed: not an Any
+  }
+  return typeUrl === undefined ? null : { typeUrl, value };
+}
 
 /** `value` as an Any-wrapped `codec` message. */
 export function packAny<T extends object>(codec: MessageCodec<T>, value: Partial<T>): Buffer {

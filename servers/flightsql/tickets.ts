@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { RecordBatch, RecordBatchReader, RecordBatchStreamWriter, type Schema } from 'apache-arrow';
 import { FlightError } from '../../flight/index.ts';
-import { decodeAs, packAny, TicketStatementQuery, unpackFlightSql } from './messages.ts';
+import { StatementHandleSchema, type StatementHandle as StatementHandleMessage } from './proto/statement_handle_pb.ts';
+import { decodeAs, messageCodec, packAny, TicketStatementQuery, unpackFlightSql, type Plain } from './messages.ts';
 import type { ParameterSets } from './parameters.ts';
-import { message } from './proto-message.ts';
 
 export type StatementTicket =
   | {
@@ -29,26 +29,9 @@ export type StatementTicket =
       readonly rowsChanged: number;
     };
 
-interface HandleMessage {
-  kind: number;
-  queryId: Uint8Array;
-  sql: string;
-  transactionId: Uint8Array | undefined;
-  parameters: Uint8Array | undefined;
-  statement: string;
-  rowsChanged: number;
-}
-
-/** Field numbers are this server's own; the message never leaves the ticket. */
-const StatementHandle = message<HandleMessage>('DuckFlightStatementHandle', [
-  { no: 1, name: 'kind', type: 'enum' },
-  { no: 2, name: 'queryId', type: 'bytes' },
-  { no: 3, name: 'sql', type: 'string' },
-  { no: 4, name: 'transactionId', type: 'bytes', optional: true },
-  { no: 5, name: 'parameters', type: 'bytes', optional: true },
-  { no: 6, name: 'statement', type: 'string' },
-  { no: 7, name: 'rowsChanged', type: 'int64' },
-]);
+/** This server's own message (proto/statement_handle.proto); it never leaves the ticket. */
+const StatementHandle = messageCodec(StatementHandleSchema);
+type HandleMessage = Plain<StatementHandleMessage>;
 
 const KIND_QUERY = 1;
 const KIND_OUTCOME = 2;

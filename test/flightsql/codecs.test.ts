@@ -16,11 +16,12 @@ import {
   CommandStatementQuery,
   DoPutPreparedStatementResult,
   DoPutUpdateResult,
+  decodeAs,
   packAny,
   TYPE_URL_PREFIX,
   unpackFlightSql,
 } from '../../servers/flightsql/messages.ts';
-import { encodeAny, tryDecodeAny } from '../../servers/flightsql/proto-message.ts';
+import { encodeAny, tryDecodeAny } from '../../servers/flightsql/messages.ts';
 import { SQL_INFO_SCHEMA } from '../../servers/flightsql/schemas.ts';
 import { SqlInfo, sqlInfoBatch, type SqlInfoValue } from '../../servers/flightsql/sql-info.ts';
 import { decodeTicketHandle, encodeTicket, statementTicketOf } from '../../servers/flightsql/tickets.ts';
@@ -141,6 +142,28 @@ describe('google.protobuf.Any and Flight SQL detection', () => {
     assert.ok(unpacked);
     assert.equal(unpacked.name, 'CommandStatementQuery');
     assert.deepEqual(CommandStatementQuery.decode(unpacked.value).query, 'SELECT 1');
+  });
+
+  test('CommandStatementQuery with a transaction and ActionCreatePreparedStatementResult, in Any, byte for byte', () => {
+    const query = packAny(CommandStatementQuery, { query: 'SELECT 1', transactionId: Uint8Array.of(1, 2) });
+    // Any { type_url = 1 (67 bytes), value = 2 (14 bytes: query = 1, transaction_id = 2) }
+    assert.equal(hex(query), `0a43${ascii(`${TYPE_URL_PREFIX}CommandStatementQuery`)}120e0a08${ascii('SELECT 1')}12020102`);
+    assert.deepEqual(decodeAs(unpackFlightSql(query)!, CommandStatementQuery), { query: 'SELECT 1', transactionId: Buffer.of(1, 2) });
+
+    const result = packAny(ActionCreatePreparedStatementResult, {
+      preparedStatementHandle: Uint8Array.of(1, 2),
+      datasetSchema: Uint8Array.of(0xaa, 0xbb, 0xcc),
+      parameterSchema: Uint8Array.of(0xdd),
+    });
+    const url = `${TYPE_URL_PREFIX}ActionCreatePreparedStatementResult`;
+    assert.equal(url.length, 0x51);
+    // value (12 bytes): prepared_statement_handle = 1, dataset_schema = 2, parameter_schema = 3
+    assert.equal(hex(result), `0a51${ascii(url)}120c 0a020102 1203aabbcc 1a01dd`.replaceAll(' ', ''));
+    assert.deepEqual(decodeAs(unpackFlightSql(result)!, ActionCreatePreparedStatementResult), {
+      preparedStatementHandle: Buffer.of(1, 2),
+      datasetSchema: Buffer.of(0xaa, 0xbb, 0xcc),
+      parameterSchema: Buffer.of(0xdd),
+    });
   });
 
   test('plain SQL text, table names and other Anys are not Flight SQL', () => {

@@ -47,7 +47,7 @@ import {
   TYPE_URL_PREFIX,
   unpackFlightSql,
 } from '../../servers/flightsql/messages.ts';
-import { encodeAny } from '../../servers/flightsql/proto-message.ts';
+import { encodeAny } from '../../servers/flightsql/messages.ts';
 import {
   CATALOGS_SCHEMA,
   DB_SCHEMAS_SCHEMA,

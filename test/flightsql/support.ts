@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Schema, Table, type RecordBatch } from 'apache-arrow';
 import { FlightClient, FlightDescriptor, type CallOptions, type FlightInfo } from '../../flight/index.ts';
 import { decodeAs, packAny, unpackFlightSql } from '../../servers/flightsql/messages.ts';
-import type { MessageCodec } from '../../servers/flightsql/proto-message.ts';
+import type { MessageCodec } from '../../servers/flightsql/messages.ts';
 
 export function command<T extends object>(codec: MessageCodec<T>, value: Partial<T>): FlightDescriptor {
   return FlightDescriptor.command(packAny(codec, value));

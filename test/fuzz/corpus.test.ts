@@ -11,8 +11,7 @@ import { BodyCompression, BufferRegion, FieldNode, Message, RecordBatch as Recor
 import { CompressionType } from 'apache-arrow/fb/compression-type';
 import type { DuckDBFlightClient } from '../../client/index.ts';
 import { FlightDataEncoder, FlightDescriptor, decodeFlightData, encodeFlightData, parseLocation } from '../../flight/index.ts';
-import { encodeAny } from '../../servers/flightsql/proto-message.ts';
-import { TYPE_URL_PREFIX } from '../../servers/flightsql/messages.ts';
+import { encodeAny, TYPE_URL_PREFIX } from '../../servers/flightsql/messages.ts';
 import { spawnServer, type ServerProcess } from '../support/duck-server.ts';
 import { RawFlightClient, type RawOutcome } from '../support/raw-grpc.ts';
 import { checksum } from '../reliability/support.ts';
