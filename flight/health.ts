@@ -18,7 +18,8 @@ import {
 } from '@grpc/grpc-js';
 import { FlightError, toGrpcStatus } from './error.ts';
 import { Http2GrpcServer, Http2ServerCall, type Http2Handler } from './grpc-server.ts';
-import { ProtoReader, ProtoWriter, WireType } from './protobuf.ts';
+import { decodeMessage, encodeMessage } from './messages.ts';
+import { HealthCheckRequestSchema, HealthCheckResponseSchema } from './proto/health_pb.ts';
 import type { Decoded } from './service.ts';
 
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
@@ -43,31 +44,13 @@ export interface HealthCheckResponse {
 }
 
 export const HealthCheckRequestCodec = {
-  encode: (request: HealthCheckRequest): Buffer => new ProtoWriter().string(1, request.service).finish(),
-  decode(buffer: Uint8Array): HealthCheckRequest {
-    const r = new ProtoReader(buffer, 'HealthCheckRequest');
-    let service = '';
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.LengthDelimited) service = r.string();
-      else r.skip(wire);
-    }
-    return { service };
-  },
+  encode: (request: HealthCheckRequest): Buffer => encodeMessage(HealthCheckRequestSchema, request),
+  decode: (buffer: Uint8Array): HealthCheckRequest => ({ service: decodeMessage(HealthCheckRequestSchema, buffer).service }),
 };
 
 export const HealthCheckResponseCodec = {
-  encode: (response: HealthCheckResponse): Buffer => new ProtoWriter().uint32(1, response.status).finish(),
-  decode(buffer: Uint8Array): HealthCheckResponse {
-    const r = new ProtoReader(buffer, 'HealthCheckResponse');
-    let status = ServingStatus.UNKNOWN;
-    while (!r.done) {
-      const [field, wire] = r.tag();
-      if (field === 1 && wire === WireType.Varint) status = r.varint();
-      else r.skip(wire);
-    }
-    return { status };
-  },
+  encode: (response: HealthCheckResponse): Buffer => encodeMessage(HealthCheckResponseSchema, { status: response.status as number }),
+  decode: (buffer: Uint8Array): HealthCheckResponse => ({ status: decodeMessage(HealthCheckResponseSchema, buffer).status as number as ServingStatus }),
 };
 
 function healthMethod(name: string, responseStream: boolean): MethodDefinition<HealthCheckRequest, HealthCheckResponse> {
