@@ -126,6 +126,8 @@ export interface ActionCreatePreparedStatementResult {
   /** An encapsulated IPC Schema message; empty when unknown. */
   datasetSchema: Uint8Array;
   parameterSchema: Uint8Array;
+  /** The server's hint: run as an update (true) or a query (false); unset when it cannot tell. */
+  isUpdate: boolean | undefined;
 }
 export const ActionCreatePreparedStatementResult = message<ActionCreatePreparedStatementResult>(
   'ActionCreatePreparedStatementResult',
@@ -133,6 +135,7 @@ export const ActionCreatePreparedStatementResult = message<ActionCreatePreparedS
     { no: 1, name: 'preparedStatementHandle', type: 'bytes' },
     { no: 2, name: 'datasetSchema', type: 'bytes' },
     { no: 3, name: 'parameterSchema', type: 'bytes' },
+    { no: 4, name: 'isUpdate', type: 'bool', optional: true },
   ],
 );
 

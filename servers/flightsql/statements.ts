@@ -8,7 +8,7 @@
 // several statements runs whole at DoGet, as a plain DoGet ticket does.
 
 import { StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
-import { Schema, type RecordBatch } from 'apache-arrow';
+import { RecordBatch, Schema } from 'apache-arrow';
 import { FlightError, schemaToIpcMessage, type CallContext, type FlightDataReader, type FlightDescriptor, type FlightInfo, type FlightOutput } from '../../flight/index.ts';
 import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
 import type { ServiceContext } from '../context.ts';
@@ -360,7 +360,9 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
         let healthy = false;
         try {
           if (finished) throw failure(new Error('the call ended before its result was read'), signal);
-          for await (const batch of stream) yield batch;
+          // The batches carry the bridge's schema; the stream's adds column metadata and a
+          // table's nullability, which the writer would otherwise see as a different schema.
+          for await (const batch of stream) yield batch.schema === schema ? batch : new RecordBatch(schema, batch.data);
           healthy = true;
         } catch (error) {
           throw failure(error, signal);
@@ -444,6 +446,7 @@ export async function createPreparedStatement(
     preparedStatementHandle: entry.handle,
     datasetSchema: entry.datasetSchema ? schemaToIpcMessage(entry.datasetSchema) : undefined,
     parameterSchema: schemaToIpcMessage(entry.parameterSchema),
+    isUpdate: entry.script ? undefined : !entry.returnsRows,
   });
 }
 

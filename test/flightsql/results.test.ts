@@ -60,6 +60,7 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
     test('CREATE, INSERT, UPDATE, DELETE: an empty dataset schema, and the update path answers each count', async () => {
       const create = await prepare('CREATE TABLE p_dml (id INTEGER, v VARCHAR)');
       assert.equal(schemaFromIpcMessage(create.datasetSchema).fields.length, 0, 'CREATE returns no rows: its dataset schema is empty');
+      assert.equal(create.isUpdate, true, 'and the is_update hint says so');
       assert.equal(await update(create.preparedStatementHandle), 0);
 
       const insert = await prepare('INSERT INTO p_dml VALUES (?, ?)');
@@ -80,6 +81,7 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
     test('a query keeps its dataset schema', async () => {
       const query = await prepare('SELECT 1::INTEGER AS one');
       assert.deepEqual(typeIds(schemaFromIpcMessage(query.datasetSchema)), [['one', 'Int']]);
+      assert.equal(query.isUpdate, false);
     });
   });
 
@@ -104,9 +106,11 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
     test('a plain scan of a table names the table, its columns\' nullability and auto-increment', async () => {
       await plain('CREATE SEQUENCE meta_seq');
       await plain("CREATE TABLE meta_t (id INTEGER DEFAULT nextval('meta_seq') NOT NULL, price DECIMAL(10,2), name VARCHAR)");
+      await plain("INSERT INTO meta_t (price, name) VALUES (1.25, 'a'), (NULL, NULL)");
       const info = await sql.info(CommandStatementQuery, { query: 'SELECT * FROM meta_t' });
-      const streamed = (await sql.read(info)).schema;
-      for (const [where, schema] of [['FlightInfo', info.schema!], ['DoGet', streamed]] as const) {
+      const table = await sql.read(info);
+      assert.deepEqual(table.getChild('id')!.toArray(), Int32Array.of(1, 2), 'the rows stream under the described schema');
+      for (const [where, schema] of [['FlightInfo', info.schema!], ['DoGet', table.schema]] as const) {
         assert.deepEqual(
           metadataOf(schema, 'id'),
           {
