@@ -14,12 +14,12 @@ import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, statusSchema } from '../query.ts';
+import { tableRowCount } from '../table-scan.ts';
 import type { RunningQueries } from './cancellation.ts';
 import { ActionCreatePreparedStatementResult, DoPutPreparedStatementResult, DoPutUpdateResult } from './messages.ts';
 import { parameterBindings, parameterSchema, type ParameterSets } from './parameters.ts';
 import type { PreparedStatement, PreparedStatements } from './prepared-statements.ts';
 import { batchOf } from './record-batches.ts';
-import { tableRowCount } from '../table-scan.ts';
 import { resultOrigin, withColumnMetadata, type ResultOrigin } from './column-metadata.ts';
 import { arrowSchema, preparedColumns, runPrepared, sessionTimezone, type Columns } from './result-stream.ts';
 import { interruptible, type Session, type Sessions } from './sessions.ts';
