@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates .peers/venv with the pinned reference peers (pyarrow.flight, duckdb, ADBC Flight SQL,
-# grpcio's health-checking client).
+# grpcio's health-checking client),
+# then the Flight SQL JDBC driver and its checks (setup-peers-jdbc.sh, .peers/jdbc) and the
+# arrow-go Flight SQL checks (setup-peers-go.sh, .peers/go).
 # Idempotent: a stamp holding the sha256 of the requirements file skips the install when nothing
 # changed and the packages still import. Prints the venv's python path as its last line.
 set -euo pipefail
@@ -23,10 +25,10 @@ imports_ok() {
   "$PY" -c 'import pyarrow.flight, duckdb, adbc_driver_flightsql, adbc_driver_flightsql.dbapi, grpc, grpc_health.v1.health_pb2_grpc' >/dev/null 2>&1
 }
 
+python_peers() {
 if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && imports_ok; then
   log "up to date ($VENV, requirements sha256 ${want:0:12})"
-  echo "$PY"
-  exit 0
+  return 0
 fi
 
 command -v "$PYTHON" >/dev/null || fail "$PYTHON not found: install Python 3.10+ (or set PYTHON=/path/to/python3)"
@@ -63,4 +65,9 @@ for name in ("pyarrow", "duckdb", "adbc-driver-flightsql", "adbc-driver-manager"
     print(f"[setup-peers]   {name} {md.version(name)}")
 PYEOF
 log "done"
+}
+
+python_peers
+bash "$ROOT/scripts/setup-peers-jdbc.sh"
+bash "$ROOT/scripts/setup-peers-go.sh"
 echo "$PY"

@@ -17,6 +17,8 @@ export interface EngineOptions {
   settings?: Record<string, string>;
   /** Idle connections kept for reuse (default 8). */
   idleConnections?: number;
+  /** DuckDB's TimeZone, the zone named on every TIMESTAMPTZ sent (default UTC, whatever the host's). */
+  timezone?: string;
 }
 
 export class Engine {
@@ -33,6 +35,17 @@ export class Engine {
     if (options.readOnly) settings['access_mode'] = 'READ_ONLY';
     if (options.externalAccess === false) settings['enable_external_access'] = 'false';
     const instance = await DuckDBInstance.create(options.path, settings);
+    // DuckDB takes its TimeZone from the host (/etc/localtime: 'Etc/UTC' on these machines,
+    // anything elsewhere), so a client that uploaded UTC timestamps got them back typed Etc/UTC.
+    // It cannot go in the settings above: the setting belongs to the ICU extension, which loads
+    // after they are applied. TIMESTAMPTZ holds an instant and no zone, so one zone for all is
+    // what DuckDB allows; UTC is the one clients mostly send.
+    const connection = await instance.connect();
+    try {
+      await connection.run(`SET GLOBAL TimeZone = '${(options.timezone ?? 'UTC').replaceAll("'", "''")}'`);
+    } finally {
+      connection.closeSync();
+    }
     return new Engine(instance, options);
   }
 

@@ -4,12 +4,13 @@
 
 import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { StatementType } from '@duckdb/node-api';
-import { Schema, tableFromArrays, type RecordBatch } from 'apache-arrow';
+import { Field, Int64, Schema, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
 import { FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
 import { describePrepared, streamPrepared } from './bridge/index.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
+import { plainTableScan, tableRowCount } from './table-scan.ts';
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -54,12 +55,22 @@ export function tablePath(path: readonly string[]): string {
   return path.map(quoteIdentifier).join('.');
 }
 
+/**
+ * Plain utf8, never dictionary-encoded (what `tableFromArrays` makes of strings): some shipped
+ * readers (arrow-rs 49, inside an npm Flight SQL client) fail on a dictionary here.
+ */
+const STATUS_SCHEMA = new Schema([new Field('status', new Utf8()), new Field('statement', new Utf8()), new Field('rows_changed', new Int64())]);
+
 export function statusSchema(): Schema {
-  return statusTable('', 0).schema;
+  return STATUS_SCHEMA;
 }
 
-function statusTable(statement: string, rowsChanged: number) {
-  return tableFromArrays({ status: ['OK'], statement: [statement], rows_changed: BigInt64Array.of(BigInt(rowsChanged)) });
+function statusTable(statement: string, rowsChanged: number): Table {
+  return new Table(STATUS_SCHEMA, {
+    status: vectorFromArray(['OK'], new Utf8()),
+    statement: vectorFromArray([statement], new Utf8()),
+    rows_changed: vectorFromArray([BigInt(rowsChanged)], new Int64()),
+  });
 }
 
 interface Classified {
@@ -262,22 +273,24 @@ export async function querySchema(service: ServiceContext, sql: string): Promise
   }
 }
 
-async function tableRowCount(service: ServiceContext, reference: string): Promise<number> {
+/** The rows of the table a path names, or that a plain scan (`SELECT * FROM t`) reads; -1 for any other query. */
+async function totalRecordsOf(service: ServiceContext, descriptor: FlightDescriptor, sql: string): Promise<number> {
   return service.engine.withConnection(async (c) => {
-    const reader = await c.runAndReadAll(`SELECT count(*) FROM ${reference}`);
-    return Number(reader.getRows()[0]![0]);
+    if (descriptor.type === 'path') {
+      const reader = await c.runAndReadAll(`SELECT count(*) FROM ${tablePath(descriptor.path)}`);
+      return Number(reader.getRows()[0]![0]);
+    }
+    const table = await plainTableScan(c, sql);
+    return table ? tableRowCount(c, table) : -1;
   });
 }
 
 export async function flightInfo(service: ServiceContext, descriptor: FlightDescriptor): Promise<FlightInfo> {
   const sql = descriptorSql(descriptor);
   const schema = await querySchema(service, sql);
-  const totalRecords =
-    descriptor.type === 'path'
-      ? await tableRowCount(service, tablePath(descriptor.path)).catch((e: unknown) => {
-          throw fromDuckDBError(e);
-        })
-      : -1;
+  const totalRecords = await totalRecordsOf(service, descriptor, sql).catch((e: unknown) => {
+    throw fromDuckDBError(e);
+  });
   return {
     schema,
     descriptor,

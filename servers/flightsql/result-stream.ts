@@ -38,6 +38,8 @@ export function arrowSchema(columns: Columns, timezone: string): Schema {
 export interface PreparedRuns extends AsyncIterable<RecordBatch> {
   /** Null only when there were no runs (no parameter sets). */
   readonly schema: Schema | null;
+  /** The first run's columns, with DuckDB's types; null as `schema` is. */
+  readonly columns: Columns | null;
   /** Stops DuckDB if it is still producing and frees the connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -77,10 +79,12 @@ export async function runPrepared(
   const start = async (run: number): Promise<ArrowQueryStream> => {
     bindings[run]!();
     const result = await prepared.stream();
+    if (run === 0) columns = columnsOf(result);
     current = streamResult(connection, result, { batchRows, signal, timezone });
     return current;
   };
   let first: ArrowQueryStream | null = null;
+  let columns: Columns | null = null;
   try {
     signal.throwIfAborted();
     if (bindings.length > 0) first = await start(0);
@@ -106,6 +110,7 @@ export async function runPrepared(
   let iterated = false;
   return {
     schema,
+    columns,
     close,
     [Symbol.asyncIterator]() {
       if (iterated) throw new Error('the results of a prepared statement can be read once');

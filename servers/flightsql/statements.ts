@@ -8,18 +8,20 @@
 // several statements runs whole at DoGet, as a plain DoGet ticket does.
 
 import { StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
-import { Schema, type RecordBatch } from 'apache-arrow';
+import { RecordBatch, Schema } from 'apache-arrow';
 import { FlightError, schemaToIpcMessage, type CallContext, type FlightDataReader, type FlightDescriptor, type FlightInfo, type FlightOutput } from '../../flight/index.ts';
-import { columnsOf, readTimezone, streamQuery } from '../bridge/index.ts';
+import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, statusSchema } from '../query.ts';
+import { tableRowCount } from '../table-scan.ts';
 import type { RunningQueries } from './cancellation.ts';
 import { ActionCreatePreparedStatementResult, DoPutPreparedStatementResult, DoPutUpdateResult } from './messages.ts';
 import { parameterBindings, parameterSchema, type ParameterSets } from './parameters.ts';
 import type { PreparedStatement, PreparedStatements } from './prepared-statements.ts';
 import { batchOf } from './record-batches.ts';
-import { arrowSchema, preparedColumns, runPrepared, sessionTimezone } from './result-stream.ts';
+import { resultOrigin, withColumnMetadata, type ResultOrigin } from './column-metadata.ts';
+import { arrowSchema, preparedColumns, runPrepared, sessionTimezone, type Columns } from './result-stream.ts';
 import { interruptible, type Session, type Sessions } from './sessions.ts';
 import type { TransactionRegistry } from './transactions.ts';
 import { decodeParameters, encodeParameters, encodeTicket, newQueryId, type StatementTicket } from './tickets.ts';
@@ -59,8 +61,12 @@ export function statusBatch(statement: string, rowsChanged: number): RecordBatch
   return batchOf(statusSchema(), [['OK'], [statement], [BigInt(rowsChanged)]]);
 }
 
-function flightInfo(descriptor: FlightDescriptor, schema: Schema | null, ticket: StatementTicket): FlightInfo {
-  return { schema, descriptor, endpoints: [{ ticket: encodeTicket(ticket), locations: [] }], totalRecords: -1, totalBytes: -1, ordered: false };
+/**
+ * `totalRecords` is known for a plain table scan (-1 otherwise, as the spec asks). `totalBytes`
+ * stays -1: what DuckDB knows cheaply is its own storage, not the size of the Arrow stream.
+ */
+function flightInfo(descriptor: FlightDescriptor, schema: Schema | null, ticket: StatementTicket, totalRecords = -1): FlightInfo {
+  return { schema, descriptor, endpoints: [{ ticket: encodeTicket(ticket), locations: [] }], totalRecords, totalBytes: -1, ordered: false };
 }
 
 function outcomeInfo(descriptor: FlightDescriptor, statement: string, rowsChanged: number): FlightInfo {
@@ -166,7 +172,7 @@ async function runForRowsChanged(session: Session, prepared: DuckDBPreparedState
  * (the FlightInfo then carries no schema and the client takes it from the DoGet stream, which
  * reports any real error in the query).
  */
-async function boundSchema(connection: DuckDBConnection, sql: string, sets: ParameterSets): Promise<Schema | null> {
+async function boundSchema(state: FlightSqlState, connection: DuckDBConnection, sql: string, sets: ParameterSets): Promise<Schema | null> {
   const wrapped = `SELECT * FROM (${sql.trim().replace(/;\s*$/, '')}) LIMIT 0`;
   let prepared: DuckDBPreparedStatement;
   try {
@@ -179,15 +185,26 @@ async function boundSchema(connection: DuckDBConnection, sql: string, sets: Para
     if (bindings.length === 0) return null;
     bindings[0]!();
     const result = await prepared.run();
-    const columns = columnsOf(result);
-    return arrowSchema(columns, await sessionTimezone(connection, columns));
+    return (await resultSchema(state, connection, null, columnsOf(result))).schema;
   } finally {
     prepared.destroySync();
   }
 }
 
+/**
+ * What a client is told of a result with these columns: the bridge's Arrow types with the Flight
+ * SQL column metadata, and where the rows come from (a table, for a plain scan of one; `sql` null
+ * when the result does not come from one statement's text alone).
+ */
+async function resultSchema(state: FlightSqlState, connection: DuckDBConnection, sql: string | null, columns: Columns): Promise<{ schema: Schema; origin: ResultOrigin }> {
+  const origin = await guard(resultOrigin(connection, sql, columns.names.length, state.service.settings.readOnly));
+  const schema = arrowSchema(columns, await guard(sessionTimezone(connection, columns)));
+  return { schema: withColumnMetadata(schema, columns.types, origin), origin };
+}
+
 /** GetFlightInfo of one prepared statement, with its parameter sets (if any) bound. */
 async function infoForPrepared(
+  state: FlightSqlState,
   session: Session,
   prepared: DuckDBPreparedStatement,
   sql: string,
@@ -203,10 +220,16 @@ async function infoForPrepared(
   }
   const parameters = prepared.parameterCount > 0 && sets !== null ? encodeParameters(sets) : undefined;
   let schema: Schema | null = null;
+  let totalRecords = -1;
   const columns = preparedColumns(prepared);
-  if (columns) schema = arrowSchema(columns, await guard(sessionTimezone(session.connection, columns)));
-  else if (sets !== null && prepared.statementType === StatementType.SELECT) schema = await boundSchema(session.connection, sql, sets);
-  return flightInfo(descriptor, schema, { kind: 'query', queryId: newQueryId(), sql, transactionId, parameters });
+  if (columns) {
+    const described = await resultSchema(state, session.connection, sql, columns);
+    schema = described.schema;
+    if (described.origin.table) totalRecords = await guard(tableRowCount(session.connection, described.origin.table));
+  } else if (sets !== null && prepared.statementType === StatementType.SELECT) {
+    schema = await boundSchema(state, session.connection, sql, sets);
+  }
+  return flightInfo(descriptor, schema, { kind: 'query', queryId: newQueryId(), sql, transactionId, parameters }, totalRecords);
 }
 
 /** GetFlightInfo of CommandStatementQuery. */
@@ -222,7 +245,7 @@ export async function statementInfo(
     const { prepared } = await prepareOne(session, sql);
     if (!prepared) return flightInfo(descriptor, null, { kind: 'query', queryId: newQueryId(), sql, transactionId, parameters: undefined });
     try {
-      return await infoForPrepared(session, prepared, sql, transactionId, descriptor, null, context);
+      return await infoForPrepared(state, session, prepared, sql, transactionId, descriptor, null, context);
     } finally {
       prepared.destroySync();
     }
@@ -239,7 +262,7 @@ export async function statementSchema(state: FlightSqlState, sql: string, transa
       if (!ROW_STATEMENTS.has(prepared.statementType)) return statusSchema();
       const columns = preparedColumns(prepared);
       if (!columns) throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; prepare the statement and bind them');
-      return arrowSchema(columns, await guard(sessionTimezone(session.connection, columns)));
+      return (await resultSchema(state, session.connection, sql, columns)).schema;
     } finally {
       prepared.destroySync();
     }
@@ -279,11 +302,29 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
       const timezone = await guard(readTimezone(session.connection));
       const runs = await guard(runPrepared(session.connection, prepared, bindings, { batchRows, signal, timezone }), signal);
       stream = runs;
-      schema = runs.schema ?? new Schema([]);
+      schema = runs.schema && runs.columns ? withColumnMetadata(runs.schema, runs.columns.types, { table: null, columns: null, readOnly: state.service.settings.readOnly }) : new Schema([]);
     } else {
-      const result = await guard(streamQuery(session.connection, ticket.sql, { batchRows, signal }), signal);
-      stream = result;
-      schema = result.schema;
+      const extracted = await guard(extractStatements(session.connection, ticket.sql), signal);
+      if (extracted.count === 1) {
+        // One statement: described as GetFlightInfo described it, column metadata included.
+        const statement = await guard(extracted.prepare(0), signal);
+        let origin: ResultOrigin;
+        try {
+          origin = await guard(resultOrigin(session.connection, ticket.sql, statement.columnCount, state.service.settings.readOnly), signal);
+        } catch (error) {
+          statement.destroySync();
+          throw error;
+        }
+        const { types } = columnsOf(statement);
+        const result = await guard(streamPrepared(session.connection, statement, { batchRows, signal }), signal);
+        stream = result;
+        schema = withColumnMetadata(result.schema, types, origin);
+      } else {
+        // A script: its last statement can be described only after the others ran.
+        const result = await guard(streamQuery(session.connection, ticket.sql, { batchRows, signal }), signal);
+        stream = result;
+        schema = result.schema;
+      }
     }
     let finished: Promise<void> | null = null;
     const finish = (healthy: boolean) =>
@@ -319,7 +360,9 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
         let healthy = false;
         try {
           if (finished) throw failure(new Error('the call ended before its result was read'), signal);
-          for await (const batch of stream) yield batch;
+          // The batches carry the bridge's schema; the stream's adds column metadata and a
+          // table's nullability, which the writer would otherwise see as a different schema.
+          for await (const batch of stream) yield batch.schema === schema ? batch : new RecordBatch(schema, batch.data);
           healthy = true;
         } catch (error) {
           throw failure(error, signal);
@@ -384,7 +427,9 @@ export async function createPreparedStatement(
     try {
       const returnsRows = ROW_STATEMENTS.has(prepared.statementType);
       const columns = returnsRows ? preparedColumns(prepared) : null;
-      const datasetSchema = !returnsRows ? statusSchema() : columns ? arrowSchema(columns, await guard(sessionTimezone(session.connection, columns))) : null;
+      // The spec gives a dataset schema to statements that return rows: an empty one is how
+      // clients (the JDBC driver) know to run the statement as an update and read its count.
+      const datasetSchema = !returnsRows ? new Schema([]) : columns ? (await resultSchema(state, session.connection, sql, columns)).schema : null;
       return state.prepared.add({
         ...common,
         script: false,
@@ -401,6 +446,7 @@ export async function createPreparedStatement(
     preparedStatementHandle: entry.handle,
     datasetSchema: entry.datasetSchema ? schemaToIpcMessage(entry.datasetSchema) : undefined,
     parameterSchema: schemaToIpcMessage(entry.parameterSchema),
+    isUpdate: entry.script ? undefined : !entry.returnsRows,
   });
 }
 
@@ -417,7 +463,7 @@ export async function preparedInfo(state: FlightSqlState, handle: Uint8Array, de
   return state.sessions.run(transactionId, context, async (session) => {
     const prepared = await guard(session.connection.prepare(entry.sql));
     try {
-      return await infoForPrepared(session, prepared, entry.sql, transactionId, descriptor, entry.parameters, context);
+      return await infoForPrepared(state, session, prepared, entry.sql, transactionId, descriptor, entry.parameters, context);
     } finally {
       prepared.destroySync();
     }
@@ -431,7 +477,7 @@ export async function preparedSchema(state: FlightSqlState, handle: Uint8Array, 
   if (entry.script) throw FlightError.invalidArgument('GetSchema: the statement is a script; its schema is known only once it runs');
   if (!entry.parameters) throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; bind them with DoPut first');
   const parameters = entry.parameters;
-  const schema = await state.sessions.run(transactionOf(state, entry, context), context, (session) => guard(boundSchema(session.connection, entry.sql, parameters)));
+  const schema = await state.sessions.run(transactionOf(state, entry, context), context, (session) => guard(boundSchema(state, session.connection, entry.sql, parameters)));
   if (!schema) throw FlightError.invalidArgument('GetSchema: the result schema is known only once the statement runs');
   return schema;
 }

@@ -149,3 +149,75 @@ export async function pyarrowTypeMatrix(): Promise<Table> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** One line a JDBC or Go check program printed: what the client saw, or the error it met. */
+export interface ClientCheck {
+  check: string;
+  result?: unknown;
+  error?: string;
+}
+
+export interface ClientPeer {
+  /** What `command` and `args` run (the server's address goes last). */
+  command: string;
+  args: string[];
+}
+
+const JDBC_VERSION = '18.3.0';
+
+/** The JDBC checks (java + the driver jar + JdbcChecks); throws, naming the fix, when they were never built. */
+export function jdbcPeer(): ClientPeer {
+  const dir = join(REPO_ROOT, '.peers', 'jdbc');
+  const jar = join(dir, `flight-sql-jdbc-driver-${JDBC_VERSION}.jar`);
+  const classes = join(dir, 'classes');
+  if (!existsSync(jar) || !existsSync(join(classes, 'JdbcChecks.class'))) {
+    throw new Error(`the JDBC peer is missing (${jar}, ${classes}): run \`npm run peers\` (or bash scripts/setup-peers-jdbc.sh) first`);
+  }
+  // Arrow's memory module reaches into java.nio; Java 17 allows it only when asked.
+  return { command: 'java', args: ['--add-opens=java.base/java.nio=ALL-UNNAMED', '-cp', `${jar}:${classes}`, 'JdbcChecks'] };
+}
+
+/** The arrow-go Flight SQL checks binary; throws, naming the fix, when it was never built. */
+export function goPeer(): ClientPeer {
+  const binary = join(REPO_ROOT, '.peers', 'go', 'flightsql-checks');
+  if (!existsSync(binary)) {
+    throw new Error(`the Go peer is missing (${binary}): run \`npm run peers\` (or bash scripts/setup-peers-go.sh) first`);
+  }
+  return { command: binary, args: ['-addr'] };
+}
+
+/** Runs a check program against `address` and returns its checks by name; rejects if it fails or prints other than JSON lines. */
+export async function runClientPeer(peer: ClientPeer, address: string, timeoutMs = 180_000): Promise<Map<string, ClientCheck>> {
+  const result = await new Promise<ProcessResult>((resolvePromise, reject) => {
+    const child = spawn(peer.command, [...peer.args, address], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${peer.command} ran longer than ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+  if (result.code !== 0) throw new Error(`${peer.command} exited ${result.code ?? result.signal}; stderr:\n${result.stderr.slice(-3000)}`);
+  const checks = new Map<string, ClientCheck>();
+  for (const line of result.stdout.split('\n')) {
+    if (line.trim() === '') continue;
+    let parsed: ClientCheck;
+    try {
+      parsed = JSON.parse(line) as ClientCheck;
+    } catch {
+      throw new Error(`${peer.command} printed a line that is not JSON: ${line}\nstderr: ${result.stderr.slice(-2000)}`);
+    }
+    checks.set(parsed.check, parsed);
+  }
+  return checks;
+}

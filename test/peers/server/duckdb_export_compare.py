@@ -93,6 +93,9 @@ def main() -> int:
     with open(args.cases, encoding="utf-8") as f:
         spec = json.load(f)
     con = duckdb.connect()
+    # duck-flight sets DuckDB's TimeZone to UTC (it would otherwise be the host's, e.g. Etc/UTC),
+    # and TIMESTAMPTZ columns are typed with it: the reference export uses the same setting.
+    con.execute("SET TimeZone = 'UTC'")
     for statement in spec["setup"]:
         con.execute(statement)
     client = flight.FlightClient(args.location)
