@@ -154,15 +154,17 @@ describe('google.protobuf.Any and Flight SQL detection', () => {
       preparedStatementHandle: Uint8Array.of(1, 2),
       datasetSchema: Uint8Array.of(0xaa, 0xbb, 0xcc),
       parameterSchema: Uint8Array.of(0xdd),
+      isUpdate: true,
     });
     const url = `${TYPE_URL_PREFIX}ActionCreatePreparedStatementResult`;
     assert.equal(url.length, 0x51);
-    // value (12 bytes): prepared_statement_handle = 1, dataset_schema = 2, parameter_schema = 3
-    assert.equal(hex(result), `0a51${ascii(url)}120c 0a020102 1203aabbcc 1a01dd`.replaceAll(' ', ''));
+    // value (14 bytes): prepared_statement_handle = 1, dataset_schema = 2, parameter_schema = 3, is_update = 4
+    assert.equal(hex(result), `0a51${ascii(url)}120e 0a020102 1203aabbcc 1a01dd 2001`.replaceAll(' ', ''));
     assert.deepEqual(decodeAs(unpackFlightSql(result)!, ActionCreatePreparedStatementResult), {
       preparedStatementHandle: Buffer.of(1, 2),
       datasetSchema: Buffer.of(0xaa, 0xbb, 0xcc),
       parameterSchema: Buffer.of(0xdd),
+      isUpdate: true,
     });
   });
 
