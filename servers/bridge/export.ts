@@ -1,5 +1,5 @@
 import duckdb from '@duckdb/node-bindings';
-import { ResultReturnType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
+import { ResultReturnType, type StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
 import { Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
 import { leaseConnection, type ConnectionLease } from './connection-lease.ts';
 import type { ColumnBuilder } from './duckdb-to-arrow/column-builder.ts';
@@ -15,6 +15,8 @@ export interface QueryStreamOptions {
   maxBatchBytes?: number;
   /** Aborting stops the query; the iteration then throws the signal's reason. */
   signal?: AbortSignal;
+  /** streamQuery: called with each statement's type before it runs (or streams); throwing refuses it. */
+  admit?: (type: StatementType) => void;
 }
 
 export interface ArrowQueryStream extends AsyncIterable<RecordBatch> {
@@ -49,7 +51,7 @@ export async function streamQuery(
   const lease = leaseConnection(connection, 'streamQuery');
   let prepared: DuckDBPreparedStatement;
   try {
-    prepared = await prepareLastStatement(connection, sql);
+    prepared = await prepareLastStatement(connection, sql, options.admit);
   } catch (error) {
     lease.release();
     throw error;
@@ -187,19 +189,29 @@ export async function describePrepared(connection: DuckDBConnection, prepared: D
 }
 
 /** Runs every statement of `sql` but the last, and prepares the last. */
-async function prepareLastStatement(connection: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+async function prepareLastStatement(connection: DuckDBConnection, sql: string, admit?: (type: StatementType) => void): Promise<DuckDBPreparedStatement> {
   const extracted = await connection.extractStatements(sql);
   const count = extracted.count;
   if (count === 0) throw new Error('bridge: no SQL statement to run');
-  for (let i = 0; i < count - 1; i++) {
+  const prepare = async (i: number) => {
     const prepared = await extracted.prepare(i);
+    try {
+      admit?.(prepared.statementType);
+    } catch (error) {
+      prepared.destroySync();
+      throw error;
+    }
+    return prepared;
+  };
+  for (let i = 0; i < count - 1; i++) {
+    const prepared = await prepare(i);
     try {
       await prepared.run();
     } finally {
       prepared.destroySync();
     }
   }
-  return extracted.prepare(count - 1);
+  return prepare(count - 1);
 }
 
 /** The connection's TimeZone setting: the zone the bridge names on TIMESTAMPTZ columns. */
