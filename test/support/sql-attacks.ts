@@ -34,6 +34,8 @@ export function attacks(dir: string, dbPath: string): Attack[] {
     { name: 'COPY t TO a file', sql: `COPY t TO ${q(join(dir, 't.csv'))}` },
     { name: 'COPY t FROM the database file', sql: `COPY t FROM ${q(dbPath)}` },
     { name: 'EXPORT DATABASE', sql: `EXPORT DATABASE ${q(join(dir, 'exported'))}` },
+    { name: 'IMPORT DATABASE', sql: `IMPORT DATABASE ${q(dir)}` },
+    { name: 'PREPARE of a COPY', sql: `PREPARE p AS COPY t TO ${q(join(dir, 'prepared.csv'))}` },
     { name: 'EXPLAIN ANALYZE of a COPY', sql: `EXPLAIN ANALYZE COPY t TO ${q(join(dir, 'explained.csv'))}` },
     { name: 'ATTACH a new database file', sql: `ATTACH ${q(join(dir, 'attached.duckdb'))} AS other` },
     { name: 'file logging', sql: `CALL enable_logging(storage = 'file', storage_path = ${q(join(dir, 'logs'))})` },
