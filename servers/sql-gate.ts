@@ -50,6 +50,12 @@ const NO_FILES_TYPES = new Set<StatementType>([
  */
 const SERVER_STATE_FUNCTIONS = ['enable_logging'];
 
+/**
+ * Functions that run SQL text built at run time, which the gate never sees (query('SELECT * FROM
+ * read_blob(...)') read the WAL without external access): refused with either option.
+ */
+const DYNAMIC_SQL_FUNCTIONS = ['query', 'query_table', 'json_execute_serialized_sql'];
+
 /** Functions that read files, refused without external access (DuckDB lets them read its own). */
 const FILE_FUNCTIONS = [
   'read_csv', 'read_csv_auto', 'sniff_csv', 'read_parquet', 'parquet_scan', 'parquet_metadata', 'parquet_file_metadata',
@@ -94,6 +100,8 @@ export function admit(settings: GateSettings, type: StatementType, sql: string):
 const wordsOf = (names: string[]) => new RegExp(`\\b(${names.join('|')})\\b`, 'i');
 const SERVER_STATE_WORDS = wordsOf(SERVER_STATE_FUNCTIONS);
 const FILE_WORDS = wordsOf(FILE_FUNCTIONS);
+/** A call of one of them: common words, so only before `(` (or a comment, or a quote, then `(`). */
+const DYNAMIC_SQL_CALLS = new RegExp(`\\b(${DYNAMIC_SQL_FUNCTIONS.join('|')})"?\\s*(?:(?:/\\*[\\s\\S]*?\\*/|--[^\\n]*\\n)\\s*)*\\(`, 'i');
 /**
  * Statements DuckDB acts on before the gate can see their type: preparing COPY FROM reads the
  * file to sniff it (and quotes it in its error), EXPORT DATABASE creates its folder, IMPORT
@@ -141,7 +149,7 @@ export async function checkText(connection: DuckDBConnection, settings: GateSett
     const what = `${early[1]!.toUpperCase()} statements are`;
     throw settings.readOnly ? refusedReadOnly(what) : refusedNoFiles(what);
   }
-  const state = SERVER_STATE_WORDS.exec(sql);
+  const state = SERVER_STATE_WORDS.exec(sql) ?? DYNAMIC_SQL_CALLS.exec(sql);
   if (state) refuseFunction(settings, state[1]!.toLowerCase());
   if (!settings.externalAccess) {
     const file = FILE_WORDS.exec(sql);
@@ -151,6 +159,10 @@ export async function checkText(connection: DuckDBConnection, settings: GateSett
 }
 
 function refuseFunction(settings: GateSettings, name: string): void {
+  if (DYNAMIC_SQL_FUNCTIONS.includes(name)) {
+    const what = `${name} (it runs SQL built at run time, which cannot be checked before) is`;
+    throw settings.readOnly ? refusedReadOnly(what) : refusedNoFiles(what);
+  }
   if (SERVER_STATE_FUNCTIONS.includes(name)) {
     if (settings.readOnly) throw refusedReadOnly(`${name} (it changes the server's logging and writes files) is`);
     throw refusedNoFiles(`${name} (it changes the server's logging and writes files) is`);

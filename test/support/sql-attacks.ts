@@ -39,6 +39,8 @@ export function attacks(dir: string, dbPath: string): Attack[] {
     { name: 'EXPLAIN ANALYZE of a COPY', sql: `EXPLAIN ANALYZE COPY t TO ${q(join(dir, 'explained.csv'))}` },
     { name: 'ATTACH a new database file', sql: `ATTACH ${q(join(dir, 'attached.duckdb'))} AS other` },
     { name: 'file logging', sql: `CALL enable_logging(storage = 'file', storage_path = ${q(join(dir, 'logs'))})` },
+    { name: 'file logging through query()', sql: `SELECT * FROM query(${q(`SELECT * FROM enable_logging(storage = 'file', storage_path = ${q(join(dir, 'logs'))})`)})` },
+    { name: 'read_blob of the WAL through query()', sql: `SELECT * FROM query(${q(`SELECT * FROM read_blob(${q(`${dbPath}.wal`)})`)})`, modes: ['--no-external-access'] },
     { name: 'SET profiling_output to the database file', sql: `SET profiling_output = ${q(dbPath)}`, whenRun: true },
     { name: 'read_blob of the WAL', sql: `SELECT * FROM read_blob(${q(`${dbPath}.wal`)})`, modes: ['--no-external-access'] },
     { name: 'the database file as a table', sql: `SELECT * FROM ${q(dbPath)}`, modes: ['--no-external-access'] },
