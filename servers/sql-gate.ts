@@ -77,7 +77,7 @@ function refusedReadOnly(what: string): FlightError {
 }
 
 function refusedNoFiles(what: string): FlightError {
-  return FlightError.permissionDenied(`the server runs with --no-external-access: ${what} refused (they reach files)`);
+  return FlightError.permissionDenied(`the server runs with --no-external-access: ${what} refused`);
 }
 
 /** EXPLAIN ANALYZE runs the statement it explains, which the prepared EXPLAIN does not name. */
