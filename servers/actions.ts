@@ -6,6 +6,7 @@ import { quoteIdentifier, quoteString } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
 import { decodeSql, extractStatements, listTables, releaseAfterSql, transactionLeftOpen } from './query.ts';
+import { admit, checkText } from './sql-gate.ts';
 import { parseTransferRequest, pull } from './transfer.ts';
 
 const utf8 = new TextEncoder();
@@ -26,6 +27,7 @@ function parseJson(body: Uint8Array, action: string): unknown {
 
 /** Runs each statement of `sql` in turn; the last one's outcome is the answer. */
 async function runStatements(service: ServiceContext, c: DuckDBConnection, sql: string): Promise<Uint8Array[]> {
+  await checkText(c, service.settings, sql);
   const extracted = await extractStatements(c, sql);
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
   let last: Uint8Array = json({ statement: 'NONE', rows_changed: 0 });
@@ -33,9 +35,7 @@ async function runStatements(service: ServiceContext, c: DuckDBConnection, sql: 
     const prepared = await extracted.prepare(i);
     try {
       const type = prepared.statementType;
-      if (service.settings.readOnly && ![StatementType.SELECT, StatementType.EXPLAIN, StatementType.PRAGMA, StatementType.SET, StatementType.CALL].includes(type)) {
-        throw FlightError.permissionDenied(`the server is read-only: ${StatementType[type]} statements are refused`);
-      }
+      admit(service.settings, type, sql);
       const result = await prepared.run();
       if (type === StatementType.SELECT || type === StatementType.PRAGMA || type === StatementType.CALL || type === StatementType.EXPLAIN) {
         const limit = service.settings.maxActionRows;
@@ -94,7 +94,7 @@ const ACTIONS: ActionDefinition[] = [
     type: 'drop_table',
     description: 'Drops the table named by the body (an identifier, not SQL). NOT_FOUND if there is none.',
     async run(service, body) {
-      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: drop_table is refused');
+      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: drop_table is refused (--read-only)');
       const name = decodeSql(body, 'the drop_table body (a table name)').trim();
       await service.engine.withConnection((c) => c.run(`DROP TABLE ${quoteIdentifier(name)}`)).catch((e: unknown) => {
         throw fromDuckDBError(e);
@@ -107,7 +107,11 @@ const ACTIONS: ActionDefinition[] = [
     description:
       'Loads a Parquet file on the server into a table. Body: {"table","path","mode":"replace"|"append"|"create"} (default replace).',
     async run(service, body) {
-      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: load_parquet is refused');
+      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: load_parquet is refused (--read-only)');
+      if (!service.settings.externalAccess) {
+        // DuckDB would still read the files it allows itself (its database, WAL, temp folder).
+        throw FlightError.permissionDenied('the server runs with --no-external-access: load_parquet (which reads a file on the server) is refused');
+      }
       const r = parseJson(body, 'load_parquet') as { table?: unknown; path?: unknown; mode?: unknown };
       if (typeof r.table !== 'string' || !r.table || typeof r.path !== 'string' || !r.path) {
         throw FlightError.invalidArgument('load_parquet: "table" and "path" must be non-empty strings');
@@ -141,7 +145,7 @@ const ACTIONS: ActionDefinition[] = [
         // must not reach the network on a request's behalf.
         throw FlightError.permissionDenied('the server runs with --no-external-access: transfer (which connects to another server) is refused');
       }
-      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: transfer is refused');
+      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: transfer is refused (--read-only)');
       return [json(await pull(service, parseTransferRequest(parseJson(body, 'transfer')), context))];
     },
   },
@@ -157,6 +161,7 @@ const ACTIONS: ActionDefinition[] = [
     description:
       'Registers a SQL transform for DoExchange. Body: {"name","sql","description"?}; the SQL reads the incoming batches as `input`, e.g. SELECT *, DISTANCE / AIR_TIME AS SPEED FROM input. No client code is ever run.',
     async run(service, body) {
+      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: register_exchanger is refused (--read-only)');
       const r = parseJson(body, 'register_exchanger') as { name?: unknown; sql?: unknown; description?: unknown };
       if (typeof r.name !== 'string' || typeof r.sql !== 'string') throw FlightError.invalidArgument('register_exchanger: "name" and "sql" must be strings');
       await checkExchangerSql(service, r.sql);
@@ -168,6 +173,7 @@ const ACTIONS: ActionDefinition[] = [
     type: 'unregister_exchanger',
     description: 'Removes a registered SQL exchanger (body: its name).',
     async run(service, body) {
+      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: unregister_exchanger is refused (--read-only)');
       const name = decodeSql(body, 'the unregister_exchanger body').trim();
       service.exchangers.unregister(name);
       return [json({ unregistered: name })];
@@ -200,7 +206,9 @@ const ACTIONS: ActionDefinition[] = [
 async function checkExchangerSql(service: ServiceContext, sql: string): Promise<void> {
   const parsed = await service.engine.withConnection(async (c) => {
     const reader = await c.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-    return JSON.parse(String(reader.getRows()[0]![0])) as { error?: boolean; error_message?: string; statements?: unknown[] };
+    const serialized = JSON.parse(String(reader.getRows()[0]![0])) as { error?: boolean; error_message?: string; statements?: unknown[] };
+    if (!serialized.error) await checkText(c, service.settings, sql);
+    return serialized;
   });
   if (parsed.error) {
     const why = parsed.error_message ?? 'it does not parse';

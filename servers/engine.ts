@@ -3,6 +3,7 @@
 // one). Idle connections are kept for reuse.
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { lockConfiguration } from './sql-gate.ts';
 
 export interface EngineOptions {
   /** A database file, or ':memory:'. */
@@ -46,7 +47,9 @@ export class Engine {
     } finally {
       connection.closeSync();
     }
-    return new Engine(instance, options);
+    const engine = new Engine(instance, options);
+    await engine.withConnection((c) => lockConfiguration(c, { readOnly: options.readOnly ?? false, externalAccess: options.externalAccess ?? true }));
+    return engine;
   }
 
   /** A connection for one call; give it back with `release` (or use `withConnection`). */

@@ -11,6 +11,7 @@ import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
 import { plainTableScan, tableRowCount } from './table-scan.ts';
+import { admit, checkText, type GateSettings } from './sql-gate.ts';
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -139,12 +140,22 @@ export function transactionLeftOpen(): FlightError {
   );
 }
 
-/** Prepares a single statement to learn what it is, without running it; null for several statements. */
-async function classify(connection: DuckDBConnection, sql: string): Promise<Classified | null> {
+/**
+ * Prepares a single statement to learn what it is, without running it; null for several
+ * statements. One the server's options refuse is refused here already.
+ */
+async function classify(connection: DuckDBConnection, sql: string, gate: GateSettings): Promise<Classified | null> {
+  await checkText(connection, gate, sql);
   const extracted = await extractStatements(connection, sql);
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
   if (extracted.count > 1) return null;
   const prepared = await extracted.prepare(0);
+  try {
+    admit(gate, prepared.statementType, sql);
+  } catch (error) {
+    prepared.destroySync();
+    throw error;
+  }
   return { rows: ROW_STATEMENTS.has(prepared.statementType), type: prepared.statementType, prepared };
 }
 
@@ -152,27 +163,27 @@ async function classify(connection: DuckDBConnection, sql: string): Promise<Clas
  * Runs every statement of `sql` but the last, in order, and prepares the last (after the others
  * ran: it may use what they created), so that the last one decides what the call answers.
  */
-async function runAllButLast(connection: DuckDBConnection, sql: string, readOnly: boolean): Promise<Classified> {
+async function runAllButLast(connection: DuckDBConnection, sql: string, gate: GateSettings): Promise<Classified> {
+  await checkText(connection, gate, sql);
   const extracted = await extractStatements(connection, sql);
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
   for (let i = 0; i < extracted.count - 1; i++) {
     const prepared = await extracted.prepare(i);
     try {
-      refuseWriteWhenReadOnly(readOnly, prepared.statementType);
+      admit(gate, prepared.statementType, sql);
       await prepared.run();
     } finally {
       prepared.destroySync();
     }
   }
   const prepared = await extracted.prepare(extracted.count - 1);
-  return { rows: ROW_STATEMENTS.has(prepared.statementType), type: prepared.statementType, prepared };
-}
-
-function refuseWriteWhenReadOnly(readOnly: boolean, type: StatementType): void {
-  if (readOnly && !ROW_STATEMENTS.has(type) && type !== StatementType.SET && type !== StatementType.VARIABLE_SET) {
-    // DuckDB refuses writes on a read-only database too; this says why in our words.
-    throw FlightError.permissionDenied(`the server is read-only: ${StatementType[type]} statements are refused`);
+  try {
+    admit(gate, prepared.statementType, sql);
+  } catch (error) {
+    prepared.destroySync();
+    throw error;
   }
+  return { rows: ROW_STATEMENTS.has(prepared.statementType), type: prepared.statementType, prepared };
 }
 
 /**
@@ -197,7 +208,7 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
   try {
     // A client that goes away interrupts what runs before the stream starts; the stream itself
     // listens to the signal once it exists.
-    const kind = await interruptedOnAbort(context.signal, connection, () => runAllButLast(connection, sql, service.settings.readOnly)).catch(
+    const kind = await interruptedOnAbort(context.signal, connection, () => runAllButLast(connection, sql, service.settings)).catch(
       (e: unknown) => {
         throw fromDuckDBError(e);
       },
@@ -206,7 +217,6 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
       // A statement that returns no rows (DDL, DML, SET ...) answers a one-row status table.
       let status;
       try {
-        refuseWriteWhenReadOnly(service.settings.readOnly, kind.type);
         const result = await interruptedOnAbort(context.signal, connection, () => kind.prepared.run());
         status = statusTable(StatementType[kind.type] ?? 'STATEMENT', result.rowsChanged).batches;
       } catch (error) {
@@ -253,7 +263,7 @@ export async function querySchema(service: ServiceContext, sql: string): Promise
   const connection = await service.engine.acquire();
   let failed = false;
   try {
-    const kind = await classify(connection, sql).catch((e: unknown) => {
+    const kind = await classify(connection, sql, service.settings).catch((e: unknown) => {
       throw fromDuckDBError(e);
     });
     if (!kind) throw FlightError.invalidArgument('a schema can be given for one statement at a time; DoGet runs several');

@@ -26,7 +26,7 @@ export function uploadTarget(descriptor: FlightDescriptor): string {
 }
 
 export async function* upload(service: ServiceContext, reader: FlightDataReader, context: CallContext): AsyncGenerator<Uint8Array> {
-  if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: DoPut is refused');
+  if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: DoPut is refused (--read-only)');
   const table = uploadTarget(reader.descriptor!);
   const schema = await reader.schema();
   if (!schema) throw FlightError.invalidArgument(`DoPut into ${JSON.stringify(table)}: the stream carried no schema`);

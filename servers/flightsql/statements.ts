@@ -15,6 +15,7 @@ import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, statusSchema } from '../query.ts';
 import { tableRowCount } from '../table-scan.ts';
+import { admit, checkText } from '../sql-gate.ts';
 import type { RunningQueries } from './cancellation.ts';
 import { ActionCreatePreparedStatementResult, DoPutPreparedStatementResult, DoPutUpdateResult } from './messages.ts';
 import { parameterBindings, parameterSchema, type ParameterSets } from './parameters.ts';
@@ -102,7 +103,8 @@ const TRANSACTION_CONTROL_REFUSED =
  * client's transaction. A script run in autocommit may hold a balanced BEGIN ... COMMIT; one
  * that leaves a transaction open is rolled back when it ends (see closeScript).
  */
-async function prepareOne(session: Session, sql: string): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
+async function prepareOne(state: FlightSqlState, session: Session, sql: string): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
+  await guard(checkText(session.connection, state.service.settings, sql));
   const extracted = await guard(extractStatements(session.connection, sql));
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
   if (extracted.count > 1) {
@@ -119,9 +121,12 @@ async function prepareOne(session: Session, sql: string): Promise<{ count: numbe
     return { count: extracted.count, prepared: null };
   }
   const prepared = await guard(extracted.prepare(0));
-  if (prepared.statementType === StatementType.TRANSACTION) {
+  try {
+    if (prepared.statementType === StatementType.TRANSACTION) throw FlightError.invalidArgument(TRANSACTION_CONTROL_REFUSED);
+    admit(state.service.settings, prepared.statementType, sql);
+  } catch (error) {
     prepared.destroySync();
-    throw FlightError.invalidArgument(TRANSACTION_CONTROL_REFUSED);
+    throw error;
   }
   return { count: 1, prepared };
 }
@@ -242,7 +247,7 @@ export async function statementInfo(
 ): Promise<FlightInfo> {
   checkSql(sql, 'CommandStatementQuery');
   return state.sessions.run(transactionId, context, async (session) => {
-    const { prepared } = await prepareOne(session, sql);
+    const { prepared } = await prepareOne(state, session, sql);
     if (!prepared) return flightInfo(descriptor, null, { kind: 'query', queryId: newQueryId(), sql, transactionId, parameters: undefined });
     try {
       return await infoForPrepared(state, session, prepared, sql, transactionId, descriptor, null, context);
@@ -256,7 +261,7 @@ export async function statementInfo(
 export async function statementSchema(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Schema> {
   checkSql(sql, 'CommandStatementQuery');
   return state.sessions.run(transactionId, context, async (session) => {
-    const { prepared } = await prepareOne(session, sql);
+    const { prepared } = await prepareOne(state, session, sql);
     if (!prepared) throw FlightError.invalidArgument('GetSchema: the text holds several statements; the schema of a script is known only once it runs');
     try {
       if (!ROW_STATEMENTS.has(prepared.statementType)) return statusSchema();
@@ -284,7 +289,8 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
     throw error;
   }
   const { signal } = query;
-  const batchRows = state.service.settings.batchRows;
+  const { settings } = state.service;
+  const batchRows = settings.batchRows;
   let prepared: DuckDBPreparedStatement | null = null;
   const done = (healthy: boolean) => {
     prepared?.destroySync();
@@ -295,8 +301,11 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
   try {
     let stream: AsyncIterable<RecordBatch> & { close(): Promise<void> };
     let schema: Schema;
+    // A ticket comes back from the client: what it names passes the gate again.
+    await guard(checkText(session.connection, settings, ticket.sql), signal);
     if (ticket.parameters !== undefined) {
       prepared = await guard(session.connection.prepare(ticket.sql), signal);
+      admit(settings, prepared.statementType, ticket.sql);
       const bindings = parameterBindings(prepared, decodeParameters(ticket.parameters));
       // The result types are known only once it runs: read the zone in case one is a TIMESTAMPTZ.
       const timezone = await guard(readTimezone(session.connection));
@@ -308,6 +317,12 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
       if (extracted.count === 1) {
         // One statement: described as GetFlightInfo described it, column metadata included.
         const statement = await guard(extracted.prepare(0), signal);
+        try {
+          admit(settings, statement.statementType, ticket.sql);
+        } catch (error) {
+          statement.destroySync();
+          throw error;
+        }
         let origin: ResultOrigin;
         try {
           origin = await guard(resultOrigin(session.connection, ticket.sql, statement.columnCount, state.service.settings.readOnly), signal);
@@ -321,7 +336,8 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
         schema = withColumnMetadata(result.schema, types, origin);
       } else {
         // A script: its last statement can be described only after the others ran.
-        const result = await guard(streamQuery(session.connection, ticket.sql, { batchRows, signal }), signal);
+        const admitted = (type: StatementType) => admit(settings, type, ticket.sql);
+        const result = await guard(streamQuery(session.connection, ticket.sql, { batchRows, signal, admit: admitted }), signal);
         stream = result;
         schema = result.schema;
       }
@@ -381,6 +397,7 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
 export async function statementUpdate(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Uint8Array> {
   checkSql(sql, 'CommandStatementUpdate');
   const rows = await state.sessions.run(transactionId, context, async (session) => {
+    await guard(checkText(session.connection, state.service.settings, sql));
     const extracted = await guard(extractStatements(session.connection, sql));
     if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
     let total = 0;
@@ -390,6 +407,7 @@ export async function statementUpdate(state: FlightSqlState, sql: string, transa
         if (prepared.statementType === StatementType.TRANSACTION && (session.transaction !== null || extracted.count === 1)) {
           throw FlightError.invalidArgument(TRANSACTION_CONTROL_REFUSED);
         }
+        admit(state.service.settings, prepared.statementType, sql);
         total += await runForRowsChanged(session, prepared, parameterBindings(prepared, null), context.signal);
       } finally {
         prepared.destroySync();
@@ -419,7 +437,7 @@ export async function createPreparedStatement(
 ): Promise<Uint8Array> {
   checkSql(sql, 'CreatePreparedStatement');
   const entry = await state.sessions.run(transactionId, context, async (session) => {
-    const { prepared } = await prepareOne(session, sql);
+    const { prepared } = await prepareOne(state, session, sql);
     const common = { sql, transactionId, identity: context.identity };
     if (!prepared) {
       return state.prepared.add({ ...common, script: true, returnsRows: true, parameterCount: 0, datasetSchema: null, parameterSchema: new Schema([]) });
@@ -463,6 +481,7 @@ export async function preparedInfo(state: FlightSqlState, handle: Uint8Array, de
   return state.sessions.run(transactionId, context, async (session) => {
     const prepared = await guard(session.connection.prepare(entry.sql));
     try {
+      admit(state.service.settings, prepared.statementType, entry.sql);
       return await infoForPrepared(state, session, prepared, entry.sql, transactionId, descriptor, entry.parameters, context);
     } finally {
       prepared.destroySync();
@@ -513,6 +532,7 @@ export async function preparedUpdate(state: FlightSqlState, handle: Uint8Array, 
   const rows = await state.sessions.run(transactionId, context, async (session) => {
     const prepared = await guard(session.connection.prepare(entry.sql));
     try {
+      admit(state.service.settings, prepared.statementType, entry.sql);
       return await runForRowsChanged(session, prepared, parameterBindings(prepared, sets), context.signal);
     } finally {
       prepared.destroySync();

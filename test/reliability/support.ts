@@ -37,7 +37,7 @@ export interface ClientProcess {
 }
 
 /** Starts test/reliability/fixtures/client.ts as its own process (it dies with us). */
-export function spawnClient(mode: 'get' | 'put' | 'call', location: string, args: object): ClientProcess {
+export function spawnClient(mode: 'get' | 'stall' | 'put' | 'call', location: string, args: object): ClientProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, CLIENT_SCRIPT, mode, location, JSON.stringify(args)], {
     cwd: REPO_ROOT,
     stdio: 'pipe',
