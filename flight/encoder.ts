@@ -4,8 +4,7 @@
 // larger than the message limit sliced by rows to fit.
 
 import { BufferType, Data, DataType, RecordBatch, Schema, Vector } from 'apache-arrow';
-import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
-import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { Message, RecordBatchHeader, DictionaryBatch, VectorAssembler } from './arrow-internals.ts';
 import { layoutBody, type BodyLayout } from './body-layout.ts';
 import { encodeFlightData, FlightDataMessage, type BodyParts } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';

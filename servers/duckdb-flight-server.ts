@@ -1,6 +1,6 @@
 // The DuckDB Flight server: the Flight handlers over one DuckDB database.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { FlightServer, type CallRecord, type FlightHandlers } from '../flight/index.ts';
 import { doAction, listActions } from './actions.ts';
@@ -14,7 +14,18 @@ import { upload } from './upload.ts';
 import { withFlightSql } from './flightsql/index.ts';
 import { staticUsers } from '../flight/index.ts';
 
-export const SERVER_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const SERVER_VERSION: string = packageVersion();
+
+/** The package's version: package.json is one folder up from the source, two from the build (dist/servers/). */
+function packageVersion(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    const url = new URL(path, import.meta.url);
+    if (!existsSync(url)) continue;
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version: string };
+    if (pkg.name === 'duck-takes-flight') return pkg.version;
+  }
+  throw new Error(`package.json of duck-takes-flight not found above ${import.meta.url}`);
+}
 
 export interface DuckDBFlightServerOptions {
   /** Database file, or ':memory:' (default). */
