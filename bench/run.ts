@@ -61,6 +61,7 @@ import {
 } from './chart.ts';
 import { machineFacts, parseCount, spread } from './common.ts';
 import { DUCK_FLIGHT_NODE_FLAGS } from '../servers/node-flags.ts';
+import { transportDefaults, transportsFromEnvironment } from '../flight/defaults.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TABLE = 'flights';
@@ -85,6 +86,9 @@ function list<T>(text: string, parse: (item: string) => T): T[] {
     .filter((s) => s !== '')
     .map(parse);
 }
+
+// FLIGHT_CLIENT_TRANSPORT picks the clients' transport (the forked servers read FLIGHT_SERVER_TRANSPORT).
+Object.assign(transportDefaults, transportsFromEnvironment(process.env));
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('npm run bench --')

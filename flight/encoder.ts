@@ -10,8 +10,9 @@ import { encodeFlightData, FlightDataMessage, type BodyParts } from './flight-da
 import type { FlightDescriptor } from './messages.ts';
 import { FlightError } from './error.ts';
 
-/** Default largest message the encoder produces: batches are sliced to stay under it. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+import { DEFAULT_MAX_MESSAGE_BYTES } from './defaults.ts';
+
+export { DEFAULT_MAX_MESSAGE_BYTES };
 
 export interface FlightDataEncoderOptions {
   /** Slice record batches whose body exceeds this many bytes (default 4 MiB). */

@@ -16,6 +16,7 @@
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import { CLIENT_UNREAD_BYTES } from './defaults.ts';
 import { GRPC_PREFIX, MessageSplitter, PrefixedMessage, writePrefix } from './grpc-server.ts';
 import { H2Connection, H2Stream } from './h2-connection.ts';
 
@@ -110,7 +111,7 @@ export function resetStream(stream: http2.ClientHttp2Stream): void {
 }
 
 /** Bytes of received messages a call holds for its reader before it stops taking more. */
-const UNREAD_BYTES = 4 * 1024 * 1024;
+const UNREAD_BYTES = CLIENT_UNREAD_BYTES;
 
 /**
  * One call: writable (request messages; a PrefixedMessage is sent as it is) and readable

@@ -17,7 +17,7 @@ import {
 import type { Http2Server, Http2Session } from 'node:http2';
 import type { Schema } from 'apache-arrow';
 import { TokenAuthenticator, type BasicAuthValidator, type TokenAuthOptions } from './auth.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './encoder.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_READ_AHEAD_MESSAGES, DEFAULT_RECEIVE_WINDOW, SERVER_KEEPALIVE, transportDefaults } from './defaults.ts';
 import { FlightError, toGrpcStatus } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import {
@@ -117,26 +117,7 @@ export interface FlightServerOptions {
   onCallEnd?: (record: CallRecord) => void;
 }
 
-/**
- * Keepalive: the server pings an idle connection every 2 minutes and drops it if no answer
- * comes within 20 s (a vanished client frees its calls), and it accepts client pings as often
- * as every 10 s, so clients may keep long idle streams alive through NATs and proxies.
- */
-export const SERVER_KEEPALIVE: ChannelOptions = {
-  'grpc.keepalive_time_ms': 120_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-};
-
-/** The server's HTTP/2 receive window unless told otherwise (see FlightServerOptions.flowControlWindow). */
-export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
-
-/**
- * The transport a FlightServer uses unless told otherwise: 'http2', or 'grpc-js' when the
- * environment sets FLIGHT_SERVER_TRANSPORT=grpc-js (to compare the two under the same tests).
- */
-export const DEFAULT_TRANSPORT: 'http2' | 'grpc-js' = process.env.FLIGHT_SERVER_TRANSPORT === 'grpc-js' ? 'grpc-js' : 'http2';
+export { SERVER_KEEPALIVE, DEFAULT_RECEIVE_WINDOW };
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
 
@@ -167,16 +148,16 @@ export class FlightServer {
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
-    this.readAhead = options.readAheadMessages ?? 8;
+    this.readAhead = options.readAheadMessages ?? DEFAULT_READ_AHEAD_MESSAGES;
     this.flowControlWindow = options.flowControlWindow ?? DEFAULT_RECEIVE_WINDOW;
     this.auth = options.auth ? new TokenAuthenticator(options.auth.validate, options.auth) : undefined;
     const channelOptions: ChannelOptions = {
-      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
       'grpc.max_send_message_length': -1,
       ...SERVER_KEEPALIVE,
       ...options.grpcOptions,
     };
-    if ((options.transport ?? DEFAULT_TRANSPORT) === 'http2') {
+    if ((options.transport ?? transportDefaults.server) === 'http2') {
       const server = new Http2GrpcServer(channelOptions, options.tls, this.flowControlWindow);
       server.addService(FlightServiceDefinition, this.implementation() as unknown as Record<string, Http2Handler>);
       this.server = server;

@@ -11,6 +11,7 @@ import { ExchangerRegistry } from './exchangers.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { descriptorSql, flightInfo, listFlights, pollFlightInfo, querySchema, decodeSql, runQuery } from './query.ts';
 import { upload } from './upload.ts';
+import { DEFAULT_BATCH_ROWS, MAX_ACTION_ROWS, SHUTDOWN_GRACE_MS } from './settings.ts';
 import { withFlightSql } from './flightsql/index.ts';
 import { staticUsers } from '../flight/index.ts';
 
@@ -89,10 +90,10 @@ export class DuckDBFlightServer {
       settings: options.duckdbSettings ?? {},
     });
     const settings: ServerSettings = {
-      batchRows: options.batchRows ?? 65_536,
+      batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
       readOnly: options.readOnly ?? false,
       externalAccess: options.externalAccess ?? true,
-      maxActionRows: 10_000,
+      maxActionRows: MAX_ACTION_ROWS,
     };
     const service: ServiceContext = {
       engine,
@@ -124,7 +125,7 @@ export class DuckDBFlightServer {
   }
 
   /** Finishes or cancels calls in progress (after `graceMs`), checkpoints and closes the database. */
-  async close(graceMs = 10_000): Promise<void> {
+  async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     await this.flight.close(graceMs);
     await this.engine.close();
   }
