@@ -105,6 +105,8 @@ export function resetStream(stream: http2.ClientHttp2Stream): void {
     return;
   }
   if (!stream.writableEnded) {
+    // Node's _final (Writable's own hook, which Http2Stream implements to send END_STREAM) made a
+    // no-op: we found no public call that resets with CANCEL without ending the stream first.
     (stream as unknown as { _final: (done: (error?: Error | null) => void) => void })._final = (done) => done();
   }
   stream.close(NGHTTP2_CANCEL);
