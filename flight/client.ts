@@ -1,5 +1,6 @@
-// A generic Arrow Flight client on grpc-js, the mirror of server.ts: every RPC, with Arrow data
-// as async iterables, headers and trailers reachable, AbortSignal and deadlines on every call.
+// A generic Arrow Flight client, the mirror of server.ts, on our gRPC channel (grpc-client.ts,
+// over our HTTP/2 or node:http2) or on grpc-js's Client: every RPC, with Arrow data as async
+// iterables, headers and trailers reachable, AbortSignal and deadlines on every call.
 
 import {
   Client,

@@ -1,5 +1,6 @@
-// A generic Arrow Flight server on grpc-js. Handlers are async functions that take and return
-// async iterables of Arrow data; this file adapts them to grpc-js streams, once, with
+// A generic Arrow Flight server, on our gRPC transport over node:http2 (grpc-server.ts) or on
+// grpc-js's. Handlers are async functions that take and return async iterables of Arrow data;
+// this file adapts them to the transport's streams (both have grpc-js's call shapes), once, with
 // backpressure, cancellation, authentication and error mapping.
 
 import {

@@ -2,6 +2,9 @@
 // the code, `duck-flight --help` and the README's limits table all take them from this module.
 export * from '../flight/defaults.ts';
 
+/** Header by which a DoPut asks to replace the table (`replace`) instead of appending to it. */
+export const PUT_MODE_HEADER = 'x-duck-flight-put-mode';
+
 /** `duck-flight --host`. */
 export const DEFAULT_HOST = 'localhost';
 /** `duck-flight --port` (0 picks a free one). */
