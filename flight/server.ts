@@ -498,22 +498,10 @@ export class FlightServer {
     callback: sendUnaryData<unknown>,
     body: (context: CallContext) => MaybePromise<T>,
   ): void {
-    const started = performance.now();
-    let controller: AbortController | undefined;
-    let identity: string | undefined;
-    let trailers: Metadata | undefined;
-    (async () => {
-      const begun = await this.begin(method, call);
-      controller = begun.controller;
-      identity = begun.context.identity;
-      trailers = begun.context.trailers;
-      const result = await body(begun.context);
-      callback(null, result, begun.context.trailers);
-      this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
-    })().catch((error: unknown) => {
+    this.run(method, call, body, (result, trailers) => callback(null, result, trailers), (error, trailers) => {
       const status = withTrailers(toGrpcStatus(error), trailers);
       callback(status);
-      this.finish(method, call, started, controller, identity, status.code, status.details);
+      return status;
     });
   }
 
@@ -521,6 +509,27 @@ export class FlightServer {
     method: FlightMethodName,
     call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
     body: (context: CallContext, authenticated: boolean) => Promise<void>,
+  ): void {
+    this.run(method, call, body, (_, trailers) => call.end(trailers), (error, trailers, controller) => {
+      const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
+      const status = cancelled
+        ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() }
+        : withTrailers(toGrpcStatus(error), trailers);
+      if (!cancelled) {
+        if (call instanceof Http2ServerCall) call.endWithStatus(status);
+        else call.emit('error', status);
+      }
+      return status;
+    });
+  }
+
+  /** A call from begin to finish: `succeed` answers with the body's result, `fail` with the status it returns. */
+  private run<T>(
+    method: FlightMethodName,
+    call: AnyCall,
+    body: (context: CallContext, authenticated: boolean) => MaybePromise<T>,
+    succeed: (result: T, trailers: Metadata) => void,
+    fail: (error: unknown, trailers: Metadata | undefined, controller: AbortController | undefined) => { code: GrpcStatus; details: string },
   ): void {
     const started = performance.now();
     let controller: AbortController | undefined;
@@ -531,18 +540,10 @@ export class FlightServer {
       controller = begun.controller;
       identity = begun.context.identity;
       trailers = begun.context.trailers;
-      await body(begun.context, begun.authenticated);
-      call.end(begun.context.trailers);
+      succeed(await body(begun.context, begun.authenticated), begun.context.trailers);
       this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
     })().catch((error: unknown) => {
-      const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
-      const status = cancelled
-        ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() }
-        : withTrailers(toGrpcStatus(error), trailers);
-      if (!cancelled) {
-        if (call instanceof Http2ServerCall) call.endWithStatus(status);
-        else call.emit('error', status);
-      }
+      const status = fail(error, trailers, controller);
       this.finish(method, call, started, controller, identity, status.code, status.details);
     });
   }
