@@ -38,10 +38,14 @@ import {
 } from './bench/harness/index.ts';
 import { DuckDBFlightClient } from './client/index.ts';
 import { FlightError } from './flight/index.ts';
+import { transportDefaults, transportsFromEnvironment } from './flight/defaults.ts';
 import { FLIGHTS_DEFAULT_PATH, FLIGHTS_DEFAULT_ROWS, ensureFlightsParquet } from './data/flights.ts';
 
 const DEMO_USER = 'demo';
 const SMALL_TABLE = 'demo_small';
+
+// FLIGHT_CLIENT_TRANSPORT picks the clients' transport (the forked servers read FLIGHT_SERVER_TRANSPORT).
+Object.assign(transportDefaults, transportsFromEnvironment(process.env));
 
 const args = await yargs(hideBin(process.argv))
   .scriptName('demo')

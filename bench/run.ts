@@ -61,6 +61,7 @@ import {
 } from './chart.ts';
 import { machineFacts, parseCount, spread } from './common.ts';
 import { DUCK_FLIGHT_NODE_FLAGS } from '../servers/node-flags.ts';
+import { transportDefaults, transportsFromEnvironment } from '../flight/defaults.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TABLE = 'flights';
@@ -86,6 +87,9 @@ function list<T>(text: string, parse: (item: string) => T): T[] {
     .map(parse);
 }
 
+// FLIGHT_CLIENT_TRANSPORT picks the clients' transport (the forked servers read FLIGHT_SERVER_TRANSPORT).
+Object.assign(transportDefaults, transportsFromEnvironment(process.env));
+
 const argv = await yargs(hideBin(process.argv))
   .scriptName('npm run bench --')
   .usage('$0 [options]\n\nOurs beside the pyarrow reference: micro-benchmarks, the GET/TRANSFER/EXCHANGE/PUT matrix, the batch-size sweep.')
@@ -100,7 +104,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('sweep', { type: 'boolean', default: true, describe: 'Run the batch-size sweep (--no-sweep to skip)' })
   .option('reference', { type: 'boolean', default: true, describe: 'Run the pyarrow reference side by side (--no-reference to skip)' })
   .option('reference-put-mode', { choices: ['read-all', 'stream'] as const, default: 'read-all' as const, describe: "The reference's DoPut and transfer: read whole first (Mallard) or scan as it arrives" })
-  .option('python', { type: 'string', default: join(root, '.peers', 'venv', 'bin', 'python'), describe: 'Python with pyarrow and duckdb (npm run peers builds it)' })
+  .option('python', { type: 'string', default: join(process.env['DUCK_FLIGHT_PEERS_VENV'] ?? join(root, '.peers', 'venv'), 'bin', 'python'), describe: 'Python with pyarrow and duckdb (scripts/setup-peers.sh builds it; npm run bench runs that first)' })
   .option('out-dir', { type: 'string', default: join(root, 'bench', 'results'), describe: 'Where the JSON and the HTML chart go' })
   .option('data-dir', { type: 'string', default: dirname(FLIGHTS_DEFAULT_PATH), describe: 'Where the flights Parquet files are (generated when missing)' })
   .strict()
@@ -125,7 +129,7 @@ const warmups = argv.warmup;
 if (!Number.isInteger(warmups) || warmups < 0) throw new Error(`--warmup must be a whole number, got ${warmups}`);
 const python = resolve(argv.python);
 if (argv.reference && !existsSync(python)) {
-  throw new Error(`the reference peer needs ${python}: run \`npm run peers\` (scripts/setup-peers.sh) first, or pass --no-reference`);
+  throw new Error(`the reference peer needs ${python}: run \`npm run bench\` (it runs scripts/setup-peers.sh first), or pass --no-reference`);
 }
 const outDir = resolve(argv['out-dir']);
 const dataDir = resolve(argv['data-dir']);

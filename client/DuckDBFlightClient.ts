@@ -2,6 +2,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordBatch, Table } from 'apache-arrow';
+import { PUT_MODE_HEADER } from '../servers/settings.ts';
 import {
   FlightClient,
   FlightDescriptor,
@@ -115,7 +116,7 @@ export class DuckDBFlightClient {
     data: Table | AsyncIterable<RecordBatch> | Iterable<RecordBatch> | AsyncIterable<FlightOutputItem>,
     options: UploadOptions = {},
   ): Promise<UploadResult> {
-    const headers = { ...options.headers, ...(options.mode === 'replace' ? { 'x-duck-flight-put-mode': 'replace' } : {}) };
+    const headers = { ...options.headers, ...(options.mode === 'replace' ? { [PUT_MODE_HEADER]: 'replace' } : {}) };
     const results = await this.flight.doPut(FlightDescriptor.path(table), data as Table, { ...options, headers });
     const last = results.at(-1);
     if (!last) throw FlightError.internal(`the server answered the upload into ${table} with no result`);

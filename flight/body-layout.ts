@@ -9,8 +9,7 @@
 // null, and the encoder uses VectorAssembler for them.
 
 import { Data, DataType, Type } from 'apache-arrow';
-import { BufferRegion, FieldNode } from 'apache-arrow/ipc/metadata/message';
-import { truncateBitmap } from 'apache-arrow/util/bit';
+import { BufferRegion, FieldNode, truncateBitmap } from './arrow-internals.ts';
 
 export interface BodyLayout {
   nodes: FieldNode[];

@@ -1,5 +1,6 @@
-// A generic Arrow Flight client on grpc-js, the mirror of server.ts: every RPC, with Arrow data
-// as async iterables, headers and trailers reachable, AbortSignal and deadlines on every call.
+// A generic Arrow Flight client, the mirror of server.ts, on our gRPC channel (grpc-client.ts,
+// over our HTTP/2 or node:http2) or on grpc-js's Client: every RPC, with Arrow data as async
+// iterables, headers and trailers reachable, AbortSignal and deadlines on every call.
 
 import {
   Client,
@@ -14,7 +15,7 @@ import {
 } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table } from 'apache-arrow';
 import { basicAuthHeader } from './auth.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './encoder.ts';
+import { CLIENT_KEEPALIVE, DEFAULT_CLIENT_WINDOW_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, transportDefaults, type ClientTransport } from './defaults.ts';
 import { FlightError, fromGrpcError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import {
@@ -60,7 +61,7 @@ export interface FlightClientOptions {
    * (h2-connection.ts), about a third of grpc-js's CPU per uploaded byte and half of node:http2's
    * per downloaded byte; it reads the keepalive options of grpcOptions and no others (each
    * FlightClient has a connection of its own). 'node-http2': the same channel on node:http2.
-   * 'grpc-js': @grpc/grpc-js's Client. FLIGHT_CLIENT_TRANSPORT in the environment changes the default.
+   * 'grpc-js': @grpc/grpc-js's Client. An entry point may change the default (transportDefaults).
    */
   transport?: ClientTransport | undefined;
 }
@@ -101,26 +102,11 @@ export interface FlightExchange {
 
 const utf8 = new TextEncoder();
 
-export type ClientTransport = 'grpc-js' | 'http2' | 'node-http2';
+export type { ClientTransport };
 
-/** The client transport unless told otherwise: 'http2', or what FLIGHT_CLIENT_TRANSPORT names. */
-export const DEFAULT_CLIENT_TRANSPORT: ClientTransport = (() => {
-  const named = process.env.FLIGHT_CLIENT_TRANSPORT;
-  if (named === undefined || named === '') return 'http2';
-  if (named === 'grpc-js' || named === 'http2' || named === 'node-http2') return named;
-  throw new Error(`FLIGHT_CLIENT_TRANSPORT=${named}: expected grpc-js, http2 or node-http2`);
-})();
 const M = FlightServiceDefinition;
 
-/**
- * Keepalive: a ping every 5 minutes while a call is open, answered within 20 s or the
- * connection is dropped. Five minutes is the least interval gRPC C++ servers (pyarrow's among
- * them) accept by default; pinging more often gets the connection closed with "too many pings".
- */
-export const CLIENT_KEEPALIVE: ChannelOptions = {
-  'grpc.keepalive_time_ms': 300_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-};
+export { CLIENT_KEEPALIVE };
 
 /** Parses `grpc://host:port`, `grpc+tcp://...`, `grpc+tls://...` or `host:port`. */
 export function parseLocation(location: string): { address: string; tls: boolean } {
@@ -164,14 +150,14 @@ export class FlightClient {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
     this.token = options.token;
-    const transport = options.transport ?? DEFAULT_CLIENT_TRANSPORT;
+    const transport = options.transport ?? transportDefaults.client;
     if (transport !== 'grpc-js') {
       const grpcOptions = { ...CLIENT_KEEPALIVE, ...options.grpcOptions };
       const channel = new Http2GrpcChannel(address, {
         http2: transport === 'node-http2' ? 'node' : 'own',
         tls: tls ? (typeof tls === 'object' ? tls : {}) : undefined,
-        windowBytes: options.flowControlWindow ?? 16 * 1024 * 1024,
-        maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
+        windowBytes: options.flowControlWindow ?? DEFAULT_CLIENT_WINDOW_BYTES,
+        maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
         keepaliveTimeMs: Number(grpcOptions['grpc.keepalive_time_ms'] ?? 0),
         keepaliveTimeoutMs: Number(grpcOptions['grpc.keepalive_timeout_ms'] ?? 20_000),
       });
@@ -180,9 +166,9 @@ export class FlightClient {
       return;
     }
     this.client = new Client(address, channelCredentials, {
-      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
       'grpc.max_send_message_length': -1,
-      'grpc-node.flow_control_window': options.flowControlWindow ?? 16 * 1024 * 1024,
+      'grpc-node.flow_control_window': options.flowControlWindow ?? DEFAULT_CLIENT_WINDOW_BYTES,
       ...CLIENT_KEEPALIVE,
       ...(overrideName ? { 'grpc.ssl_target_name_override': overrideName, 'grpc.default_authority': overrideName } : {}),
       ...options.grpcOptions,

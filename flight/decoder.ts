@@ -3,8 +3,7 @@
 // looks at it; anything malformed is an INVALID_ARGUMENT naming what was wrong.
 
 import { Data, DataType, makeData, MessageHeader, RecordBatch, Schema, Struct, Vector, type MetadataVersion } from 'apache-arrow';
-import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
-import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
+import { Message, RecordBatchHeader, DictionaryBatch, type BufferRegion, type FieldNode, VectorLoader } from './arrow-internals.ts';
 import { int32Decreases } from './check-offsets.ts';
 import { FlightError } from './error.ts';
 import type { FlightData } from './flight-data.ts';

@@ -4,15 +4,15 @@
 // larger than the message limit sliced by rows to fit.
 
 import { BufferType, Data, DataType, RecordBatch, Schema, Vector } from 'apache-arrow';
-import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
-import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { Message, RecordBatchHeader, DictionaryBatch, VectorAssembler } from './arrow-internals.ts';
 import { layoutBody, type BodyLayout } from './body-layout.ts';
 import { encodeFlightData, FlightDataMessage, type BodyParts } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
 import { FlightError } from './error.ts';
 
-/** Default largest message the encoder produces: batches are sliced to stay under it. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+import { DEFAULT_MAX_MESSAGE_BYTES } from './defaults.ts';
+
+export { DEFAULT_MAX_MESSAGE_BYTES };
 
 export interface FlightDataEncoderOptions {
   /** Slice record batches whose body exceeds this many bytes (default 4 MiB). */

@@ -16,6 +16,7 @@
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
+import { CLIENT_UNREAD_BYTES } from './defaults.ts';
 import { GRPC_PREFIX, MessageSplitter, PrefixedMessage, writePrefix } from './grpc-server.ts';
 import { H2Connection, H2Stream } from './h2-connection.ts';
 
@@ -104,13 +105,15 @@ export function resetStream(stream: http2.ClientHttp2Stream): void {
     return;
   }
   if (!stream.writableEnded) {
+    // Node's _final (Writable's own hook, which Http2Stream implements to send END_STREAM) made a
+    // no-op: we found no public call that resets with CANCEL without ending the stream first.
     (stream as unknown as { _final: (done: (error?: Error | null) => void) => void })._final = (done) => done();
   }
   stream.close(NGHTTP2_CANCEL);
 }
 
 /** Bytes of received messages a call holds for its reader before it stops taking more. */
-const UNREAD_BYTES = 4 * 1024 * 1024;
+const UNREAD_BYTES = CLIENT_UNREAD_BYTES;
 
 /**
  * One call: writable (request messages; a PrefixedMessage is sent as it is) and readable

@@ -19,6 +19,7 @@ import http2 from 'node:http2';
 import { lookup } from 'node:dns/promises';
 import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
+import { SERVER_MAX_FRAME_BYTES } from './defaults.ts';
 import { Metadata, status as Status, type ChannelOptions, type MethodDefinition, type ServiceDefinition, type StatusObject } from '@grpc/grpc-js';
 
 /** gRPC's message prefix: a compressed flag and a 32-bit big-endian length. */
@@ -54,7 +55,7 @@ interface TransportSettings {
  * writes from JavaScript a write or a copy, every 16 KiB of an upload; nghttp2 reads larger
  * frames as cheaply.
  */
-const MAX_FRAME_BYTES = 1 << 20;
+const MAX_FRAME_BYTES = SERVER_MAX_FRAME_BYTES;
 
 function settingsFrom(options: ChannelOptions): TransportSettings {
   const number = (key: string, fallback: number) => {

@@ -2,7 +2,7 @@
 // (continuation marker, little-endian length, the flatbuffer, padding to 8 bytes).
 
 import { Schema } from 'apache-arrow';
-import { Message } from 'apache-arrow/ipc/metadata/message';
+import { Message } from './arrow-internals.ts';
 import { FlightError } from './error.ts';
 import { verifyIpcMessage } from './ipc-verify.ts';
 import { checkSchemaTypes } from './schema-check.ts';

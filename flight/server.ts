@@ -1,5 +1,6 @@
-// A generic Arrow Flight server on grpc-js. Handlers are async functions that take and return
-// async iterables of Arrow data; this file adapts them to grpc-js streams, once, with
+// A generic Arrow Flight server, on our gRPC transport over node:http2 (grpc-server.ts) or on
+// grpc-js's. Handlers are async functions that take and return async iterables of Arrow data;
+// this file adapts them to the transport's streams (both have grpc-js's call shapes), once, with
 // backpressure, cancellation, authentication and error mapping.
 
 import {
@@ -17,7 +18,7 @@ import {
 import type { Http2Server, Http2Session } from 'node:http2';
 import type { Schema } from 'apache-arrow';
 import { TokenAuthenticator, type BasicAuthValidator, type TokenAuthOptions } from './auth.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './encoder.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_READ_AHEAD_MESSAGES, DEFAULT_RECEIVE_WINDOW, SERVER_KEEPALIVE, transportDefaults } from './defaults.ts';
 import { FlightError, toGrpcStatus } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import {
@@ -134,26 +135,7 @@ export interface FlightServerOptions {
   health?: boolean;
 }
 
-/**
- * Keepalive: the server pings an idle connection every 2 minutes and drops it if no answer
- * comes within 20 s (a vanished client frees its calls), and it accepts client pings as often
- * as every 10 s, so clients may keep long idle streams alive through NATs and proxies.
- */
-export const SERVER_KEEPALIVE: ChannelOptions = {
-  'grpc.keepalive_time_ms': 120_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-};
-
-/** The server's HTTP/2 receive window unless told otherwise (see FlightServerOptions.flowControlWindow). */
-export const DEFAULT_RECEIVE_WINDOW = 4 * 1024 * 1024;
-
-/**
- * The transport a FlightServer uses unless told otherwise: 'http2', or 'grpc-js' when the
- * environment sets FLIGHT_SERVER_TRANSPORT=grpc-js (to compare the two under the same tests).
- */
-export const DEFAULT_TRANSPORT: 'http2' | 'grpc-js' = process.env.FLIGHT_SERVER_TRANSPORT === 'grpc-js' ? 'grpc-js' : 'http2';
+export { SERVER_KEEPALIVE, DEFAULT_RECEIVE_WINDOW };
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
 
@@ -187,16 +169,16 @@ export class FlightServer {
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
-    this.readAhead = options.readAheadMessages ?? 8;
+    this.readAhead = options.readAheadMessages ?? DEFAULT_READ_AHEAD_MESSAGES;
     this.flowControlWindow = options.flowControlWindow ?? DEFAULT_RECEIVE_WINDOW;
     this.auth = options.auth ? new TokenAuthenticator(options.auth.validate, options.auth) : undefined;
     const channelOptions: ChannelOptions = {
-      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 256 * 1024 * 1024,
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
       'grpc.max_send_message_length': -1,
       ...SERVER_KEEPALIVE,
       ...options.grpcOptions,
     };
-    if ((options.transport ?? DEFAULT_TRANSPORT) === 'http2') {
+    if ((options.transport ?? transportDefaults.server) === 'http2') {
       const server = new Http2GrpcServer(channelOptions, options.tls, this.flowControlWindow);
       server.addService(FlightServiceDefinition, this.implementation() as unknown as Record<string, Http2Handler>);
       this.server = server;
@@ -555,22 +537,10 @@ export class FlightServer {
     callback: sendUnaryData<unknown>,
     body: (context: CallContext) => MaybePromise<T>,
   ): void {
-    const started = performance.now();
-    let controller: AbortController | undefined;
-    let identity: string | undefined;
-    let trailers: Metadata | undefined;
-    (async () => {
-      const begun = await this.begin(method, call);
-      controller = begun.controller;
-      identity = begun.context.identity;
-      trailers = begun.context.trailers;
-      const result = await body(begun.context);
-      callback(null, result, begun.context.trailers);
-      this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
-    })().catch((error: unknown) => {
+    this.run(method, call, body, (result, trailers) => callback(null, result, trailers), (error, trailers) => {
       const status = withTrailers(toGrpcStatus(error), trailers);
       callback(status);
-      this.finish(method, call, started, controller, identity, status.code, status.details);
+      return status;
     });
   }
 
@@ -578,6 +548,27 @@ export class FlightServer {
     method: FlightMethodName,
     call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
     body: (context: CallContext, authenticated: boolean) => Promise<void>,
+  ): void {
+    this.run(method, call, body, (_, trailers) => call.end(trailers), (error, trailers, controller) => {
+      const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
+      const status = cancelled
+        ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() }
+        : withTrailers(toGrpcStatus(error), trailers);
+      if (!cancelled) {
+        if (call instanceof Http2ServerCall) call.endWithStatus(status);
+        else call.emit('error', status);
+      }
+      return status;
+    });
+  }
+
+  /** A call from begin to finish: `succeed` answers with the body's result, `fail` with the status it returns. */
+  private run<T>(
+    method: FlightMethodName,
+    call: AnyCall,
+    body: (context: CallContext, authenticated: boolean) => MaybePromise<T>,
+    succeed: (result: T, trailers: Metadata) => void,
+    fail: (error: unknown, trailers: Metadata | undefined, controller: AbortController | undefined) => { code: GrpcStatus; details: string },
   ): void {
     const started = performance.now();
     let controller: AbortController | undefined;
@@ -588,18 +579,10 @@ export class FlightServer {
       controller = begun.controller;
       identity = begun.context.identity;
       trailers = begun.context.trailers;
-      await body(begun.context, begun.authenticated);
-      call.end(begun.context.trailers);
+      succeed(await body(begun.context, begun.authenticated), begun.context.trailers);
       this.finish(method, call, started, controller, identity, GrpcStatus.OK, 'OK');
     })().catch((error: unknown) => {
-      const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
-      const status = cancelled
-        ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() }
-        : withTrailers(toGrpcStatus(error), trailers);
-      if (!cancelled) {
-        if (call instanceof Http2ServerCall) call.endWithStatus(status);
-        else call.emit('error', status);
-      }
+      const status = fail(error, trailers, controller);
       this.finish(method, call, started, controller, identity, status.code, status.details);
     });
   }

@@ -3,12 +3,13 @@
 // reader that turns a stream of received messages into an async iterator.
 
 import type { Readable, Writable } from 'node:stream';
+import { DEFAULT_WRITE_BUFFER_BYTES } from './defaults.ts';
 import { FlightError } from './error.ts';
 import { FlightDataMessage, type OutgoingFlightData } from './flight-data.ts';
 import { GRPC_PREFIX, MessageParts, PrefixedMessage } from './grpc-server.ts';
 
 /** At most this many bytes of encoded messages wait in grpc-js per stream, unless one message is larger. */
-export const DEFAULT_WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
+export { DEFAULT_WRITE_BUFFER_BYTES };
 
 /**
  * And at most this many messages. grpc-js completes a write only after the event loop turns, so

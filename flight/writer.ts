@@ -1,7 +1,7 @@
 // Arrow -> a stream of FlightData, written through a sink that applies backpressure.
 
 import { RecordBatch, Schema } from 'apache-arrow';
-import { compareSchemas } from 'apache-arrow/visitor/typecomparator';
+import { compareSchemas } from './arrow-internals.ts';
 import { FlightDataEncoder, type FlightDataEncoderOptions } from './encoder.ts';
 import { FlightError } from './error.ts';
 import type { OutgoingFlightData } from './flight-data.ts';

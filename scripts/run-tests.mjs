@@ -1,8 +1,15 @@
 // Runs every test/**/*.test.ts file with node's built-in test runner (Node 20 has no glob
 // support in `node --test`, and tsx provides TypeScript). Pass file or folder filters to narrow.
+// When a selected file uses the pyarrow peers (imports test/support/peers.ts, directly or through
+// another test module), scripts/setup-peers.sh runs first: a no-op when the venv is up to date, an
+// install from PyPI otherwise, and a clear failure when Python or PyPI is missing.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PEERS_MODULE = join(root, 'test', 'support', 'peers.ts');
 
 function collect(dir, out) {
   for (const name of readdirSync(dir).sort()) {
@@ -13,16 +20,38 @@ function collect(dir, out) {
   return out;
 }
 
+/** True if `file` imports the peers module, following relative imports. */
+function needsPeers(file, seen = new Set()) {
+  const path = resolve(file);
+  if (path === PEERS_MODULE) return true;
+  if (seen.has(path) || !existsSync(path)) return false;
+  seen.add(path);
+  const source = readFileSync(path, 'utf8');
+  for (const [, specifier] of source.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+\.ts)'/g)) {
+    if (needsPeers(join(dirname(path), specifier), seen)) return true;
+  }
+  return false;
+}
+
 const filters = process.argv.slice(2);
-let files = collect('test', []);
+let files = collect(join(root, 'test'), []);
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
+
+if (files.some((f) => needsPeers(f))) {
+  const setup = spawnSync('bash', [join(root, 'scripts', 'setup-peers.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (setup.status !== 0) {
+    console.error(`npm test: the pyarrow peer environment could not be set up (scripts/setup-peers.sh ${setup.error ? setup.error.message : `exit ${setup.status}`}); the interop tests need it`);
+    process.exit(1);
+  }
+}
+
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--import', pathToFileURL(join(root, 'test', 'support', 'environment.ts')).href, '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -3,8 +3,10 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { transportDefaults, transportsFromEnvironment } from '../flight/defaults.ts';
 import { DuckDBFlightServer, SERVER_VERSION } from './duckdb-flight-server.ts';
 import { createLogger, type LogLevel } from './logger.ts';
+import { DEFAULT_BATCH_ROWS, DEFAULT_DB_PATH, DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_GRACE_MS } from './settings.ts';
 
 /** Users as `name:password` lines (a file) or comma-separated pairs (DUCK_FLIGHT_USERS). */
 export function parseUsers(text: string, source: string): Map<string, string> {
@@ -25,12 +27,14 @@ function urlHost(host: string): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // The transports' defaults, for comparing them under the same tests and benchmarks.
+  Object.assign(transportDefaults, transportsFromEnvironment(process.env));
   const args = await yargs(argv)
     .scriptName('duck-flight')
     .usage('$0 [options]\n\nServes a DuckDB database over Apache Arrow Flight.')
-    .option('host', { type: 'string', default: 'localhost', describe: 'Host or address to bind' })
-    .option('port', { type: 'number', default: 8815, describe: 'Port to bind (0 picks a free one)' })
-    .option('db-path', { type: 'string', default: 'duck_flight.db', describe: "DuckDB database file; ':memory:' for an in-memory database" })
+    .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'Host or address to bind' })
+    .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'Port to bind (0 picks a free one)' })
+    .option('db-path', { type: 'string', default: DEFAULT_DB_PATH, describe: "DuckDB database file; ':memory:' for an in-memory database" })
     .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: 'info' as LogLevel, describe: 'Log verbosity (JSON lines)' })
     .option('log-file', { type: 'string', describe: 'Append logs to this file instead of stderr' })
     .option('auth', { type: 'boolean', default: false, describe: 'Require Basic-to-Bearer token auth; users from --users-file or DUCK_FLIGHT_USERS (user:password,...)' })
@@ -40,7 +44,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('tls-client-ca', { type: 'string', describe: 'PEM CA: require client certificates signed by it (mutual TLS)' })
     .option('read-only', { type: 'boolean', default: false, describe: 'Open the database read-only; uploads and writes are refused' })
     .option('external-access', { type: 'boolean', default: true, describe: "Let SQL read and write the server's files and network (--no-external-access for servers beyond loopback)" })
-    .option('batch-rows', { type: 'number', default: 65536, describe: 'Rows per Arrow record batch sent' })
+    .option('batch-rows', { type: 'number', default: DEFAULT_BATCH_ROWS, describe: 'Rows per Arrow record batch sent' })
     .option('threads', {
       type: 'number',
       describe: "DuckDB worker threads (default: DuckDB's, one per core). Fewer leaves cores to the JS thread that builds and sends Arrow batches",
@@ -99,7 +103,7 @@ export async function main(argv: string[]): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal, activeCalls: server.flight.activeCalls });
     server
-      .close(10_000)
+      .close(SHUTDOWN_GRACE_MS)
       .then(() => {
         logger.info('stopped', { signal });
         process.exit(0);

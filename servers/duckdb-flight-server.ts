@@ -1,6 +1,6 @@
 // The DuckDB Flight server: the Flight handlers over one DuckDB database.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ChannelOptions } from '@grpc/grpc-js';
 import { FlightServer, type CallRecord, type FlightHandlers } from '../flight/index.ts';
 import { doAction, listActions } from './actions.ts';
@@ -12,10 +12,22 @@ import { silentLogger, type Logger } from './logger.ts';
 import type { MetricsOptions, ServerMetrics } from './metrics.ts';
 import { descriptorSql, flightInfo, listFlights, pollFlightInfo, querySchema, decodeSql, runQuery } from './query.ts';
 import { upload } from './upload.ts';
+import { DEFAULT_BATCH_ROWS, MAX_ACTION_ROWS, SHUTDOWN_GRACE_MS } from './settings.ts';
 import { withFlightSql } from './flightsql/index.ts';
 import { staticUsers } from '../flight/index.ts';
 
-export const SERVER_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const SERVER_VERSION: string = packageVersion();
+
+/** The package's version: package.json is one folder up from the source, two from the build (dist/servers/). */
+function packageVersion(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    const url = new URL(path, import.meta.url);
+    if (!existsSync(url)) continue;
+    const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version: string };
+    if (pkg.name === 'duck-takes-flight') return pkg.version;
+  }
+  throw new Error(`package.json of duck-takes-flight not found above ${import.meta.url}`);
+}
 
 export interface DuckDBFlightServerOptions {
   /** Database file, or ':memory:' (default). */
@@ -82,10 +94,10 @@ export class DuckDBFlightServer {
       settings: options.duckdbSettings ?? {},
     });
     const settings: ServerSettings = {
-      batchRows: options.batchRows ?? 65_536,
+      batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
       readOnly: options.readOnly ?? false,
       externalAccess: options.externalAccess ?? true,
-      maxActionRows: 10_000,
+      maxActionRows: MAX_ACTION_ROWS,
     };
     const service: ServiceContext = {
       engine,
@@ -123,7 +135,7 @@ export class DuckDBFlightServer {
   }
 
   /** Finishes or cancels calls in progress (after `graceMs`), checkpoints and closes the database. */
-  async close(graceMs = 10_000): Promise<void> {
+  async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     await this.flight.close(graceMs);
     await this.metrics?.close();
     await this.engine.close();

@@ -12,12 +12,13 @@ import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
 import { plainTableScan, tableRowCount } from './table-scan.ts';
 import { admit, checkText, type GateSettings } from './sql-gate.ts';
+import { MAX_SQL_BYTES } from './settings.ts';
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Tickets and commands beyond this size are refused before DuckDB sees them. */
-export const MAX_SQL_BYTES = 1024 * 1024;
+export { MAX_SQL_BYTES };
 
 /** Statement types that produce rows; the others answer with a one-row status table. */
 const ROW_STATEMENTS = new Set<StatementType>([

@@ -6,6 +6,7 @@ import { appendBatches } from './bridge/index.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
 import { decodeSql } from './query.ts';
+import { PUT_MODE_HEADER } from './settings.ts';
 
 const utf8 = new TextEncoder();
 
@@ -43,8 +44,7 @@ export async function* upload(service: ServiceContext, reader: FlightDataReader,
   yield utf8.encode(JSON.stringify({ table, rows: result.rows, created: result.created }));
 }
 
-/** Header by which a client asks to replace the table instead of appending to it. */
-export const PUT_MODE_HEADER = 'x-duck-flight-put-mode';
+export { PUT_MODE_HEADER };
 
 function uploadMode(context: CallContext): 'if-missing' | 'replace' | 'never' {
   const value = context.headers.get(PUT_MODE_HEADER)[0];

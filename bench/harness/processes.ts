@@ -11,8 +11,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The `duck-flight` entry point. */
-export const DUCK_FLIGHT_BIN = join(here, '..', '..', 'bin', 'duck-flight.js');
+/** The `duck-flight` CLI's source, run through tsx (bin/duck-flight.js runs the build, which may be stale). */
+export const DUCK_FLIGHT_BIN = join(here, '..', '..', 'servers', 'cli.ts');
 const EXIT_WITH_PARENT = join(here, 'exit-with-parent.mjs');
 
 /** The line the CLI prints on stdout once it accepts calls. */
@@ -228,6 +228,8 @@ function forkArgs(spec: ServerSpec): { args: string[]; env: NodeJS.ProcessEnv } 
   const args = [
     ...DUCK_FLIGHT_NODE_FLAGS,
     '--import',
+    'tsx',
+    '--import',
     EXIT_WITH_PARENT,
     DUCK_FLIGHT_BIN,
     '--host',
@@ -252,7 +254,7 @@ function forkArgs(spec: ServerSpec): { args: string[]; env: NodeJS.ProcessEnv } 
 }
 
 /**
- * Forks `node bin/duck-flight.js` for `spec` now; `await server.ready` for its location. The
+ * Forks `node --import tsx servers/cli.ts` for `spec` now; `await server.ready` for its location. The
  * child's stdout is read for the ready line, its stderr goes line by line to `spec.onStderr` and
  * its last lines are kept for error messages (a port in use is reason 'port-in-use').
  */

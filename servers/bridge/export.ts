@@ -1,11 +1,12 @@
 import duckdb from '@duckdb/node-bindings';
 import { ResultReturnType, type StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
 import { Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
+import { DEFAULT_BATCH_ROWS } from '../settings.ts';
 import { leaseConnection, type ConnectionLease } from './connection-lease.ts';
 import type { ColumnBuilder } from './duckdb-to-arrow/column-builder.ts';
 import { containsTimestampTz, createColumnBuilder } from './duckdb-to-arrow/builders.ts';
 
-export const DEFAULT_BATCH_ROWS = 65536;
+export { DEFAULT_BATCH_ROWS };
 const DEFAULT_MAX_BATCH_BYTES = 64 * 1024 * 1024;
 
 export interface QueryStreamOptions {

@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
+import { MAX_PREPARED_STATEMENTS, PREPARED_STATEMENT_IDLE_MS } from '../settings.ts';
 import { FlightError } from '../../flight/index.ts';
 import type { ParameterSets } from './parameters.ts';
 
@@ -40,8 +41,8 @@ export class PreparedStatements {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(options: PreparedStatementOptions = {}) {
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 30 * 60_000;
-    this.maxStatements = options.maxStatements ?? 10_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? PREPARED_STATEMENT_IDLE_MS;
+    this.maxStatements = options.maxStatements ?? MAX_PREPARED_STATEMENTS;
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, this.idleTimeoutMs)).unref();
   }
 

@@ -1,9 +1,9 @@
 // `npm run bench` in a tiny mode, run as a process: the matrix and a two-size batch sweep with
 // the pyarrow reference beside ours, then the JSON and the chart it writes, the ratios in them,
-// and no server left running. Needs the reference peers (npm run peers).
+// and no server left running. Needs the reference peers (support/peers.ts).
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPERATIONS, OPERATION_LABELS, type RunReport } from '../../bench/chart.ts';
+import { peerPython } from '../support/peers.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PYTHON = join(root, '.peers', 'venv', 'bin', 'python');
 const ROWS = 20_000;
 
 let dir: string;
@@ -38,11 +38,10 @@ function isAlive(pid: number): boolean {
 
 describe('npm run bench (tiny)', () => {
   test('writes the JSON and the chart, with ours, the reference and their ratio for every operation', async () => {
-    assert.ok(existsSync(PYTHON), `the reference peer needs ${PYTHON}: run npm run peers`);
     const out = join(dir, 'results');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', '--rows', String(ROWS), '--runs', '1', '--warmup', '0', '--no-micro', '--batch-rows', '16K,64K', '--out-dir', out, '--data-dir', join(dir, 'data')],
+      ['--import', 'tsx', 'bench/run.ts', '--rows', String(ROWS), '--runs', '1', '--warmup', '0', '--no-micro', '--batch-rows', '16K,64K', '--python', peerPython(), '--out-dir', out, '--data-dir', join(dir, 'data')],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

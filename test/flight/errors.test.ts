@@ -6,8 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Dictionary, Int32, Table, Utf8, makeData, makeVector, tableFromArrays, vectorFromArray, type RecordBatch } from 'apache-arrow';
-import { BufferRegion, DictionaryBatch, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { BufferRegion, DictionaryBatch, Message, RecordBatchHeader, VectorAssembler } from '../../flight/arrow-internals.ts';
 import {
   FlightClient,
   FlightDataEncoder,

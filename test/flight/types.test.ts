@@ -7,8 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Field, Int32, MessageHeader, RecordBatch, Schema, Struct, Table, Utf8, makeData, tableFromIPC, vectorFromArray, Dictionary } from 'apache-arrow';
-import { Message, DictionaryBatch, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { Message, DictionaryBatch, RecordBatchHeader, VectorAssembler } from '../../flight/arrow-internals.ts';
 import { FlightClient, FlightDescriptor, decodeFlightData, encodeFlightData } from '../../flight/index.ts';
 import {
   NULL_ROW,

@@ -5,13 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, spawnServer, type ServerProcess } from '../support/duck-server.ts';
+import { peerPython } from '../support/peers.ts';
 
 const run = promisify(execFile);
-const PYTHON = join(REPO_ROOT, '.peers', 'venv', 'bin', 'python');
 const CHECKS = join(REPO_ROOT, 'test', 'peers', 'flightsql', 'adbc_checks.py');
 
 /** Every check in adbc_checks.py, in its order (a test below keeps the two lists equal). */
@@ -49,7 +48,7 @@ interface CheckResult {
 
 async function python(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(PYTHON, [CHECKS, ...args], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(peerPython(), [CHECKS, ...args], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; code?: number | string };
@@ -62,9 +61,6 @@ describe('Flight SQL through the ADBC Flight SQL driver (Python dbapi, Go driver
   let server: ServerProcess;
 
   before(async () => {
-    if (!existsSync(PYTHON)) {
-      throw new Error(`the Python peers are not installed (${PYTHON} is missing): run \`npm run peers\` first`);
-    }
     const probe = await python(['--list']);
     assert.equal(probe.code, 0, `adbc_checks.py --list failed (run \`npm run peers\` to repair the venv):\n${probe.stderr}`);
     server = await spawnServer();

@@ -4,8 +4,7 @@
 // canary table whose checksum must never change.
 
 import { Table, Utf8, makeVector, vectorFromArray, type RecordBatch } from 'apache-arrow';
-import { BufferRegion, FieldNode, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { BufferRegion, FieldNode, Message, RecordBatchHeader, VectorAssembler } from '../../flight/arrow-internals.ts';
 import { FlightDataEncoder, FlightDescriptor, decodeFlightData, encodeFlightData } from '../../flight/index.ts';
 
 export const utf8 = new TextEncoder();

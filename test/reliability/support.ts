@@ -13,6 +13,7 @@ import { cpuSeconds, residentBytes, rows } from '../server/helpers.ts';
 const CLIENT_SCRIPT = join(REPO_ROOT, 'test', 'reliability', 'fixtures', 'client.ts');
 const SERVER_SCRIPT = join(REPO_ROOT, 'test', 'reliability', 'fixtures', 'server.ts');
 const PRELOAD = join(REPO_ROOT, 'test', 'support', 'stop-with-parent.mjs');
+const ENVIRONMENT = join(REPO_ROOT, 'test', 'support', 'environment.ts');
 
 /** Rows [start, start + n) of the upload table (id, v = id * 0.5, s = 'row-<id>'): bench/load.ts's rows. */
 export const uploadBatch = rowsBatch;
@@ -38,7 +39,7 @@ export interface ClientProcess {
 
 /** Starts test/reliability/fixtures/client.ts as its own process (it dies with us). */
 export function spawnClient(mode: 'get' | 'stall' | 'put' | 'call', location: string, args: object): ClientProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, CLIENT_SCRIPT, mode, location, JSON.stringify(args)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, '--import', ENVIRONMENT, CLIENT_SCRIPT, mode, location, JSON.stringify(args)], {
     cwd: REPO_ROOT,
     stdio: 'pipe',
   });
@@ -108,7 +109,7 @@ export interface FixtureServer {
  * options the CLI has no flags for) as its own process, which dies with us.
  */
 export async function spawnFixtureServer(options: object, env: Record<string, string> = {}): Promise<FixtureServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, SERVER_SCRIPT, JSON.stringify(options)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, '--import', ENVIRONMENT, SERVER_SCRIPT, JSON.stringify(options)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: 'pipe',

@@ -1,5 +1,5 @@
 // The duck-flight CLI as a real process, for the server tests: spawnServer() starts
-// `bin/duck-flight.js` on a free port, waits for the line it prints when ready, and stops it
+// its TypeScript source (servers/cli.ts through tsx, never a stale build) on a free port, waits for the line it prints when ready, and stops it
 // (SIGTERM, then SIGKILL) when the test is done. Also: temp folders, a self-signed certificate,
 // and `runCli` for invocations that are expected to exit by themselves (--help, bad options).
 
@@ -13,7 +13,7 @@ import { DuckDBFlightClient, type DuckDBFlightClientOptions } from '../../client
 import { DUCK_FLIGHT_NODE_FLAGS } from '../../servers/node-flags.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const CLI = join(REPO_ROOT, 'bin', 'duck-flight.js');
+const CLI = join(REPO_ROOT, 'servers', 'cli.ts');
 const PRELOAD = join(REPO_ROOT, 'test', 'support', 'stop-with-parent.mjs');
 const READY = /^duck-flight listening on (grpc(?:\+tls)?:\/\/\S+:(\d+))$/m;
 
@@ -117,7 +117,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
 
 /** Spawns the CLI with the test preload (stdin stays a pipe, so the child dies with us). */
 export function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', PRELOAD, CLI, ...args], {
+  return spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', 'tsx', '--import', PRELOAD, CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: 'pipe',
@@ -126,7 +126,7 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Chil
 
 /** Runs the CLI to completion (for --help, bad options, a port in use). */
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     encoding: 'utf8',

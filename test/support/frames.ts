@@ -3,7 +3,7 @@
 // stream format so that arrow-js's own IPC reader and writer can check our encoder and decoder.
 
 import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
-import { Message } from 'apache-arrow/ipc/metadata/message';
+import { Message } from '../../flight/arrow-internals.ts';
 import {
   FlightDataDecoder,
   FlightDataEncoder,

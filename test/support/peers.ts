@@ -12,11 +12,11 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const PEERS = join(REPO_ROOT, 'test', 'peers');
 
-/** The peer interpreter; throws, naming the fix, when the environment was never built. */
+/** The peer interpreter (in $DUCK_FLIGHT_PEERS_VENV, else .peers/venv); throws, naming the fix, when the environment was never built. */
 export function peerPython(): string {
-  const python = join(REPO_ROOT, '.peers', 'venv', 'bin', 'python');
+  const python = join(process.env['DUCK_FLIGHT_PEERS_VENV'] ?? join(REPO_ROOT, '.peers', 'venv'), 'bin', 'python');
   if (!existsSync(python)) {
-    throw new Error(`the pyarrow peer environment is missing (${python}): run \`npm run peers\` (bash scripts/setup-peers.sh) first`);
+    throw new Error(`the pyarrow peer environment is missing (${python}): \`npm test\` builds it (bash scripts/setup-peers.sh)`);
   }
   return python;
 }
