@@ -13,6 +13,7 @@ import { descriptorSql, flightInfo, listFlights, pollFlightInfo, querySchema, de
 import { upload } from './upload.ts';
 import { withFlightSql } from './flightsql/index.ts';
 import { staticUsers } from '../flight/index.ts';
+import { chooseBridge, type BridgeKind } from './bridge/native.ts';
 
 export const SERVER_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -29,6 +30,8 @@ export interface DuckDBFlightServerOptions {
   users?: ReadonlyMap<string, string>;
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer; requireClientCert?: boolean };
   batchRows?: number;
+  /** 'native' (the addon; an error when it cannot load), 'js', or undefined: native when it loads. */
+  bridge?: BridgeKind;
   maxMessageBytes?: number;
   logger?: Logger;
   duckdbSettings?: Record<string, string>;
@@ -71,6 +74,8 @@ export class DuckDBFlightServer {
 
   static async start(options: DuckDBFlightServerOptions = {}): Promise<DuckDBFlightServer> {
     const logger = options.logger ?? silentLogger;
+    const { bridge, reason } = chooseBridge(options.bridge);
+    logger.info(`bridge: ${bridge}`, { bridge, reason });
     const engine = await Engine.open({
       path: options.dbPath ?? ':memory:',
       readOnly: options.readOnly ?? false,
@@ -82,6 +87,7 @@ export class DuckDBFlightServer {
       readOnly: options.readOnly ?? false,
       externalAccess: options.externalAccess ?? true,
       maxActionRows: 10_000,
+      bridge,
     };
     const service: ServiceContext = {
       engine,
