@@ -18,7 +18,11 @@ export interface NativeField {
   children: NativeField[];
   /** The value type of a dictionary-encoded field; `format` is then the index type. */
   dictionary: NativeField | null;
+  dictionaryOrdered?: boolean;
 }
+
+/** An export stream inside the addon (an opaque, type-tagged external). */
+export type NativeExportHandle = { readonly __nativeExport: unique symbol };
 
 /** One Arrow IPC message built by the addon: the flatbuffer Message and its 8-byte aligned body. */
 export interface NativeMessage {
@@ -33,6 +37,24 @@ export interface NativeAddon {
   libraryVersion(): string;
   /** True when `connection` (from @duckdb/node-bindings' connect()) is usable; throws otherwise. */
   checkConnection(connection: duckdb.Connection): boolean;
+  /**
+   * Prepares the last statement of `sql` on `connection` (the statements before it must have
+   * run) and starts streaming its result on a thread of the addon's. Rejects with DuckDB's
+   * message when the statement cannot be prepared.
+   */
+  openExport(
+    connection: duckdb.Connection,
+    sql: string,
+    options: { batchRows: number; maxBatchBytes: number; readAhead: number },
+  ): Promise<{ stream: NativeExportHandle; fields: NativeField[] }>;
+  /**
+   * The messages of the next batch (dictionary batches before the first record batch), or null
+   * at the end. Rejects with DuckDB's message when the query fails while streaming. One call at
+   * a time per stream.
+   */
+  nextExport(stream: NativeExportHandle): Promise<NativeMessage[] | null>;
+  /** Interrupts the query if it still runs; resolves once it has stopped and the connection is free. */
+  closeExport(stream: NativeExportHandle): Promise<void>;
 }
 
 export type NativeLoad = { addon: NativeAddon; reason: string } | { addon: null; reason: string };
