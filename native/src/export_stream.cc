@@ -154,8 +154,10 @@ class ExportStream {
   void cancel() {
     std::lock_guard<std::mutex> lock(mutex_);
     cancelled_ = true;
-    // Only while a result is open: an interrupt after the query ended would hit the next one.
-    if (resultOpen_) duckdb_interrupt(connection_);
+    // Also while duckdb_execute_prepared_streaming is still running the query (an aggregate
+    // computes everything before its first chunk). An interrupt of an idle connection does not
+    // reach the next query: DuckDB clears the flag when a query starts.
+    if (!finished_) duckdb_interrupt(connection_);
     room_.notify_all();
   }
 
@@ -193,6 +195,10 @@ class ExportStream {
 
   void produce() {
     std::string error;
+    if (cancelled_) {
+      finish(error);
+      return;
+    }
     duckdb_result result;
     std::memset(&result, 0, sizeof(result));
     if (duckdb_execute_prepared_streaming(prepared_, &result) != DuckDBSuccess) {
@@ -201,11 +207,6 @@ class ExportStream {
       duckdb_destroy_result(&result);
       finish(error);
       return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      resultOpen_ = true;
-      if (cancelled_) duckdb_interrupt(connection_);
     }
     duckdb_arrow_options options = duckdb_result_get_arrow_options(&result);
     std::vector<OwnedArray> arrays;  // the arrays the pending pieces point into
@@ -280,10 +281,6 @@ class ExportStream {
     if (ok && !cancelled_) ok = flush();
     arrays.clear();
     duckdb_destroy_arrow_options(&options);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      resultOpen_ = false;
-    }
     duckdb_destroy_result(&result);
     finish(error);
   }
@@ -314,7 +311,6 @@ class ExportStream {
   std::deque<std::vector<IpcMessage>> queue_;
   bool finished_ = false;
   std::atomic<bool> cancelled_{false};
-  bool resultOpen_ = false;
   std::string producerError_;
 };
 
