@@ -2,6 +2,9 @@
 //   (a) floor   a bare streaming scan of SELECT * FROM flights through node-bindings: chunks
 //               fetched, nothing read out of them
 //   (b) export  streamQuery of the same query into Arrow record batches
+//   (n) native  the native addon's export of the same query: DuckDB's own converter on the
+//               addon's thread, into IPC record batch messages ready to frame (nothing sent);
+//               with the JavaScript thread's busy time meanwhile (event loop utilization)
 //   (c) import  appendBatches of those batches (held in memory) into a new table, against
 //               DuckDB's own INSERT INTO ... SELECT of the same rows from the in-memory table
 //               and from the Parquet file
@@ -18,10 +21,13 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Data, RecordBatch, Schema } from 'apache-arrow';
 import CliTable from 'cli-table3';
 import { appendBatches, DEFAULT_BATCH_ROWS, streamQuery } from '../servers/bridge/index.ts';
+import { loadNative } from '../servers/bridge/native.ts';
+import { streamQueryNative } from '../servers/bridge/native-export.ts';
+import { connectShared, openSharedDatabase } from '../servers/bridge/shared-connection.ts';
 import { machineFacts, spread, type Spread } from './common.ts';
 
 interface Options {
@@ -117,6 +123,20 @@ async function exportBatches(connection: DuckDBConnection, options: Options, kee
   return { rows, bytes, schema: stream.schema };
 }
 
+/** (n) the native export: IPC messages built off the JS thread; how busy the JS thread was meanwhile. */
+async function exportNative(connection: DuckDBConnection, options: Options) {
+  const before = performance.eventLoopUtilization();
+  const stream = await streamQueryNative(connection, 'SELECT * FROM flights', { batchRows: options.batchRows });
+  let rows = 0;
+  let bytes = 0;
+  for await (const batch of stream) {
+    rows += batch.numRows;
+    bytes += batch.body.byteLength + batch.header.byteLength;
+  }
+  const busy = performance.eventLoopUtilization(before);
+  return { rows, bytes, jsBusySeconds: busy.active / 1000 };
+}
+
 async function* iterate(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
   for (const batch of batches) yield batch;
 }
@@ -134,9 +154,11 @@ function row(name: string, s: Spread, rows: number, floor: number | null): strin
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const parquet = await flightsParquet(options);
-  const instance = await DuckDBInstance.create(':memory:', options.threads !== null ? { threads: String(options.threads[0]) } : {});
-  const connection = await instance.connect();
-  const target = await instance.connect();
+  const { instance, database } = await openSharedDatabase(':memory:', options.threads !== null ? { threads: String(options.threads[0]) } : {});
+  const connection = await connectShared(database);
+  const target = await connectShared(database);
+  const native = loadNative();
+  if (!native.addon) console.log(`no native mode: ${native.reason}`);
   await configure(connection, options);
   await configure(target, options);
 
@@ -151,7 +173,8 @@ async function main(): Promise<void> {
   console.log(`${rows.toLocaleString('en-US')} rows loaded from ${parquet} in ${loadSeconds.toFixed(1)} s; DuckDB threads ${settings[0]}, streaming_buffer_size ${settings[1]}`);
 
   const threadCounts = options.threads ?? [Number(settings[0])];
-  const byThreads = threadCounts.map((threads) => ({ threads, floor: [] as number[], exported: [] as number[] }));
+  const byThreads = threadCounts.map((threads) => ({ threads, floor: [] as number[], exported: [] as number[], native: [] as number[], nativeBusy: [] as number[] }));
+  let nativeBytes = 0;
   let arrowBytes = 0;
   let schema: Schema | null = null;
   for (let run = 0; run < options.runs; run++) {
@@ -166,13 +189,23 @@ async function main(): Promise<void> {
       if (scanned !== rows || out.rows !== rows) throw new Error(`row counts disagree: ${rows} in the table, ${scanned} scanned, ${out.rows} exported`);
       arrowBytes = out.bytes;
       schema = out.schema;
+      let nativeNote = '';
+      if (native.addon) {
+        started = performance.now();
+        const n = await exportNative(connection, options);
+        side.native.push(seconds(started));
+        side.nativeBusy.push(n.jsBusySeconds);
+        if (n.rows !== rows) throw new Error(`the native export gave ${n.rows} rows, expected ${rows}`);
+        nativeBytes = n.bytes;
+        nativeNote = `, native ${side.native[run].toFixed(3)} s (JS thread busy ${n.jsBusySeconds.toFixed(3)} s)`;
+      }
       console.log(
-        `run ${run + 1}/${options.runs}, threads ${side.threads}: floor ${side.floor[run].toFixed(3)} s, streamQuery ${side.exported[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`,
+        `run ${run + 1}/${options.runs}, threads ${side.threads}: floor ${side.floor[run].toFixed(3)} s, streamQuery ${side.exported[run].toFixed(3)} s${nativeNote} (load ${loadavg()[0].toFixed(1)})`,
       );
     }
   }
   if (threadCounts.length > 1) await connection.run(`SET threads = ${threadCounts[0]}`);
-  const { floor, exported } = byThreads[0]!;
+  const { floor, exported, native: nativeSeconds, nativeBusy } = byThreads[0]!;
 
   const imported: number[] = [];
   const insertTable: number[] = [];
@@ -218,6 +251,8 @@ async function main(): Promise<void> {
   const results = {
     floor: spread(floor),
     streamQuery: spread(exported),
+    native: nativeSeconds.length > 0 ? spread(nativeSeconds) : null,
+    nativeJsBusy: nativeBusy.length > 0 ? spread(nativeBusy) : null,
     appendBatches: imported.length > 0 ? spread(imported) : null,
     insertFromTable: insertTable.length > 0 ? spread(insertTable) : null,
     insertFromParquet: insertParquet.length > 0 ? spread(insertParquet) : null,
@@ -228,6 +263,7 @@ async function main(): Promise<void> {
   const ratios = {
     exportOverFloor: results.streamQuery.median / results.floor.median,
     exportOverFloorPerRun: spread(pairRatios),
+    nativeOverFloor: nativeSeconds.length > 0 ? spread(nativeSeconds.map((value, i) => value / floor[i])).median : null,
     appendOverInsertFromTable: results.appendBatches && results.insertFromTable ? results.appendBatches.median / results.insertFromTable.median : null,
     appendOverInsertFromParquet: results.appendBatches && results.insertFromParquet ? results.appendBatches.median / results.insertFromParquet.median : null,
   };
@@ -239,6 +275,7 @@ async function main(): Promise<void> {
   if (threadSides.length === 1) {
     table.push(row('(a) floor: bare chunk scan', results.floor, rows, null));
     table.push(row('(b) streamQuery -> Arrow', results.streamQuery, rows, results.floor.median));
+    if (results.native) table.push(row('(n) native -> IPC messages', results.native, rows, results.floor.median));
   } else {
     for (const side of threadSides) table.push(row(`(a) floor, DuckDB threads ${side.threads}`, side.floor, rows, null));
     for (const side of threadSides) table.push(row(`(b) streamQuery, DuckDB threads ${side.threads}`, side.streamQuery, rows, bestFloor));
@@ -253,6 +290,13 @@ async function main(): Promise<void> {
   console.log(
     `Arrow data: ${(arrowBytes / 1e9).toFixed(2)} GB (${(arrowBytes / rows).toFixed(1)} bytes/row); export ${(arrowBytes / results.streamQuery.median / 1e9).toFixed(2)} GB/s`,
   );
+  if (results.native && results.nativeJsBusy) {
+    console.log(
+      `native: ${(nativeBytes / 1e9).toFixed(2)} GB of IPC messages; native / floor ${ratios.nativeOverFloor!.toFixed(2)} (median of per-run ratios); ` +
+        `JS thread busy ${results.nativeJsBusy.median.toFixed(3)} s = ${((results.nativeJsBusy.median / nativeBytes) * 1e9).toFixed(3)} s per GB ` +
+        `(streamQuery: the JS thread is busy throughout, ${((results.streamQuery.median / arrowBytes) * 1e9).toFixed(3)} s per GB)`,
+    );
+  }
   if (threadSides.length > 1) {
     console.log(
       'streamQuery / fastest floor: ' + threadSides.map((side) => `threads ${side.threads}: ${(side.streamQuery.median / bestFloor).toFixed(2)}`).join(', '),
@@ -276,6 +320,7 @@ async function main(): Promise<void> {
         batchRows: options.batchRows,
         duckdb: { threads: String(settings[0]), streamingBufferSize: String(settings[1]) },
         arrowBytes,
+        nativeBytes,
         loadSeconds,
         seconds: results,
         rowsPerSecond: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v === null ? null : rows / v.median])),

@@ -16,6 +16,7 @@ import {
 import { RecordBatch, Schema, Table } from 'apache-arrow';
 import { basicAuthHeader } from './auth.ts';
 import { CLIENT_KEEPALIVE, DEFAULT_CLIENT_WINDOW_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, transportDefaults, type ClientTransport } from './defaults.ts';
+import { EncodedBatch } from './encoded-batch.ts';
 import { FlightError, fromGrpcError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import {
@@ -94,6 +95,8 @@ export interface FlightExchange {
   readonly reader: FlightCallReader;
   writeSchema(schema: Schema, appMetadata?: Uint8Array): Promise<void>;
   write(batch: RecordBatch, appMetadata?: Uint8Array): Promise<void>;
+  /** A batch already serialized as IPC (see EncodedBatch), after its schema. */
+  writeEncoded(batch: EncodedBatch): Promise<void>;
   writeMetadata(appMetadata: Uint8Array): Promise<void>;
   /** Done writing: the server sees the end of our stream and may finish its answer. */
   end(): void;
@@ -468,6 +471,7 @@ export class FlightClient {
       // a FlightError, like everything else this client rejects with.
       writeSchema: (schema, appMetadata) => writer.writeSchema(schema, appMetadata).catch(mapWriteError),
       write: (batch, appMetadata) => writer.write(batch, appMetadata).catch(mapWriteError),
+      writeEncoded: (batch) => writer.writeEncoded(batch).catch(mapWriteError),
       writeMetadata: (appMetadata) => writer.writeMetadata(appMetadata).catch(mapWriteError),
       end: () => call.end(),
       cancel: () => call.cancel(),
@@ -492,6 +496,7 @@ export class FlightClient {
         for await (const item of items) {
           if (item instanceof Schema) await exchange.writeSchema(item);
           else if (item instanceof RecordBatch) await exchange.write(item);
+          else if (item instanceof EncodedBatch) await exchange.writeEncoded(item);
           else if (item.batch) await exchange.write(item.batch, item.appMetadata);
           else if (item.appMetadata) await exchange.writeMetadata(item.appMetadata);
         }

@@ -8,6 +8,7 @@ import { Message, RecordBatchHeader, DictionaryBatch, VectorAssembler } from './
 import { layoutBody, type BodyLayout } from './body-layout.ts';
 import { encodeFlightData, FlightDataMessage, type BodyParts } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
+import type { EncodedBatch } from './encoded-batch.ts';
 import { FlightError } from './error.ts';
 
 import { DEFAULT_MAX_MESSAGE_BYTES } from './defaults.ts';
@@ -69,6 +70,16 @@ export class FlightDataEncoder {
     this.encodeDictionaries(batch, messages);
     this.encodeSlices(batch, appMetadata, messages);
     return messages;
+  }
+
+  /**
+   * The message for a batch serialized elsewhere (see EncodedBatch). It is sent as it is: the
+   * producer keeps it under the message limit, and sends its dictionaries before it.
+   */
+  encodeEncoded(batch: EncodedBatch, appMetadata?: Uint8Array): FlightDataMessage {
+    if (!this.schema) throw FlightError.internal('encodeEncoded called before encodeSchema');
+    const body = batch.body;
+    return new FlightDataMessage(batch.header, { length: body.byteLength, buffers: [body], offsets: [0] }, appMetadata, this.takeDescriptor());
   }
 
   private encodeSlices(batch: RecordBatch, appMetadata: Uint8Array | undefined, out: FlightDataMessage[]): void {

@@ -15,6 +15,7 @@ export { FlightDataEncoder, DEFAULT_MAX_MESSAGE_BYTES, type FlightDataEncoderOpt
 export { FlightDataDecoder, type DecodedMessage } from './decoder.ts';
 export { FlightDataReader, type FlightChunk } from './reader.ts';
 export { FlightDataWriter, type FlightOutputItem } from './writer.ts';
+export { EncodedBatch } from './encoded-batch.ts';
 export { FlightServer, type CallContext, type FlightHandlers, type FlightOutput, type FlightServerOptions, type CallRecord } from './server.ts';
 export { FlightClient, FlightCallReader, parseLocation, type CallOptions, type FlightClientOptions, type FlightExchange } from './client.ts';
 export { TokenAuthenticator, staticUsers, basicAuthHeader, secretsEqual, type BasicAuthValidator } from './auth.ts';

@@ -6,9 +6,13 @@ import { FlightDataEncoder, type FlightDataEncoderOptions } from './encoder.ts';
 import { FlightError } from './error.ts';
 import type { OutgoingFlightData } from './flight-data.ts';
 import type { FlightChunk } from './reader.ts';
+import { EncodedBatch } from './encoded-batch.ts';
 
-/** What a producer may hand a writer: the schema, a batch, or a batch or metadata with app_metadata. */
-export type FlightOutputItem = Schema | RecordBatch | FlightChunk;
+/**
+ * What a producer may hand a writer: the schema, a batch, a batch already serialized as IPC
+ * (after the schema it belongs to), or a batch or metadata with app_metadata.
+ */
+export type FlightOutputItem = Schema | RecordBatch | EncodedBatch | FlightChunk;
 
 export class FlightDataWriter {
   readonly encoder: FlightDataEncoder;
@@ -53,9 +57,17 @@ export class FlightDataWriter {
     await this.send(this.encoder.encodeMetadata(appMetadata));
   }
 
+  /** A batch serialized elsewhere, under the schema already written. */
+  async writeEncoded(batch: EncodedBatch): Promise<void> {
+    if (!this.schema) throw FlightError.internal('an encoded batch came before its schema');
+    this.rows += batch.numRows;
+    await this.send(this.encoder.encodeEncoded(batch, batch.appMetadata));
+  }
+
   async writeItem(item: FlightOutputItem): Promise<void> {
     if (item instanceof Schema) await this.writeSchema(item);
     else if (item instanceof RecordBatch) await this.write(item);
+    else if (item instanceof EncodedBatch) await this.writeEncoded(item);
     else if (item.batch) await this.write(item.batch, item.appMetadata);
     else if (item.appMetadata && item.appMetadata.byteLength > 0) await this.writeMetadata(item.appMetadata);
   }

@@ -45,6 +45,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('read-only', { type: 'boolean', default: false, describe: 'Open the database read-only; uploads and writes are refused' })
     .option('external-access', { type: 'boolean', default: true, describe: "Let SQL read and write the server's files and network (--no-external-access for servers beyond loopback)" })
     .option('batch-rows', { type: 'number', default: DEFAULT_BATCH_ROWS, describe: 'Rows per Arrow record batch sent' })
+    .option('bridge', {
+      choices: ['native', 'js'] as const,
+      describe: "DuckDB -> Arrow conversion: the native addon (DuckDB's own converter, off the JS thread) or the JavaScript bridge. Default: native when the addon loads",
+    })
     .option('threads', {
       type: 'number',
       describe: "DuckDB worker threads (default: DuckDB's, one per core). Fewer leaves cores to the JS thread that builds and sends Arrow batches",
@@ -84,6 +88,7 @@ export async function main(argv: string[]): Promise<void> {
     users,
     tls,
     batchRows: args['batch-rows'],
+    bridge: args.bridge,
     duckdbSettings: args.threads !== undefined ? { threads: String(args.threads) } : {},
     logger,
     metrics: args['metrics-port'] !== undefined ? { host: args['metrics-host'] ?? args.host, port: args['metrics-port'] } : undefined,

@@ -3,6 +3,7 @@
 import type { Engine } from './engine.ts';
 import type { Logger } from './logger.ts';
 import type { ExchangerRegistry } from './exchangers.ts';
+import type { BridgeKind } from './bridge/native.ts';
 
 export interface ServerSettings {
   /** Rows per Arrow batch sent by DoGet and exchanges (default 65,536). */
@@ -15,6 +16,8 @@ export interface ServerSettings {
   externalAccess: boolean;
   /** Rows the `query` action returns inline before it asks for DoGet instead (default 10,000). */
   maxActionRows: number;
+  /** Which DuckDB -> Arrow bridge streams results: the native addon, or the JavaScript one. */
+  bridge: BridgeKind;
 }
 
 export interface ServiceContext {

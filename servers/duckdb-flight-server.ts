@@ -15,6 +15,7 @@ import { upload } from './upload.ts';
 import { DEFAULT_BATCH_ROWS, MAX_ACTION_ROWS, SHUTDOWN_GRACE_MS } from './settings.ts';
 import { withFlightSql } from './flightsql/index.ts';
 import { staticUsers } from '../flight/index.ts';
+import { chooseBridge, type BridgeKind } from './bridge/native.ts';
 
 export const SERVER_VERSION: string = packageVersion();
 
@@ -42,6 +43,8 @@ export interface DuckDBFlightServerOptions {
   users?: ReadonlyMap<string, string>;
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer; requireClientCert?: boolean };
   batchRows?: number;
+  /** 'native' (the addon; an error when it cannot load), 'js', or undefined: native when it loads. */
+  bridge?: BridgeKind;
   maxMessageBytes?: number;
   logger?: Logger;
   duckdbSettings?: Record<string, string>;
@@ -87,6 +90,8 @@ export class DuckDBFlightServer {
 
   static async start(options: DuckDBFlightServerOptions = {}): Promise<DuckDBFlightServer> {
     const logger = options.logger ?? silentLogger;
+    const { bridge, reason } = chooseBridge(options.bridge);
+    logger.info(`bridge: ${bridge}`, { bridge, reason });
     const engine = await Engine.open({
       path: options.dbPath ?? ':memory:',
       readOnly: options.readOnly ?? false,
@@ -98,6 +103,7 @@ export class DuckDBFlightServer {
       readOnly: options.readOnly ?? false,
       externalAccess: options.externalAccess ?? true,
       maxActionRows: MAX_ACTION_ROWS,
+      bridge,
     };
     const service: ServiceContext = {
       engine,

@@ -1,8 +1,11 @@
 // The DuckDB side of the server: one DuckDBInstance, and a connection for every call (a
 // DuckDB connection runs one query at a time and holds one transaction, so calls never share
-// one). Idle connections are kept for reuse.
+// one). Idle connections are kept for reuse. The database and its connections are opened
+// through node-bindings (shared-connection.ts), so the native addon can use them too.
 
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type duckdb from '@duckdb/node-bindings';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { connectShared, openSharedDatabase } from './bridge/shared-connection.ts';
 import { lockConfiguration } from './sql-gate.ts';
 
 export interface EngineOptions {
@@ -28,6 +31,7 @@ export class Engine {
 
   private constructor(
     readonly instance: DuckDBInstance,
+    private readonly database: duckdb.Database,
     readonly options: EngineOptions,
   ) {}
 
@@ -35,7 +39,7 @@ export class Engine {
     const settings: Record<string, string> = { ...options.settings };
     if (options.readOnly) settings['access_mode'] = 'READ_ONLY';
     if (options.externalAccess === false) settings['enable_external_access'] = 'false';
-    const instance = await DuckDBInstance.create(options.path, settings);
+    const { instance, database } = await openSharedDatabase(options.path, settings);
     // DuckDB takes its TimeZone from the host (/etc/localtime: 'Etc/UTC' on these machines,
     // anything elsewhere), so a client that uploaded UTC timestamps got them back typed Etc/UTC.
     // It cannot go in the settings above: the setting belongs to the ICU extension, which loads
@@ -47,7 +51,7 @@ export class Engine {
     } finally {
       connection.closeSync();
     }
-    const engine = new Engine(instance, options);
+    const engine = new Engine(instance, database, options);
     await engine.withConnection((c) => lockConfiguration(c, { readOnly: options.readOnly ?? false, externalAccess: options.externalAccess ?? true }));
     return engine;
   }
@@ -55,7 +59,7 @@ export class Engine {
   /** A connection for one call; give it back with `release` (or use `withConnection`). */
   async acquire(): Promise<DuckDBConnection> {
     if (this.closed) throw new Error('the database is closed');
-    return this.idle.pop() ?? (await this.instance.connect());
+    return this.idle.pop() ?? (await connectShared(this.database));
   }
 
   release(connection: DuckDBConnection, reusable = true): void {

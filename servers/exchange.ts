@@ -3,8 +3,9 @@
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { RecordBatch } from 'apache-arrow';
-import { FlightError, type CallContext, type FlightDataReader, type FlightOutput, type FlightOutputItem } from '../flight/index.ts';
+import { EncodedBatch, FlightError, type CallContext, type FlightDataReader, type FlightOutput, type FlightOutputItem } from '../flight/index.ts';
 import { appendBatches, streamQuery } from './bridge/index.ts';
+import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -58,7 +59,9 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
             continue;
           }
           await appendBatches(connection, 'input', schema, one(chunk.batch), { create: 'replace', signal: context.signal });
-          const result = await streamQuery(connection, sql, { batchRows: service.settings.batchRows, signal: context.signal });
+          const options = { batchRows: service.settings.batchRows, signal: context.signal };
+          const native = service.settings.bridge === 'native' && nativeExportAvailable(connection);
+          const result = native ? await streamQueryNative(connection, sql, { ...options, runEarlier: true }) : await streamQuery(connection, sql, options);
           try {
             if (!schemaSent) {
               yield result.schema;
@@ -66,6 +69,13 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
             }
             let first = true;
             for await (const batch of result) {
+              if (batch instanceof EncodedBatch) {
+                // app_metadata rides on the first record batch, not on a dictionary batch before it.
+                const isDictionary = batch.numRows === 0;
+                yield first && !isDictionary ? batch.withMetadata(chunk.appMetadata) : batch;
+                if (!isDictionary) first = false;
+                continue;
+              }
               yield { batch, appMetadata: first ? chunk.appMetadata : undefined };
               first = false;
             }

@@ -5,8 +5,9 @@
 import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { StatementType } from '@duckdb/node-api';
 import { Field, Int64, Schema, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
-import { FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
+import { EncodedBatch, FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
 import { describePrepared, streamPrepared } from './bridge/index.ts';
+import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -229,18 +230,27 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
       if (await releaseAfterSql(service, connection, sql)) throw transactionLeftOpen();
       return status;
     }
-    const stream = await streamPrepared(connection, kind.prepared, { batchRows: service.settings.batchRows, signal: context.signal }).catch(
-      (e: unknown) => {
+    const options = { batchRows: service.settings.batchRows, signal: context.signal };
+    let stream;
+    if (service.settings.bridge === 'native' && nativeExportAvailable(connection)) {
+      // The addon prepares the last statement again, itself: the ones before it have run.
+      kind.prepared.destroySync();
+      stream = await streamQueryNative(connection, sql, options).catch((e: unknown) => {
         throw fromDuckDBError(e);
-      },
-    );
+      });
+    } else {
+      stream = await streamPrepared(connection, kind.prepared, options).catch((e: unknown) => {
+        throw fromDuckDBError(e);
+      });
+    }
     handedOff = true;
+    const batches: AsyncIterable<RecordBatch | EncodedBatch> = stream;
     return {
       schema: stream.schema,
-      async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch> {
+      async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch | EncodedBatch> {
         let leftOpen = false;
         try {
-          for await (const batch of stream) yield batch;
+          for await (const batch of batches) yield batch;
         } catch (error) {
           throw fromDuckDBError(error);
         } finally {

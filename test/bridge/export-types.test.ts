@@ -1,6 +1,7 @@
 // The DuckDB -> Arrow type matrix: for every DuckDB type, streamQuery yields the Arrow type
 // DuckDB's own Arrow export gives (duckdb Python 1.5, default settings) and the right values,
-// NULLs included, nested ones too.
+// NULLs included, nested ones too. Every case runs on both bridges: the JavaScript one and the
+// native addon (DuckDB's own converter, read back from the IPC messages it builds).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -40,10 +41,13 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { streamQuery } from '../../servers/bridge/index.ts';
-import { columnValues, memoryDatabase, queryBatches } from './helpers.ts';
+import { streamQueryNative } from '../../servers/bridge/native-export.ts';
+import { columnValues, memoryDatabase, queryBatches, type Bridge } from './helpers.ts';
 
 let instance: DuckDBInstance;
 let connection: DuckDBConnection;
+/** The bridge the running suite exercises. */
+let bridge: Bridge = 'js';
 
 before(async () => {
   ({ instance, connection } = await memoryDatabase());
@@ -62,7 +66,7 @@ function valuesQuery(values: string[]): string {
 }
 
 async function column(values: string[]): Promise<{ type: DataType; field: Field; batches: RecordBatch[] }> {
-  const { schema, batches } = await queryBatches(connection, valuesQuery(values));
+  const { schema, batches } = await queryBatches(connection, valuesQuery(values), undefined, bridge);
   assert.equal(schema.fields.length, 1);
   return { type: schema.fields[0].type, field: schema.fields[0], batches };
 }
@@ -93,7 +97,12 @@ const int64At = (vector: Vector, i: number) => (vector.data[0].values as BigInt6
 const int32At = (vector: Vector, i: number) => (vector.data[0].values as Int32Array)[i];
 const bytesAt = (vector: Vector, i: number) => Array.from(vector.get(i) as Uint8Array);
 
-describe('DuckDB -> Arrow types', () => {
+for (const suite of ['js', 'native'] as const) {
+describe(`DuckDB -> Arrow types (${suite} bridge)`, () => {
+  before(() => {
+    bridge = suite;
+  });
+
   const integers: [string, DataType, string[], unknown[]][] = [
     ['BOOLEAN', new Bool(), ['true', 'NULL', 'false'], [true, null, false]],
     ['TINYINT', new Int8(), ['(-128)::TINYINT', 'NULL', '127::TINYINT'], [-128, null, 127]],
@@ -331,9 +340,11 @@ describe('DuckDB -> Arrow types', () => {
   });
 
   test('a type with no Arrow mapping throws naming it, before the query runs', async () => {
-    await assert.rejects(streamQuery(connection, 'SELECT 1::VARIANT AS v'), /VARIANT/);
+    const start = bridge === 'js' ? streamQuery(connection, 'SELECT 1::VARIANT AS v') : streamQueryNative(connection, 'SELECT 1::VARIANT AS v');
+    await assert.rejects(start, /VARIANT/);
     // The connection was released and still works.
-    const { batches } = await queryBatches(connection, 'SELECT 42 AS answer');
+    const { batches } = await queryBatches(connection, 'SELECT 42 AS answer', undefined, bridge);
     assert.deepEqual(columnValues(batches, 'answer'), [42]);
   });
 });
+}

@@ -1,14 +1,27 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { Vector, type RecordBatch } from 'apache-arrow';
+import type { EncodedBatch } from '../../flight/index.ts';
 import { streamQuery, type QueryStreamOptions } from '../../servers/bridge/index.ts';
+import { streamQueryNative } from '../../servers/bridge/native-export.ts';
+import { connectShared, openSharedDatabase } from '../../servers/bridge/shared-connection.ts';
+import { decodeEncoded } from '../support/native-ipc.ts';
 
+/** An in-memory database whose connection both bridges can use (the native one needs connectShared's). */
 export async function memoryDatabase(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
-  const instance = await DuckDBInstance.create(':memory:');
-  return { instance, connection: await instance.connect() };
+  const { instance, database } = await openSharedDatabase(':memory:');
+  return { instance, connection: await connectShared(database) };
 }
 
-/** Runs `sql` through streamQuery and collects every batch. */
-export async function queryBatches(connection: DuckDBConnection, sql: string, options?: QueryStreamOptions) {
+export type Bridge = 'js' | 'native';
+
+/** Runs `sql` through streamQuery (or the native export, read back from its IPC) and collects every batch. */
+export async function queryBatches(connection: DuckDBConnection, sql: string, options?: QueryStreamOptions, bridge: Bridge = 'js') {
+  if (bridge === 'native') {
+    const stream = await streamQueryNative(connection, sql, { ...options, runEarlier: true });
+    const encoded: EncodedBatch[] = [];
+    for await (const batch of stream) encoded.push(batch);
+    return { schema: stream.schema, batches: decodeEncoded(stream.schema, encoded) };
+  }
   const stream = await streamQuery(connection, sql, options);
   const batches: RecordBatch[] = [];
   for await (const batch of stream) batches.push(batch);

@@ -436,8 +436,10 @@ describe('--batch-rows, --threads and --log-file', () => {
 
   test('logs go to --log-file, as JSON lines, and not to stderr', async () => {
     const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.equal(lines[0]!['msg'], 'listening');
-    assert.equal(lines[0]!['location'], server.location);
+    // First which DuckDB -> Arrow bridge the server uses, then where it listens.
+    assert.equal(lines[0]!['msg'], 'bridge: native');
+    assert.equal(lines[1]!['msg'], 'listening');
+    assert.equal(lines[1]!['location'], server.location);
     assert.equal(server.stderr(), '');
   });
 });

@@ -1,0 +1,539 @@
+// Export: a DuckDB streaming query as Arrow IPC messages, produced on a thread of the stream's
+// own; each body reaches JavaScript as a Buffer over the memory it was written into, without a
+// copy (napi_create_external_buffer).
+//
+//   openExport(connection, sql, { batchRows, maxBatchBytes, readAhead }) -> Promise<{ stream, fields }>
+//   nextExport(stream) -> Promise<{ header, body, rows }[] | null>   (null: the result has ended)
+//   closeExport(stream) -> Promise<void>   (interrupts a running query; resolves once the
+//                                           connection has no active query)
+//
+// The producer thread fetches DuckDB chunks (duckdb_fetch_chunk), converts each with DuckDB's
+// own converter (duckdb_data_chunk_to_arrow, with the result's Arrow options so the types are
+// those of DuckDB's Arrow export), gathers them to batchRows rows (or maxBatchBytes bytes) and
+// writes the IPC messages (ipc_writer.cc). At most `readAhead` batches wait for JavaScript.
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "addon.h"
+#include "duckdb_c_api.h"
+#include "ipc_writer.h"
+#include "napi_util.h"
+#include "shared_connection.h"
+
+namespace duckflight {
+
+namespace {
+
+struct ArrayDeleter {
+  void operator()(ArrowArray *array) const {
+    if (array->release) array->release(array);
+    delete array;
+  }
+};
+using OwnedArray = std::unique_ptr<ArrowArray, ArrayDeleter>;
+
+std::string takeError(duckdb_error_data error) {
+  std::string message = duckdb_error_data_message(error) ? duckdb_error_data_message(error) : "unknown DuckDB error";
+  duckdb_destroy_error_data(&error);
+  return message;
+}
+
+void freeMessages(std::vector<IpcMessage> &messages) {
+  for (IpcMessage &m : messages) std::free(m.body);
+  messages.clear();
+}
+
+class ExportStream {
+ public:
+  ExportStream(duckdb_connection connection, std::string sql, int64_t batchRows, int64_t maxBatchBytes, size_t readAhead)
+      : connection_(connection), sql_(std::move(sql)), batchRows_(batchRows), maxBatchBytes_(maxBatchBytes), readAhead_(readAhead) {}
+
+  ~ExportStream() {
+    stopAndJoin();
+    for (auto &batch : queue_) freeMessages(batch);
+    if (prepared_) duckdb_destroy_prepare(&prepared_);
+    if (schema_.release) schema_.release(&schema_);
+  }
+
+  // --- open: on a libuv worker (napi async work) ---
+
+  /** Prepares the last statement of the SQL (the caller ran the ones before) and describes its result. */
+  bool prepare() {
+    duckdb_extracted_statements extracted = nullptr;
+    idx_t count = duckdb_extract_statements(connection_, sql_.c_str(), &extracted);
+    if (count == 0) {
+      const char *e = duckdb_extract_statements_error(extracted);
+      error_ = e ? e : "the SQL text holds no statement";
+      duckdb_destroy_extracted(&extracted);
+      return false;
+    }
+    if (duckdb_prepare_extracted_statement(connection_, extracted, count - 1, &prepared_) != DuckDBSuccess) {
+      const char *e = duckdb_prepare_error(prepared_);
+      error_ = e ? e : "the statement could not be prepared";
+      duckdb_destroy_extracted(&extracted);
+      return false;
+    }
+    duckdb_destroy_extracted(&extracted);
+    const idx_t columns = duckdb_prepared_statement_column_count(prepared_);
+    std::vector<duckdb_logical_type> types(columns);
+    std::vector<const char *> names(columns);
+    for (idx_t c = 0; c < columns; c++) {
+      types[c] = duckdb_prepared_statement_column_logical_type(prepared_, c);
+      names[c] = duckdb_prepared_statement_column_name(prepared_, c);
+    }
+    duckdb_arrow_options options = nullptr;
+    duckdb_connection_get_arrow_options(connection_, &options);
+    duckdb_error_data e = duckdb_to_arrow_schema(options, types.data(), names.data(), columns, &schema_);
+    duckdb_destroy_arrow_options(&options);
+    for (auto &t : types) duckdb_destroy_logical_type(&t);
+    if (e != nullptr && duckdb_error_data_has_error(e)) {
+      error_ = takeError(e);
+      return false;
+    }
+    if (e != nullptr) duckdb_destroy_error_data(&e);
+    writer_ = std::make_unique<IpcWriter>(&schema_);
+    return true;
+  }
+
+  const std::string &openError() const { return error_; }
+  const ArrowSchema &schema() const { return schema_; }
+
+  // --- the producer thread ---
+
+  void start(napi_threadsafe_function wake) {
+    wake_ = wake;
+    thread_ = std::thread([this] { produce(); });
+  }
+
+  // --- JavaScript thread ---
+
+  /** Settles `deferred` if a batch, the end or an error is there; false when it has to wait. */
+  bool settle(napi_env env, napi_deferred deferred) {
+    std::vector<IpcMessage> batch;
+    std::string error;
+    bool ended = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!queue_.empty()) {
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+        room_.notify_one();
+      } else if (finished_) {
+        ended = true;
+        error = producerError_;
+      } else {
+        return false;
+      }
+    }
+    if (ended && !error.empty() && !cancelled_) {
+      napi_value message = makeString(env, error), value = nullptr;
+      napi_create_error(env, nullptr, message, &value);
+      napi_reject_deferred(env, deferred, value);
+      return true;
+    }
+    napi_value value = nullptr;
+    if (ended) {
+      napi_get_null(env, &value);
+    } else {
+      napi_create_array_with_length(env, batch.size(), &value);
+      for (size_t i = 0; i < batch.size(); i++) value_set(env, value, i, batch[i]);
+    }
+    napi_resolve_deferred(env, deferred, value);
+    return true;
+  }
+
+  /** Asks the query to stop: interrupts DuckDB if it is still producing, wakes a waiting producer. */
+  void cancel() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    // Also while duckdb_execute_prepared_streaming is still running the query (an aggregate
+    // computes everything before its first chunk). An interrupt of an idle connection does not
+    // reach the next query: DuckDB clears the flag when a query starts.
+    if (!finished_) duckdb_interrupt(connection_);
+    room_.notify_all();
+  }
+
+  /** Waits for the producer to end (it destroys the result on its way out). */
+  void stopAndJoin() {
+    if (!thread_.joinable()) return;
+    cancel();
+    thread_.join();
+  }
+
+  napi_deferred pending = nullptr;
+  napi_threadsafe_function wake() const { return wake_; }
+  bool closing = false;
+
+ private:
+  static void value_set(napi_env env, napi_value array, size_t index, IpcMessage &message) {
+    napi_value object = nullptr, header = nullptr, body = nullptr, rows = nullptr;
+    napi_create_object(env, &object);
+    void *copy = nullptr;
+    napi_create_buffer_copy(env, message.header.size(), message.header.data(), &copy, &header);
+    uint8_t *data = message.body;
+    message.body = nullptr;
+    if (napi_create_external_buffer(env, message.bodyLength, data, [](napi_env, void *d, void *) { std::free(d); }, nullptr, &body) != napi_ok) {
+      // Runtimes that refuse external buffers get a copy.
+      void *into = nullptr;
+      napi_create_buffer_copy(env, message.bodyLength, data, &into, &body);
+      std::free(data);
+    }
+    napi_create_int64(env, message.rows, &rows);
+    napi_set_named_property(env, object, "header", header);
+    napi_set_named_property(env, object, "body", body);
+    napi_set_named_property(env, object, "rows", rows);
+    napi_set_element(env, array, index, object);
+  }
+
+  void produce() {
+    std::string error;
+    if (cancelled_) {
+      finish(error);
+      return;
+    }
+    duckdb_result result;
+    std::memset(&result, 0, sizeof(result));
+    if (duckdb_execute_prepared_streaming(prepared_, &result) != DuckDBSuccess) {
+      const char *e = duckdb_result_error(&result);
+      error = e ? e : "the query failed";
+      duckdb_destroy_result(&result);
+      finish(error);
+      return;
+    }
+    duckdb_arrow_options options = duckdb_result_get_arrow_options(&result);
+    std::vector<OwnedArray> arrays;  // the arrays the pending pieces point into
+    std::vector<Piece> pieces;
+    int64_t rows = 0;
+    double bytes = 0;
+    bool ok = true;
+    auto flush = [&]() -> bool {
+      if (rows == 0) return true;
+      std::vector<IpcMessage> messages;
+      if (!writer_->write(pieces, &messages, &error)) {
+        freeMessages(messages);
+        return false;
+      }
+      pieces.clear();
+      rows = 0;
+      bytes = 0;
+      std::unique_lock<std::mutex> lock(mutex_);
+      room_.wait(lock, [&] { return cancelled_ || queue_.size() < readAhead_; });
+      if (cancelled_) {
+        freeMessages(messages);
+        return false;
+      }
+      queue_.push_back(std::move(messages));
+      lock.unlock();
+      napi_call_threadsafe_function(wake_, nullptr, napi_tsfn_nonblocking);
+      return true;
+    };
+    while (ok && !cancelled_) {
+      duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
+      if (chunk == nullptr) {
+        const char *e = duckdb_result_error(&result);
+        if (e != nullptr && !cancelled_) error = e;
+        ok = error.empty();
+        break;
+      }
+      const int64_t size = int64_t(duckdb_data_chunk_get_size(chunk));
+      if (size == 0) {
+        duckdb_destroy_data_chunk(&chunk);
+        continue;
+      }
+      OwnedArray array(new ArrowArray());
+      std::memset(array.get(), 0, sizeof(ArrowArray));
+      duckdb_error_data e = duckdb_data_chunk_to_arrow(options, chunk, array.get());
+      duckdb_destroy_data_chunk(&chunk);
+      if (e != nullptr && duckdb_error_data_has_error(e)) {
+        error = takeError(e);
+        ok = false;
+        break;
+      }
+      if (e != nullptr) duckdb_destroy_error_data(&e);
+      const double bytesPerRow = double(writer_->bodyBytes(array.get())) / double(size);
+      const ArrowArray *current = array.get();
+      // Earlier arrays are no longer pointed into once the pieces are written.
+      arrays.push_back(std::move(array));
+      for (int64_t start = 0; start < size;) {
+        const int64_t take = std::min(size - start, batchRows_ - rows);
+        pieces.push_back({current, start, take});
+        rows += take;
+        bytes += bytesPerRow * double(take);
+        start += take;
+        if (rows == batchRows_ || bytes >= double(maxBatchBytes_)) {
+          if (!flush()) {
+            ok = false;
+            break;
+          }
+          // All but the current array are written; it may still have rows to come.
+          if (arrays.size() > 1) arrays.erase(arrays.begin(), arrays.end() - 1);
+        }
+      }
+    }
+    if (ok && !cancelled_) ok = flush();
+    arrays.clear();
+    duckdb_destroy_arrow_options(&options);
+    duckdb_destroy_result(&result);
+    finish(error);
+  }
+
+  void finish(const std::string &error) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      producerError_ = error;
+      finished_ = true;
+    }
+    napi_call_threadsafe_function(wake_, nullptr, napi_tsfn_nonblocking);
+  }
+
+  duckdb_connection connection_;
+  std::string sql_;
+  const int64_t batchRows_;
+  const int64_t maxBatchBytes_;
+  const size_t readAhead_;
+  duckdb_prepared_statement prepared_ = nullptr;
+  ArrowSchema schema_{};
+  std::unique_ptr<IpcWriter> writer_;
+  std::string error_;
+
+  std::thread thread_;
+  napi_threadsafe_function wake_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable room_;
+  std::deque<std::vector<IpcMessage>> queue_;
+  bool finished_ = false;
+  std::atomic<bool> cancelled_{false};
+  std::string producerError_;
+};
+
+// The stream external's type tag, so nextExport cannot be handed anything else.
+const napi_type_tag kExportStreamTag = {0x6475636b666c6967ULL, 0x68742d6578706f72ULL};
+
+napi_value metadataObject(napi_env env, const char *metadata) {
+  napi_value object = nullptr;
+  napi_create_object(env, &object);
+  if (metadata == nullptr) return object;
+  int32_t count;
+  std::memcpy(&count, metadata, 4);
+  const char *at = metadata + 4;
+  for (int32_t i = 0; i < count; i++) {
+    int32_t keyLength, valueLength;
+    std::memcpy(&keyLength, at, 4);
+    std::string key(at + 4, keyLength);
+    at += 4 + keyLength;
+    std::memcpy(&valueLength, at, 4);
+    napi_value value = nullptr;
+    napi_create_string_utf8(env, at + 4, valueLength, &value);
+    at += 4 + valueLength;
+    napi_set_named_property(env, object, key.c_str(), value);
+  }
+  return object;
+}
+
+napi_value fieldObject(napi_env env, const ArrowSchema &schema) {
+  napi_value object = nullptr, children = nullptr, dictionary = nullptr, nullable = nullptr;
+  napi_create_object(env, &object);
+  napi_set_named_property(env, object, "name", makeString(env, schema.name ? schema.name : ""));
+  napi_set_named_property(env, object, "format", makeString(env, schema.format));
+  napi_get_boolean(env, (schema.flags & ARROW_FLAG_NULLABLE) != 0, &nullable);
+  napi_set_named_property(env, object, "nullable", nullable);
+  napi_set_named_property(env, object, "metadata", metadataObject(env, schema.metadata));
+  napi_create_array_with_length(env, schema.n_children, &children);
+  for (int64_t c = 0; c < schema.n_children; c++) napi_set_element(env, children, c, fieldObject(env, *schema.children[c]));
+  napi_set_named_property(env, object, "children", children);
+  if (schema.dictionary) {
+    dictionary = fieldObject(env, *schema.dictionary);
+    napi_value ordered = nullptr;
+    napi_get_boolean(env, (schema.flags & ARROW_FLAG_DICTIONARY_ORDERED) != 0, &ordered);
+    napi_set_named_property(env, object, "dictionaryOrdered", ordered);
+  } else {
+    napi_get_null(env, &dictionary);
+  }
+  napi_set_named_property(env, object, "dictionary", dictionary);
+  return object;
+}
+
+ExportStream *streamArg(napi_env env, napi_value value) {
+  bool tagged = false;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, value, &type);
+  if (type != napi_external || napi_check_object_type_tag(env, value, &kExportStreamTag, &tagged) != napi_ok || !tagged) {
+    napi_throw_type_error(env, nullptr, "expected an export stream from openExport()");
+    return nullptr;
+  }
+  void *data = nullptr;
+  napi_get_value_external(env, value, &data);
+  return static_cast<ExportStream *>(data);
+}
+
+void onWake(napi_env env, napi_value, void *context, void *) {
+  auto *stream = static_cast<ExportStream *>(context);
+  if (env == nullptr || stream->pending == nullptr) return;
+  if (stream->settle(env, stream->pending)) {
+    stream->pending = nullptr;
+    napi_unref_threadsafe_function(env, stream->wake());
+  }
+}
+
+void finalizeStream(napi_env env, void *data, void *) {
+  auto *stream = static_cast<ExportStream *>(data);
+  // A stream dropped without closeExport: stop the query here (this blocks until DuckDB stops).
+  napi_threadsafe_function wake = stream->wake();
+  stream->stopAndJoin();
+  if (wake && !stream->closing) napi_release_threadsafe_function(wake, napi_tsfn_abort);
+  delete stream;
+}
+
+// --- openExport ---
+
+struct OpenWork {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  ExportStream *stream = nullptr;
+  bool ok = false;
+};
+
+napi_value openExport(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 3) return throwError(env, "openExport(connection, sql, { batchRows, maxBatchBytes, readAhead })");
+  duckdb_connection connection = connectionFromExternal(env, argv[0]);
+  if (connection == nullptr) return nullptr;
+  std::string sql;
+  if (!stringArg(env, argv[1], "sql", &sql)) return nullptr;
+  int64_t batchRows = 0, maxBatchBytes = 0, readAhead = 0;
+  napi_value v = nullptr;
+  napi_get_named_property(env, argv[2], "batchRows", &v);
+  if (!int64Arg(env, v, "batchRows", &batchRows)) return nullptr;
+  napi_get_named_property(env, argv[2], "maxBatchBytes", &v);
+  if (!int64Arg(env, v, "maxBatchBytes", &maxBatchBytes)) return nullptr;
+  napi_get_named_property(env, argv[2], "readAhead", &v);
+  if (!int64Arg(env, v, "readAhead", &readAhead)) return nullptr;
+  if (batchRows < 1 || maxBatchBytes < 1 || readAhead < 1) return throwError(env, "batchRows, maxBatchBytes and readAhead must be positive");
+
+  auto *work = new OpenWork();
+  work->stream = new ExportStream(connection, std::move(sql), batchRows, maxBatchBytes, size_t(readAhead));
+  napi_value promise = nullptr, name = makeString(env, "duckFlightOpenExport");
+  napi_create_promise(env, &work->deferred, &promise);
+  napi_create_async_work(
+      env, nullptr, name, [](napi_env, void *data) { auto *w = static_cast<OpenWork *>(data); w->ok = w->stream->prepare(); },
+      [](napi_env env, napi_status, void *data) {
+        auto *w = static_cast<OpenWork *>(data);
+        if (!w->ok) {
+          napi_value message = makeString(env, w->stream->openError()), error = nullptr;
+          napi_create_error(env, nullptr, message, &error);
+          napi_reject_deferred(env, w->deferred, error);
+          delete w->stream;
+        } else {
+          napi_value external = nullptr, result = nullptr, fields = nullptr, name = makeString(env, "duckFlightExportWake");
+          napi_threadsafe_function wake = nullptr;
+          napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, w->stream, onWake, &wake);
+          napi_unref_threadsafe_function(env, wake);
+          napi_create_external(env, w->stream, finalizeStream, nullptr, &external);
+          napi_type_tag_object(env, external, &kExportStreamTag);
+          const ArrowSchema &schema = w->stream->schema();
+          napi_create_array_with_length(env, schema.n_children, &fields);
+          for (int64_t c = 0; c < schema.n_children; c++) napi_set_element(env, fields, c, fieldObject(env, *schema.children[c]));
+          napi_create_object(env, &result);
+          napi_set_named_property(env, result, "stream", external);
+          napi_set_named_property(env, result, "fields", fields);
+          w->stream->start(wake);
+          napi_resolve_deferred(env, w->deferred, result);
+        }
+        napi_delete_async_work(env, w->work);
+        delete w;
+      },
+      work, &work->work);
+  napi_queue_async_work(env, work->work);
+  return promise;
+}
+
+napi_value nextExport(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  ExportStream *stream = argc < 1 ? nullptr : streamArg(env, argv[0]);
+  if (stream == nullptr) return nullptr;
+  if (stream->pending != nullptr) return throwError(env, "nextExport: the previous call has not settled yet");
+  if (stream->closing) return throwError(env, "nextExport: the stream is closed");
+  napi_value promise = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_create_promise(env, &deferred, &promise);
+  if (!stream->settle(env, deferred)) {
+    stream->pending = deferred;
+    // Keep the process alive while JavaScript waits for the producer.
+    napi_ref_threadsafe_function(env, stream->wake());
+  }
+  return promise;
+}
+
+struct CloseWork {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  ExportStream *stream = nullptr;
+  napi_ref keep = nullptr;
+};
+
+napi_value closeExport(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  ExportStream *stream = argc < 1 ? nullptr : streamArg(env, argv[0]);
+  if (stream == nullptr) return nullptr;
+  napi_value promise = nullptr, name = makeString(env, "duckFlightCloseExport");
+  auto *work = new CloseWork();
+  work->stream = stream;
+  napi_create_promise(env, &work->deferred, &promise);
+  if (stream->closing) {
+    // Already closing or closed: the stream's thread is joined by the first close.
+    napi_value undefined = nullptr;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, work->deferred, undefined);
+    delete work;
+    return promise;
+  }
+  stream->closing = true;
+  stream->cancel();
+  // The external stays alive until the join is done.
+  napi_create_reference(env, argv[0], 1, &work->keep);
+  napi_create_async_work(
+      env, nullptr, name, [](napi_env, void *data) { static_cast<CloseWork *>(data)->stream->stopAndJoin(); },
+      [](napi_env env, napi_status, void *data) {
+        auto *w = static_cast<CloseWork *>(data);
+        ExportStream *s = w->stream;
+        if (s->pending != nullptr) {
+          napi_value null = nullptr;
+          napi_get_null(env, &null);
+          napi_resolve_deferred(env, s->pending, null);
+          s->pending = nullptr;
+        }
+        napi_release_threadsafe_function(s->wake(), napi_tsfn_release);
+        napi_value undefined = nullptr;
+        napi_get_undefined(env, &undefined);
+        napi_resolve_deferred(env, w->deferred, undefined);
+        napi_delete_reference(env, w->keep);
+        napi_delete_async_work(env, w->work);
+        delete w;
+      },
+      work, &work->work);
+  napi_queue_async_work(env, work->work);
+  return promise;
+}
+
+}  // namespace
+
+bool registerExport(napi_env env, napi_value exports) {
+  return exportFunction(env, exports, "openExport", openExport) && exportFunction(env, exports, "nextExport", nextExport) &&
+         exportFunction(env, exports, "closeExport", closeExport);
+}
+
+}  // namespace duckflight

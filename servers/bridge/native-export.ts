@@ -1,0 +1,249 @@
+// Export through the native addon: a DuckDB query's result as Arrow IPC messages built by
+// DuckDB's own converter on the addon's thread (native/src/export_stream.cc). The JavaScript
+// thread only frames them: the schema message comes from the field list the addon describes,
+// the batches arrive serialized (EncodedBatch), their bodies in memory the addon wrote.
+
+import type { DuckDBConnection } from '@duckdb/node-api';
+import {
+  Binary,
+  Bool,
+  DataType,
+  DateDay,
+  DateMillisecond,
+  Decimal,
+  Dictionary,
+  Duration,
+  Field,
+  FixedSizeBinary,
+  FixedSizeList,
+  Float16,
+  Float32,
+  Float64,
+  Int16,
+  Int32,
+  Int64,
+  Int8,
+  IntervalDayTime,
+  IntervalMonthDayNano,
+  IntervalYearMonth,
+  LargeBinary,
+  LargeList,
+  LargeUtf8,
+  List,
+  Map_,
+  Null,
+  Schema,
+  SparseUnion,
+  Struct,
+  TimeMicrosecond,
+  TimeMillisecond,
+  TimeNanosecond,
+  TimeSecond,
+  TimestampMicrosecond,
+  TimestampMillisecond,
+  TimestampNanosecond,
+  TimestampSecond,
+  TimeUnit,
+  Uint16,
+  Uint32,
+  Uint64,
+  Uint8,
+  Utf8,
+  type Int,
+} from 'apache-arrow';
+import { EncodedBatch } from '../../flight/index.ts';
+import { leaseConnection } from './connection-lease.ts';
+import { DEFAULT_BATCH_ROWS } from './export.ts';
+import { loadNative, type NativeExportHandle, type NativeField, type NativeMessage } from './native.ts';
+import { connectionHandle } from './shared-connection.ts';
+
+/** Batches are cut at this many body bytes too (Flight's usual 4 MiB message limit). */
+export const DEFAULT_NATIVE_BATCH_BYTES = 4 * 1024 * 1024;
+/** Batches the addon builds ahead of the one JavaScript is sending. */
+export const DEFAULT_READ_AHEAD = 3;
+
+export interface NativeStreamOptions {
+  batchRows?: number;
+  /** A batch is cut once its body reaches this many bytes (checked per DuckDB chunk). */
+  maxBatchBytes?: number;
+  readAhead?: number;
+  signal?: AbortSignal;
+}
+
+export interface NativeQueryStream extends AsyncIterable<EncodedBatch> {
+  readonly schema: Schema;
+  /** Interrupts the query if it still runs; resolves once the connection has no active query. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Whether `connection` can stream through the addon (it loads, and the connection is shared). */
+export function nativeExportAvailable(connection: DuckDBConnection): boolean {
+  return loadNative().addon !== null && connectionHandle(connection) !== undefined;
+}
+
+/**
+ * Streams the result of the LAST statement of `sql` through the addon; the statements before
+ * it must have run already (as runQuery does), or `runEarlier` runs them first. The connection
+ * is held (leased) until the stream is closed.
+ *
+ * ```ts
+ * const stream = await streamQueryNative(connection, 'SELECT * FROM flights', { batchRows: 65536 });
+ * for await (const batch of stream) send(batch); // EncodedBatch: IPC header + body
+ * ```
+ */
+export async function streamQueryNative(
+  connection: DuckDBConnection,
+  sql: string,
+  options: NativeStreamOptions & { runEarlier?: boolean } = {},
+): Promise<NativeQueryStream> {
+  const { addon } = loadNative();
+  const handle = connectionHandle(connection);
+  if (!addon || !handle) throw new Error('bridge: the native export needs the addon and a connection from connectShared');
+  options.signal?.throwIfAborted();
+  const lease = leaseConnection(connection, 'streamQueryNative');
+  try {
+    if (options.runEarlier) await runAllButLast(connection, sql);
+    options.signal?.throwIfAborted();
+    const opened = await addon.openExport(handle, sql, {
+      batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
+      maxBatchBytes: options.maxBatchBytes ?? DEFAULT_NATIVE_BATCH_BYTES,
+      readAhead: options.readAhead ?? DEFAULT_READ_AHEAD,
+    });
+    return new NativeStream(addon, opened.stream, schemaFromNative(opened.fields), () => lease.release(), options.signal);
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
+}
+
+async function runAllButLast(connection: DuckDBConnection, sql: string): Promise<void> {
+  const extracted = await connection.extractStatements(sql);
+  for (let i = 0; i < extracted.count - 1; i++) {
+    const prepared = await extracted.prepare(i);
+    try {
+      await prepared.run();
+    } finally {
+      prepared.destroySync();
+    }
+  }
+}
+
+type Addon = NonNullable<ReturnType<typeof loadNative>['addon']>;
+
+class NativeStream implements NativeQueryStream {
+  private closed: Promise<void> | null = null;
+  private iterating = false;
+
+  constructor(
+    private readonly addon: Addon,
+    private readonly stream: NativeExportHandle,
+    readonly schema: Schema,
+    private readonly release: () => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private readonly onAbort = () => void this.close();
+
+  close(): Promise<void> {
+    this.closed ??= this.addon.closeExport(this.stream).finally(() => {
+      this.signal?.removeEventListener('abort', this.onAbort);
+      this.release();
+    });
+    return this.closed;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<EncodedBatch, void, undefined> {
+    if (this.iterating) throw new Error('bridge: a query stream can be iterated only once');
+    this.iterating = true;
+    try {
+      for (;;) {
+        const messages: NativeMessage[] | null = await this.addon.nextExport(this.stream);
+        this.signal?.throwIfAborted();
+        if (messages === null) break;
+        for (const m of messages) yield new EncodedBatch(m.header, m.body, m.rows);
+      }
+    } finally {
+      await this.close();
+    }
+  }
+}
+
+/** The Arrow schema for the fields the addon describes (DuckDB's duckdb_to_arrow_schema). */
+export function schemaFromNative(fields: readonly NativeField[]): Schema {
+  let dictionaryId = 0;
+  const field = (f: NativeField): Field => {
+    let type: DataType;
+    if (f.dictionary) {
+      // Ids in depth-first order of the schema: the order the addon sends the dictionaries in.
+      const id = dictionaryId++;
+      type = new Dictionary(typeOf(field(f.dictionary)), typeOf(f) as Int as never, id, f.dictionaryOrdered ?? false);
+    } else {
+      type = typeOf(f);
+    }
+    const metadata = new Map(Object.entries(f.metadata));
+    return new Field(f.name, type, f.nullable, metadata.size > 0 ? metadata : null);
+  };
+  const typeOf = (f: NativeField | Field): DataType => {
+    if (f instanceof Field) return f.type;
+    return formatType(f.format, f.children.map(field));
+  };
+  return new Schema(fields.map(field));
+}
+
+const TIMESTAMPS: Record<string, new (timezone?: string | null) => DataType> = {
+  s: TimestampSecond,
+  m: TimestampMillisecond,
+  u: TimestampMicrosecond,
+  n: TimestampNanosecond,
+};
+
+const TIME_UNITS: Record<string, TimeUnit> = { s: TimeUnit.SECOND, m: TimeUnit.MILLISECOND, u: TimeUnit.MICROSECOND, n: TimeUnit.NANOSECOND };
+
+const PRIMITIVES: Record<string, () => DataType> = {
+  n: () => new Null(),
+  b: () => new Bool(),
+  c: () => new Int8(),
+  C: () => new Uint8(),
+  s: () => new Int16(),
+  S: () => new Uint16(),
+  i: () => new Int32(),
+  I: () => new Uint32(),
+  l: () => new Int64(),
+  L: () => new Uint64(),
+  e: () => new Float16(),
+  f: () => new Float32(),
+  g: () => new Float64(),
+  z: () => new Binary(),
+  Z: () => new LargeBinary(),
+  u: () => new Utf8(),
+  U: () => new LargeUtf8(),
+  tdD: () => new DateDay(),
+  tdm: () => new DateMillisecond(),
+  tts: () => new TimeSecond(),
+  ttm: () => new TimeMillisecond(),
+  ttu: () => new TimeMicrosecond(),
+  ttn: () => new TimeNanosecond(),
+  tiM: () => new IntervalYearMonth(),
+  tiD: () => new IntervalDayTime(),
+  tin: () => new IntervalMonthDayNano(),
+};
+
+/** An Arrow C data interface format string as an arrow-js type. */
+function formatType(format: string, children: Field[]): DataType {
+  const primitive = PRIMITIVES[format];
+  if (primitive) return primitive();
+  let m: RegExpMatchArray | null;
+  if ((m = /^d:(\d+),(\d+)(?:,(\d+))?$/.exec(format))) return new Decimal(Number(m[2]), Number(m[1]), m[3] ? Number(m[3]) : 128);
+  if ((m = /^w:(\d+)$/.exec(format))) return new FixedSizeBinary(Number(m[1]));
+  if ((m = /^ts([smun]):(.*)$/.exec(format))) return new TIMESTAMPS[m[1]!]!(m[2] === '' ? undefined : m[2]);
+  if ((m = /^tD([smun])$/.exec(format))) return new Duration(TIME_UNITS[m[1]!]!);
+  if (format === '+l') return new List(children[0]!);
+  if (format === '+L') return new LargeList(children[0]!);
+  if ((m = /^\+w:(\d+)$/.exec(format))) return new FixedSizeList(Number(m[1]), children[0]!);
+  if (format === '+s') return new Struct(children);
+  if (format === '+m') return new Map_(children[0] as Field<Struct<{ key: DataType; value: DataType }>>);
+  if ((m = /^\+us:(.*)$/.exec(format))) return new SparseUnion(m[1]!.split(',').map(Number), children);
+  throw new Error(`bridge: the native export produced the Arrow format '${format}', which has no arrow-js type here`);
+}
