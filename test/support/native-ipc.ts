@@ -2,7 +2,7 @@
 // through the Arrow IPC stream format: what a Flight client does with the same messages.
 
 import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
-import { Message } from 'apache-arrow/ipc/metadata/message';
+import { Message } from '../../flight/arrow-internals.ts';
 import type { EncodedBatch } from '../../flight/index.ts';
 
 function frame(header: Uint8Array, body: Uint8Array | null, out: Uint8Array[]): void {
