@@ -214,6 +214,7 @@ class ExportStream {
     int64_t rows = 0;
     double bytes = 0;
     bool ok = true;
+    bool ended = false;  // DuckDB said the query is over (no more chunks, or its error)
     auto flush = [&]() -> bool {
       if (rows == 0) return true;
       std::vector<IpcMessage> messages;
@@ -238,6 +239,7 @@ class ExportStream {
     while (ok && !cancelled_) {
       duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
       if (chunk == nullptr) {
+        ended = true;
         const char *e = duckdb_result_error(&result);
         if (e != nullptr && !cancelled_) error = e;
         ok = error.empty();
@@ -279,6 +281,18 @@ class ExportStream {
       }
     }
     if (ok && !cancelled_) ok = flush();
+    if (!ended) {
+      // Stopped early (closed, cancelled, a conversion error). The query stays active, and its
+      // transaction open, until a fetch sees the interrupt: DuckDB first hands out the chunks it
+      // buffered ahead. A CHECKPOINT after an abandoned DoGet failed with "other write
+      // transactions active" until this fetched to the end (test/reliability/abandoned.test.ts).
+      for (;;) {
+        duckdb_interrupt(connection_);
+        duckdb_data_chunk rest = duckdb_fetch_chunk(result);
+        if (rest == nullptr) break;
+        duckdb_destroy_data_chunk(&rest);
+      }
+    }
     arrays.clear();
     duckdb_destroy_arrow_options(&options);
     duckdb_destroy_result(&result);
