@@ -8,7 +8,8 @@
         "src/addon.cc",
         "src/napi_util.cc",
         "src/shared_connection.cc",
-        "src/export_stream.cc"
+        "src/export_stream.cc",
+        "src/import_stream.cc"
       ],
       "include_dirs": ["include"],
       "defines": ["NAPI_VERSION=8"],

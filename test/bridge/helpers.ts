@@ -1,8 +1,18 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Vector, type RecordBatch } from 'apache-arrow';
 import { streamQuery, type QueryStreamOptions } from '../../servers/bridge/index.ts';
+import { connectShared, openSharedDatabase } from '../../servers/bridge/shared-connection.ts';
 
+/**
+ * An in-memory database and a connection to it. With TEST_BRIDGE=native the connection is one the
+ * addon can use too (shared-connection.ts), so appendBatches takes the native path wherever it
+ * can: the import tests run on both paths (CI runs them twice).
+ */
 export async function memoryDatabase(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+  if (process.env.TEST_BRIDGE === 'native') {
+    const { instance, database } = await openSharedDatabase(':memory:');
+    return { instance, connection: await connectShared(database) };
+  }
   const instance = await DuckDBInstance.create(':memory:');
   return { instance, connection: await instance.connect() };
 }
