@@ -127,6 +127,9 @@ export interface NativeTarget {
 
 let views = 0;
 
+/** Uploads that went through the addon (the tests check which path an upload took). */
+export const nativeImportStats = { uploads: 0 };
+
 /**
  * Streams `batches` into `target` through the addon. The caller holds the transaction and checks
  * each batch against the upload's schema (`check`), and `next` gives up when the upload is aborted; the rows are appended when this resolves,
@@ -141,6 +144,7 @@ export async function appendNative(
   check: (batch: RecordBatch, index: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<number> {
+  nativeImportStats.uploads++;
   const view = `duck_flight_import_${process.pid}_${++views}`;
   const qualified = [target.catalog, target.schema, target.table].map(quoteIdentifier).join('.');
   let wake: (() => void) | null = null;
