@@ -57,7 +57,7 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
             if (chunk.appMetadata) yield { appMetadata: chunk.appMetadata };
             continue;
           }
-          await appendBatches(connection, 'input', schema, one(chunk.batch), { create: 'replace', signal: context.signal });
+          await appendBatches(connection, 'input', schema, one(chunk.batch), { create: 'replace', signal: context.signal, bridge: service.settings.bridge });
           const result = await streamQuery(connection, sql, { batchRows: service.settings.batchRows, signal: context.signal });
           try {
             if (!schemaSent) {
