@@ -7,7 +7,7 @@ import { duckdbTypeForField, duckdbTypeSql } from './arrow-to-duckdb/duckdb-type
 import { createColumnWriter, sameName } from './arrow-to-duckdb/writers.ts';
 import { quoteIdentifier } from './sql.ts';
 import { loadNative, type BridgeKind } from './native.ts';
-import { appendNative, nativeFields, type NativeImportAddon } from './native-import.ts';
+import { appendNative, NativeInsertError, nativeFields, type NativeImportAddon } from './native-import.ts';
 import { connectionHandle } from './shared-connection.ts';
 
 export interface AppendOptions {
@@ -119,7 +119,12 @@ export async function appendBatches(
     const native = options.bridge === 'js' ? null : nativeRoute(connection, schema, plan);
     if (native !== null) {
       const target = { catalog: location.catalog, schema: location.schema, table: name };
-      const rows = await appendNative(native.addon, native.handle, native.fields, target, () => nextOrAbort(iterator, signal), (batch, index) => checkBatchSchema(batch, schema, index), signal);
+      let rows: number;
+      try {
+        rows = await appendNative(native.addon, native.handle, native.fields, target, () => nextOrAbort(iterator, signal), (batch, index) => checkBatchSchema(batch, schema, index), signal);
+      } catch (error) {
+        throw error instanceof NativeInsertError ? castFailure(error, plan, name, "the upload's rows") : error;
+      }
       await commit(connection, signal);
       inTransaction = false;
       return { rows, created };
@@ -144,7 +149,7 @@ export async function appendBatches(
         try {
           appender.appendDataChunk(chunk);
         } catch (error) {
-          throw castFailure(error, plan, name, index, start, count);
+          throw castFailure(error, plan, name, `rows ${start}..${start + count - 1} of batch ${index}`);
         }
         rows += count;
       }
@@ -291,18 +296,19 @@ interface ColumnPlan {
 }
 
 /**
- * An append that fails while the appender casts values (a TIMESTAMP_S that overflows when made
- * TIMESTAMP_MS, say) failed on the client's data. DuckDB reports it without its "Conversion
- * Error:" prefix, so it is named here as the bridge's, with the columns being cast; anything
- * else (DuckDB's own internal errors among them) goes on as it was.
+ * An append that fails while the appender (or the native path's INSERT) casts values (a
+ * TIMESTAMP_S that overflows when made TIMESTAMP_MS, say) failed on the client's data. The
+ * appender reports it without DuckDB's "Conversion Error:" prefix, so it is named here as the
+ * bridge's, with the columns being cast; anything else (DuckDB's own internal errors among
+ * them) goes on as it was.
  */
-function castFailure(error: unknown, plan: ColumnPlan[], table: string, batch: number, start: number, count: number): unknown {
+function castFailure(error: unknown, plan: ColumnPlan[], table: string, rows: string): unknown {
   const casts = plan.flatMap((column) => (column.cast === null ? [] : [column.cast]));
   const message = error instanceof Error ? error.message : String(error);
   if (casts.length === 0 || /INTERNAL Error|FATAL Error/i.test(message)) return error;
   return new Error(
-    `bridge: rows ${start}..${start + count - 1} of batch ${batch} could not be appended to table "${table}" ` +
-      `while DuckDB converted ${casts.join(', ')}: ${message}`,
+    `bridge: ${rows} could not be appended to table "${table}" ` +
+      `while DuckDB converted ${casts.join(', ')}: ${message.replace(/^Conversion Error: /, '')}`,
     { cause: error },
   );
 }

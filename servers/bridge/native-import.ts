@@ -119,6 +119,9 @@ function shiftBits(bits: Uint8Array, from: number, length: number): Uint8Array {
   return out;
 }
 
+/** The INSERT failed in DuckDB (a constraint, a cast): DuckDB's message. */
+export class NativeInsertError extends Error {}
+
 export interface NativeTarget {
   catalog: string;
   schema: string;
@@ -182,7 +185,7 @@ export async function appendNative(
     const { error } = outcome as { error: string | null };
     if (error !== null) {
       signal?.throwIfAborted();
-      throw new Error(error);
+      throw new NativeInsertError(error);
     }
     return rows;
   } finally {
