@@ -209,6 +209,9 @@ struct ImportStream {
   duckdb_connection connection = nullptr;
   std::string view;
   std::string insertSql;
+  // The other way in, measured against the scan: data chunks through an appender on this table.
+  bool appenderMode = false;
+  std::string catalog, schemaName, table;
   std::unique_ptr<SchemaNode> schema;
   ArrowArrayStream stream{};
   size_t capacity = 4;
@@ -284,9 +287,89 @@ std::string quoted(const std::string &identifier) {
   return out + "\"";
 }
 
+void noRelease(ArrowArray *array) { array->release = nullptr; }
+
+/** Takes the next batch off the queue on this thread; null at the end or on abort. */
+Batch *takeBatch(ImportStream *self) {
+  std::unique_lock<std::mutex> lock(self->mutex);
+  self->changed.wait(lock, [self] { return self->aborted || self->finished || !self->queue.empty(); });
+  if (self->aborted || self->queue.empty()) return nullptr;
+  Batch *batch = self->queue.front();
+  bool wasFull = self->queue.size() >= self->capacity;
+  self->queue.pop_front();
+  lock.unlock();
+  if (wasFull) emit(self, false, "");
+  return batch;
+}
+
+std::string takeError(duckdb_error_data error) {
+  std::string message = duckdb_error_data_message(error);
+  duckdb_destroy_error_data(&error);
+  return message;
+}
+
+/** Every batch, 2048 rows at a time, through duckdb_data_chunk_from_arrow into an appender. */
+std::string appendChunks(ImportStream *self) {
+  duckdb_arrow_converted_schema converted = nullptr;
+  ArrowSchema schema = self->schema->schema;
+  duckdb_error_data failure = duckdb_schema_from_arrow(self->connection, &schema, &converted);
+  if (failure != nullptr) return takeError(failure);
+  duckdb_appender appender = nullptr;
+  std::string error;
+  if (duckdb_appender_create_ext(self->connection, self->catalog.c_str(), self->schemaName.c_str(), self->table.c_str(), &appender) !=
+      DuckDBSuccess) {
+    error = duckdb_appender_error(appender);
+  }
+  std::vector<ArrowArray> columns;
+  std::vector<ArrowArray *> columnPointers;
+  while (error.empty()) {
+    Batch *batch = takeBatch(self);
+    if (batch == nullptr) break;
+    const ArrowArray &root = *batch->nodes[0];
+    columns.assign(root.n_children, ArrowArray{});
+    columnPointers.resize(root.n_children);
+    for (int64_t start = 0; start < root.length && error.empty(); start += 2048) {
+      int64_t count = root.length - start < 2048 ? root.length - start : 2048;
+      for (int64_t c = 0; c < root.n_children; c++) {
+        columns[c] = *root.children[c];
+        columns[c].offset += start;
+        columns[c].length = count;
+        columns[c].release = noRelease;
+        columnPointers[c] = &columns[c];
+      }
+      ArrowArray slice = root;
+      slice.length = count;
+      slice.children = columnPointers.data();
+      slice.release = noRelease;
+      duckdb_data_chunk chunk = nullptr;
+      failure = duckdb_data_chunk_from_arrow(self->connection, &slice, converted, &chunk);
+      if (failure != nullptr) {
+        error = takeError(failure);
+      } else if (duckdb_append_data_chunk(appender, chunk) != DuckDBSuccess) {
+        error = duckdb_appender_error(appender);
+      }
+      if (chunk != nullptr) duckdb_destroy_data_chunk(&chunk);
+    }
+    std::lock_guard<std::mutex> lock(self->mutex);
+    self->released.push_back(batch);
+  }
+  {
+    std::lock_guard<std::mutex> lock(self->mutex);
+    if (error.empty() && self->aborted) error = self->abortMessage;
+  }
+  if (appender != nullptr) {
+    if (error.empty() && duckdb_appender_close(appender) != DuckDBSuccess) error = duckdb_appender_error(appender);
+    duckdb_appender_destroy(&appender);
+  }
+  duckdb_destroy_arrow_converted_schema(&converted);
+  return error;
+}
+
 void run(ImportStream *self) {
   std::string error;
-  if (duckdb_arrow_scan(self->connection, self->view.c_str(), reinterpret_cast<duckdb_arrow_stream>(&self->stream)) != DuckDBSuccess) {
+  if (self->appenderMode) {
+    error = appendChunks(self);
+  } else if (duckdb_arrow_scan(self->connection, self->view.c_str(), reinterpret_cast<duckdb_arrow_stream>(&self->stream)) != DuckDBSuccess) {
     error = "DuckDB refused the Arrow schema of the upload";
   } else {
     duckdb_result result;
@@ -390,10 +473,10 @@ ImportStream *streamArg(napi_env env, napi_value value) {
  * when the queue has room again (done false) and when the INSERT returned (done true).
  */
 napi_value openImport(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 6) return throwError(env, "openImport(connection, fields, view, insertSql, capacity, onEvent)");
+  if (argc < 6) return throwError(env, "openImport(connection, fields, view, insertSql, capacity, onEvent[, appendTo])");
   duckdb_connection connection = connectionFromExternal(env, argv[0]);
   if (connection == nullptr) return nullptr;
   auto self = std::make_unique<ImportStream>();
@@ -425,6 +508,17 @@ napi_value openImport(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   self->capacity = capacity < 1 ? 1 : static_cast<size_t>(capacity);
+  napi_valuetype appendTo = napi_undefined;
+  if (argc > 6) napi_typeof(env, argv[6], &appendTo);
+  if (appendTo == napi_object) {
+    napi_value part = nullptr;
+    self->appenderMode = true;
+    if (!property(env, argv[6], "catalog", &part) || !stringArg(env, part, "appendTo.catalog", &self->catalog) ||
+        !property(env, argv[6], "schema", &part) || !stringArg(env, part, "appendTo.schema", &self->schemaName) ||
+        !property(env, argv[6], "table", &part) || !stringArg(env, part, "appendTo.table", &self->table)) {
+      return nullptr;
+    }
+  }
   self->stream.get_schema = getSchema;
   self->stream.get_next = getNext;
   self->stream.get_last_error = getLastError;

@@ -25,6 +25,7 @@ export interface NativeImportAddon {
     insertSql: string,
     capacity: number,
     onEvent: (done: boolean, error: string | null) => void,
+    appendTo?: NativeTarget,
   ): object;
   pushImport(stream: object, root: NodeDescription): boolean;
   finishImport(stream: object): void;
@@ -134,6 +135,13 @@ let views = 0;
 export const nativeImportStats = { uploads: 0 };
 
 /**
+ * How the addon puts the rows in: 'scan' (DuckDB's Arrow scan under INSERT ... SELECT) or
+ * 'appender' (duckdb_data_chunk_from_arrow per 2048 rows into an appender, one thread), the
+ * alternative bench/bridge.ts measures against it.
+ */
+export const nativeImportSettings: { mode: 'scan' | 'appender' } = { mode: 'scan' };
+
+/**
  * Streams `batches` into `target` through the addon. The caller holds the transaction and checks
  * each batch against the upload's schema (`check`), and `next` gives up when the upload is aborted; the rows are appended when this resolves,
  * and on any failure (a batch, DuckDB, an abort) it rejects and the caller rolls back.
@@ -157,7 +165,7 @@ export async function appendNative(
     const resume = wake;
     wake = null;
     resume?.();
-  });
+  }, nativeImportSettings.mode === 'appender' ? target : undefined);
   const event = () => new Promise<void>((resolve) => (wake = resolve));
   const onAbort = () => addon.abortImport(stream, 'the upload was cancelled');
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DateDay, Dictionary, Field, Float64, Int32, List, Struct, Table, TimestampMicrosecond, Utf8, makeData, vectorFromArray, Vector, type RecordBatch } from 'apache-arrow';
 import { appendBatches } from '../../servers/bridge/index.ts';
 import { loadNative } from '../../servers/bridge/native.ts';
-import { nativeImportStats } from '../../servers/bridge/native-import.ts';
+import { nativeImportSettings, nativeImportStats } from '../../servers/bridge/native-import.ts';
 import { connectShared, openSharedDatabase } from '../../servers/bridge/shared-connection.ts';
 import { duckRows, iterate } from './helpers.ts';
 
@@ -83,6 +83,29 @@ describe('native import', () => {
     assert.equal(nativeImportStats.uploads, before + 1);
     const sql = (name: string) => `SELECT tags::VARCHAR, point::VARCHAR, epoch_us(seen) FROM ${name}`;
     assert.deepEqual(await duckRows(connection, sql('nested')), await viaJs(batches, sql('t')));
+  });
+
+  test('the appender alternative (bench/bridge.ts measures it) writes what the scan writes', async () => {
+    const point = new Struct([new Field('x', new Int32()), new Field('label', new Utf8())]);
+    const nested = new Table({
+      tags: vectorFromArray([['a', null], null, [], ['long enough to be out of line']], new List(new Field('item', new Utf8()))),
+      point: vectorFromArray([{ x: 1, label: 'one' }, null, { x: null, label: null }, { x: 4, label: 'four' }], point),
+    });
+    const cases: [RecordBatch[], string][] = [
+      [flights(2, 5000), 'SELECT * FROM $ ORDER BY dep'],
+      [[nested.batches[0], nested.batches[0].slice(1, 4)], 'SELECT tags::VARCHAR, point::VARCHAR FROM $'],
+    ];
+    nativeImportSettings.mode = 'appender';
+    try {
+      for (const [batches, sql] of cases) {
+        const before = nativeImportStats.uploads;
+        await appendBatches(connection, 'appended', batches[0].schema, iterate(batches), { create: 'replace' });
+        assert.equal(nativeImportStats.uploads, before + 1);
+        assert.deepEqual(await duckRows(connection, sql.replace('$', 'appended')), await viaJs(batches, sql.replace('$', 't')));
+      }
+    } finally {
+      nativeImportSettings.mode = 'scan';
+    }
   });
 
   test('invalid UTF-8 is refused before DuckDB sees it, naming the row; nothing is written', async () => {
