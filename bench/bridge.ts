@@ -5,9 +5,10 @@
 //   (n) native  the native addon's export of the same query: DuckDB's own converter on the
 //               addon's thread, into IPC record batch messages ready to frame (nothing sent);
 //               with the JavaScript thread's busy time meanwhile (event loop utilization)
-//   (c) import  appendBatches of those batches (held in memory) into a new table, against
-//               DuckDB's own INSERT INTO ... SELECT of the same rows from the in-memory table
-//               and from the Parquet file
+//   (c) import  appendBatches of those batches (held in memory) into a new table, through the
+//               JavaScript bridge and (when the addon loads) the native one, against DuckDB's
+//               own INSERT INTO ... SELECT of the same rows from the in-memory table and from
+//               the Parquet file
 //   (d) pipe    streamQuery piped straight into appendBatches on a second connection
 // Runs are interleaved and repeated; medians are reported.
 //
@@ -27,6 +28,7 @@ import CliTable from 'cli-table3';
 import { appendBatches, DEFAULT_BATCH_ROWS, streamQuery } from '../servers/bridge/index.ts';
 import { loadNative } from '../servers/bridge/native.ts';
 import { streamQueryNative } from '../servers/bridge/native-export.ts';
+import { nativeImportSettings, nativeImportStats } from '../servers/bridge/native-import.ts';
 import { connectShared, openSharedDatabase } from '../servers/bridge/shared-connection.ts';
 import { machineFacts, spread, type Spread } from './common.ts';
 
@@ -154,11 +156,13 @@ function row(name: string, s: Spread, rows: number, floor: number | null): strin
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const parquet = await flightsParquet(options);
+  // Shared connections (shared-connection.ts), so the native bridge can append through `target`.
   const { instance, database } = await openSharedDatabase(':memory:', options.threads !== null ? { threads: String(options.threads[0]) } : {});
   const connection = await connectShared(database);
   const target = await connectShared(database);
   const native = loadNative();
   if (!native.addon) console.log(`no native mode: ${native.reason}`);
+  console.log(`native import: ${native.addon ? 'measured' : 'not measured'} (${native.reason})`);
   await configure(connection, options);
   await configure(target, options);
 
@@ -208,6 +212,8 @@ async function main(): Promise<void> {
   const { floor, exported, native: nativeSeconds, nativeBusy } = byThreads[0]!;
 
   const imported: number[] = [];
+  const importedNative: number[] = [];
+  const importedScan: number[] = [];
   const insertTable: number[] = [];
   const insertParquet: number[] = [];
   const piped: number[] = [];
@@ -234,16 +240,36 @@ async function main(): Promise<void> {
     await connection.run('DROP TABLE flights');
     for (let run = 0; run < options.runs; run++) {
       started = performance.now();
-      const result = await appendBatches(target, 'copy_arrow', schema, iterate(kept), { create: 'replace' });
+      const result = await appendBatches(target, 'copy_arrow', schema, iterate(kept), { create: 'replace', bridge: 'js' });
       imported.push(seconds(started));
       if (result.rows !== rows) throw new Error(`appendBatches wrote ${result.rows} rows, expected ${rows}`);
       await target.run('DROP TABLE copy_arrow');
+      if (native.addon) {
+        const uploads = nativeImportStats.uploads;
+        started = performance.now();
+        const viaNative = await appendBatches(target, 'copy_arrow', schema, iterate(kept), { create: 'replace', bridge: 'native' });
+        importedNative.push(seconds(started));
+        if (viaNative.rows !== rows || nativeImportStats.uploads !== uploads + 1) throw new Error('the native import did not take the native path, or lost rows');
+        await target.run('DROP TABLE copy_arrow');
+        // The alternative: DuckDB's Arrow scan under INSERT ... SELECT, on DuckDB's threads.
+        nativeImportSettings.mode = 'scan';
+        try {
+          started = performance.now();
+          const viaScan = await appendBatches(target, 'copy_arrow', schema, iterate(kept), { create: 'replace', bridge: 'native' });
+          importedScan.push(seconds(started));
+          if (viaScan.rows !== rows) throw new Error('the native Arrow scan lost rows');
+        } finally {
+          nativeImportSettings.mode = 'appender';
+        }
+        await target.run('DROP TABLE copy_arrow');
+      }
       await target.run('CREATE OR REPLACE TABLE copy_native AS SELECT * FROM flights_schema_only');
       started = performance.now();
       await target.run(`INSERT INTO copy_native SELECT * FROM ${parquetSql}${limit}`);
       insertParquet.push(seconds(started));
       await target.run('DROP TABLE copy_native');
-      console.log(`run ${run + 1}/${options.runs}: appendBatches ${imported[run].toFixed(3)} s, INSERT from Parquet ${insertParquet[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
+      const nativeNote = importedNative.length > run ? `, native ${importedNative[run].toFixed(3)} s, native (Arrow scan) ${importedScan[run]!.toFixed(3)} s` : '';
+      console.log(`run ${run + 1}/${options.runs}: appendBatches ${imported[run].toFixed(3)} s${nativeNote}, INSERT from Parquet ${insertParquet[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
     }
     kept.length = 0;
   }
@@ -254,6 +280,8 @@ async function main(): Promise<void> {
     native: nativeSeconds.length > 0 ? spread(nativeSeconds) : null,
     nativeJsBusy: nativeBusy.length > 0 ? spread(nativeBusy) : null,
     appendBatches: imported.length > 0 ? spread(imported) : null,
+    appendBatchesNative: importedNative.length > 0 ? spread(importedNative) : null,
+    appendBatchesNativeScan: importedScan.length > 0 ? spread(importedScan) : null,
     insertFromTable: insertTable.length > 0 ? spread(insertTable) : null,
     insertFromParquet: insertParquet.length > 0 ? spread(insertParquet) : null,
     pipe: piped.length > 0 ? spread(piped) : null,
@@ -266,6 +294,9 @@ async function main(): Promise<void> {
     nativeOverFloor: nativeSeconds.length > 0 ? spread(nativeSeconds.map((value, i) => value / floor[i])).median : null,
     appendOverInsertFromTable: results.appendBatches && results.insertFromTable ? results.appendBatches.median / results.insertFromTable.median : null,
     appendOverInsertFromParquet: results.appendBatches && results.insertFromParquet ? results.appendBatches.median / results.insertFromParquet.median : null,
+    // Per run (native import and the Parquet INSERT back to back): the speed ratio, target >= 0.8.
+    nativeSpeedOverInsertFromParquet:
+      importedNative.length > 0 ? spread(importedNative.map((value, i) => insertParquet[i]! / value)) : null,
   };
 
   // Every thread count against the fastest floor measured under any of them.
@@ -284,6 +315,10 @@ async function main(): Promise<void> {
     table.push(row('INSERT INTO t SELECT * FROM flights', results.insertFromTable, rows, null));
     table.push(row('INSERT INTO t SELECT * FROM read_parquet', results.insertFromParquet, rows, null));
     table.push(row('(c) appendBatches <- Arrow', results.appendBatches, rows, results.insertFromTable.median));
+    if (results.appendBatchesNative) table.push(row('(c) appendBatches <- Arrow, native', results.appendBatchesNative, rows, results.insertFromTable.median));
+    if (results.appendBatchesNativeScan) {
+      table.push(row('(c) appendBatches <- Arrow, native (Arrow scan)', results.appendBatchesNativeScan, rows, results.insertFromTable.median));
+    }
     table.push(row('(d) streamQuery | appendBatches', results.pipe, rows, results.insertFromTable.median));
   }
   console.log(table.toString());
@@ -303,7 +338,8 @@ async function main(): Promise<void> {
     );
   }
   console.log(`ratios: streamQuery / floor ${ratios.exportOverFloor.toFixed(2)} (median of per-run ratios ${ratios.exportOverFloorPerRun.median.toFixed(2)})` +
-    (ratios.appendOverInsertFromTable === null ? '' : `, appendBatches / INSERT from table ${ratios.appendOverInsertFromTable.toFixed(2)}, / INSERT from Parquet ${ratios.appendOverInsertFromParquet!.toFixed(2)}`));
+    (ratios.appendOverInsertFromTable === null ? '' : `, appendBatches / INSERT from table ${ratios.appendOverInsertFromTable.toFixed(2)}, / INSERT from Parquet ${ratios.appendOverInsertFromParquet!.toFixed(2)}`) +
+    (ratios.nativeSpeedOverInsertFromParquet === null ? '' : `; native import speed / INSERT from Parquet's: median ${ratios.nativeSpeedOverInsertFromParquet.median.toFixed(2)} (${ratios.nativeSpeedOverInsertFromParquet.min.toFixed(2)}..${ratios.nativeSpeedOverInsertFromParquet.max.toFixed(2)})`));
 
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'bridge.json');
   mkdirSync(dirname(out), { recursive: true });

@@ -104,6 +104,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('sweep', { type: 'boolean', default: true, describe: 'Run the batch-size sweep (--no-sweep to skip)' })
   .option('reference', { type: 'boolean', default: true, describe: 'Run the pyarrow reference side by side (--no-reference to skip)' })
   .option('reference-put-mode', { choices: ['read-all', 'stream'] as const, default: 'read-all' as const, describe: "The reference's DoPut and transfer: read whole first (Mallard) or scan as it arrives" })
+  .option('bridge', { choices: ['native', 'js'] as const, describe: "Our servers' bridge (--bridge of the CLI; default: native when the addon loads)" })
   .option('python', { type: 'string', default: join(process.env['DUCK_FLIGHT_PEERS_VENV'] ?? join(root, '.peers', 'venv'), 'bin', 'python'), describe: 'Python with pyarrow and duckdb (scripts/setup-peers.sh builds it; npm run bench runs that first)' })
   .option('out-dir', { type: 'string', default: join(root, 'bench', 'results'), describe: 'Where the JSON and the HTML chart go' })
   .option('data-dir', { type: 'string', default: dirname(FLIGHTS_DEFAULT_PATH), describe: 'Where the flights Parquet files are (generated when missing)' })
@@ -225,7 +226,7 @@ async function startOurs(batchRows: number): Promise<Side> {
         name: `ours server ${i}`,
         port: 0,
         logLevel: 'warn',
-        extraArgs: ['--batch-rows', String(batchRows)],
+        extraArgs: ['--batch-rows', String(batchRows), ...(argv.bridge === undefined ? [] : ['--bridge', argv.bridge])],
         onStderr: (line) => note(`[ours server ${i}] ${line}`),
       }),
     ),

@@ -9,7 +9,8 @@
         "src/napi_util.cc",
         "src/shared_connection.cc",
         "src/export_stream.cc",
-        "src/ipc_writer.cc"
+        "src/ipc_writer.cc",
+        "src/import_stream.cc"
       ],
       "include_dirs": ["include"],
       "defines": ["NAPI_VERSION=8"],

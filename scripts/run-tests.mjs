@@ -33,7 +33,21 @@ function needsPeers(file, seen = new Set()) {
   return false;
 }
 
-const filters = process.argv.slice(2);
+// --bridge native|js: the bridge the tests use (TEST_BRIDGE: test/support/duck-server.ts passes it
+// to the servers they spawn, test/bridge/helpers.ts opens connections the addon can use).
+const args = process.argv.slice(2);
+const bridgeAt = args.indexOf('--bridge');
+const env = { ...process.env };
+if (bridgeAt >= 0) {
+  const bridge = args[bridgeAt + 1];
+  if (bridge !== 'native' && bridge !== 'js') {
+    console.error('--bridge takes native or js');
+    process.exit(2);
+  }
+  env.TEST_BRIDGE = bridge;
+  args.splice(bridgeAt, 2);
+}
+const filters = args;
 let files = collect(join(root, 'test'), []);
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) {
@@ -52,6 +66,6 @@ if (files.some((f) => needsPeers(f))) {
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--import', pathToFileURL(join(root, 'test', 'support', 'environment.ts')).href, '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

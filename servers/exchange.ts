@@ -58,7 +58,7 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
             if (chunk.appMetadata) yield { appMetadata: chunk.appMetadata };
             continue;
           }
-          await appendBatches(connection, 'input', schema, one(chunk.batch), { create: 'replace', signal: context.signal });
+          await appendBatches(connection, 'input', schema, one(chunk.batch), { create: 'replace', signal: context.signal, bridge: service.settings.bridge });
           const options = { batchRows: service.settings.batchRows, signal: context.signal };
           const native = service.settings.bridge === 'native' && nativeExportAvailable(connection);
           const result = native ? await streamQueryNative(connection, sql, { ...options, runEarlier: true }) : await streamQuery(connection, sql, options);

@@ -34,7 +34,7 @@ export async function* upload(service: ServiceContext, reader: FlightDataReader,
   const mode = uploadMode(context);
   const started = performance.now();
   const result = await service.engine
-    .withConnection((connection) => appendBatches(connection, table, schema, reader, { create: mode, signal: context.signal }))
+    .withConnection((connection) => appendBatches(connection, table, schema, reader, { create: mode, signal: context.signal, bridge: service.settings.bridge }))
     .catch((error: unknown) => {
       if (context.signal.aborted) throw FlightError.cancelled(`DoPut into ${JSON.stringify(table)} was cancelled; nothing was written`);
       throw fromDuckDBError(error, `DoPut into ${JSON.stringify(table)} failed and wrote nothing`);

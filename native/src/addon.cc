@@ -24,7 +24,7 @@ static napi_value checkConnection(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   if (!exportFunction(env, exports, "libraryVersion", libraryVersion) || !exportFunction(env, exports, "checkConnection", checkConnection) ||
-      !registerExport(env, exports)) {
+      !registerExport(env, exports) || !registerImport(env, exports)) {
     return nullptr;
   }
   return exports;

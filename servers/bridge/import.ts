@@ -6,6 +6,9 @@ import type { ColumnWriter } from './arrow-to-duckdb/column-writer.ts';
 import { duckdbTypeForField, duckdbTypeSql } from './arrow-to-duckdb/duckdb-types.ts';
 import { createColumnWriter, sameName } from './arrow-to-duckdb/writers.ts';
 import { quoteIdentifier } from './sql.ts';
+import { loadNative, type BridgeKind } from './native.ts';
+import { appendNative, NativeInsertError, nativeFields, type NativeImportAddon } from './native-import.ts';
+import { connectionHandle } from './shared-connection.ts';
 
 export interface AppendOptions {
   /**
@@ -15,6 +18,12 @@ export interface AppendOptions {
   create?: 'if-missing' | 'never' | 'replace';
   /** Aborting rolls the upload back; the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * 'native' appends through the addon's Arrow scan where it can (native-import.ts), 'js' through
+   * the appender here. Default: native when the connection is shared (shared-connection.ts) and
+   * the addon loads.
+   */
+  bridge?: BridgeKind;
 }
 
 export interface AppendResult {
@@ -107,6 +116,19 @@ export async function appendBatches(
     const plan = await planColumns(connection, name, await tableColumns(connection, location.catalog, location.schema, name), schema);
     signal?.throwIfAborted();
 
+    const native = options.bridge === 'js' ? null : nativeRoute(connection, schema, plan);
+    if (native !== null) {
+      const target = { catalog: location.catalog, schema: location.schema, table: name };
+      let rows: number;
+      try {
+        rows = await appendNative(native.addon, native.handle, native.fields, target, () => nextOrAbort(iterator, signal), (batch, index) => checkBatchSchema(batch, schema, index), signal);
+      } catch (error) {
+        throw error instanceof NativeInsertError ? castFailure(error, plan, name, "the upload's rows") : error;
+      }
+      await commit(connection, signal);
+      inTransaction = false;
+      return { rows, created };
+    }
     appender = await connection.createAppender(name, location.schema, location.catalog);
     const chunk = DuckDBDataChunk.create(plan.map((column) => column.chunkType));
     let rows = 0;
@@ -127,7 +149,7 @@ export async function appendBatches(
         try {
           appender.appendDataChunk(chunk);
         } catch (error) {
-          throw castFailure(error, plan, name, index, start, count);
+          throw castFailure(error, plan, name, `rows ${start}..${start + count - 1} of batch ${index}`);
         }
         rows += count;
       }
@@ -136,12 +158,7 @@ export async function appendBatches(
     // Flushing is where constraint violations surface.
     appender.closeSync();
     appender = null;
-    // Some clients (grpc-js, Node's http2 close()) cancel with END_STREAM and then RST_STREAM,
-    // written back to back: one more turn of the event loop lets a reset already on the socket
-    // abort the upload before the commit makes it permanent.
-    await new Promise((resolve) => setImmediate(resolve));
-    signal?.throwIfAborted();
-    await connection.run('COMMIT');
+    await commit(connection, signal);
     inTransaction = false;
     return { rows, created };
   } catch (error) {
@@ -151,6 +168,32 @@ export async function appendBatches(
     creating?.();
     lease.release();
   }
+}
+
+async function commit(connection: DuckDBConnection, signal: AbortSignal | undefined): Promise<void> {
+  // Some clients (grpc-js, Node's http2 close()) cancel with END_STREAM and then RST_STREAM,
+  // written back to back: one more turn of the event loop lets a reset already on the socket
+  // abort the upload before the commit makes it permanent.
+  await new Promise((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
+  await connection.run('COMMIT');
+}
+
+/**
+ * The addon and what it needs when this upload can go through it: a shared connection, every
+ * field of a type the native path takes, and every column either of the field's own DuckDB type
+ * or cast from it by DuckDB (the INSERT casts as the appender does).
+ */
+function nativeRoute(connection: DuckDBConnection, schema: Schema, plan: ColumnPlan[]) {
+  const handle = connectionHandle(connection);
+  const { addon } = loadNative();
+  if (handle === undefined || addon === null) return null;
+  const fields = nativeFields(schema);
+  if (fields === null) return null;
+  for (let i = 0; i < plan.length; i++) {
+    if (plan[i].cast === null && duckdbTypeSql(plan[i].chunkType) !== duckdbColumnTypeSql(schema.fields[i])) return null;
+  }
+  return { addon: addon as typeof addon & NativeImportAddon, handle, fields };
 }
 
 /** Table names (lower case, as DuckDB compares them) being created by an upload in progress. */
@@ -253,18 +296,19 @@ interface ColumnPlan {
 }
 
 /**
- * An append that fails while the appender casts values (a TIMESTAMP_S that overflows when made
- * TIMESTAMP_MS, say) failed on the client's data. DuckDB reports it without its "Conversion
- * Error:" prefix, so it is named here as the bridge's, with the columns being cast; anything
- * else (DuckDB's own internal errors among them) goes on as it was.
+ * An append that fails while the appender (or the native path's INSERT) casts values (a
+ * TIMESTAMP_S that overflows when made TIMESTAMP_MS, say) failed on the client's data. The
+ * appender reports it without DuckDB's "Conversion Error:" prefix, so it is named here as the
+ * bridge's, with the columns being cast; anything else (DuckDB's own internal errors among
+ * them) goes on as it was.
  */
-function castFailure(error: unknown, plan: ColumnPlan[], table: string, batch: number, start: number, count: number): unknown {
+function castFailure(error: unknown, plan: ColumnPlan[], table: string, rows: string): unknown {
   const casts = plan.flatMap((column) => (column.cast === null ? [] : [column.cast]));
   const message = error instanceof Error ? error.message : String(error);
   if (casts.length === 0 || /INTERNAL Error|FATAL Error/i.test(message)) return error;
   return new Error(
-    `bridge: rows ${start}..${start + count - 1} of batch ${batch} could not be appended to table "${table}" ` +
-      `while DuckDB converted ${casts.join(', ')}: ${message}`,
+    `bridge: ${rows} could not be appended to table "${table}" ` +
+      `while DuckDB converted ${casts.join(', ')}: ${message.replace(/^Conversion Error: /, '')}`,
     { cause: error },
   );
 }

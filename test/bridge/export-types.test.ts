@@ -50,7 +50,7 @@ let connection: DuckDBConnection;
 let bridge: Bridge = 'js';
 
 before(async () => {
-  ({ instance, connection } = await memoryDatabase());
+  ({ instance, connection } = await memoryDatabase({ shared: true }));
   await connection.run("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')");
   await connection.run("CREATE TYPE wide AS ENUM (SELECT 'v' || range::VARCHAR FROM range(300))");
 });

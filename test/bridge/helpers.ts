@@ -1,4 +1,4 @@
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Vector, type RecordBatch } from 'apache-arrow';
 import type { EncodedBatch } from '../../flight/index.ts';
 import { streamQuery, type QueryStreamOptions } from '../../servers/bridge/index.ts';
@@ -6,10 +6,21 @@ import { streamQueryNative } from '../../servers/bridge/native-export.ts';
 import { connectShared, openSharedDatabase } from '../../servers/bridge/shared-connection.ts';
 import { decodeEncoded } from '../support/native-ipc.ts';
 
-/** An in-memory database whose connection both bridges can use (the native one needs connectShared's). */
-export async function memoryDatabase(): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
-  const { instance, database } = await openSharedDatabase(':memory:');
-  return { instance, connection: await connectShared(database) };
+/**
+ * An in-memory database and a connection to it. `shared` (the default with TEST_BRIDGE=native)
+ * gives a connection the addon can use too (shared-connection.ts), so appendBatches takes the
+ * native path wherever it can and the native export works: the import tests run on both paths
+ * (CI runs them twice); the export type matrix always asks for one, and compares both bridges.
+ */
+export async function memoryDatabase(
+  { shared = process.env.TEST_BRIDGE === 'native' }: { shared?: boolean } = {},
+): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+  if (shared) {
+    const { instance, database } = await openSharedDatabase(':memory:');
+    return { instance, connection: await connectShared(database) };
+  }
+  const instance = await DuckDBInstance.create(':memory:');
+  return { instance, connection: await instance.connect() };
 }
 
 export type Bridge = 'js' | 'native';

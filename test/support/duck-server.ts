@@ -54,8 +54,14 @@ process.once('exit', () => {
 });
 
 /** Starts `duck-flight --host 127.0.0.1 --port 0 --db-path <dbPath>` and waits until it listens. */
+/** TEST_BRIDGE=native|js runs the servers the tests spawn with that bridge (CI runs both). */
+function bridgeArgs(): string[] {
+  const bridge = process.env.TEST_BRIDGE;
+  return bridge === undefined || bridge === '' ? [] : ['--bridge', bridge];
+}
+
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
-  const args = ['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--db-path', options.dbPath ?? ':memory:', '--log-level', options.logLevel ?? 'warn', ...(options.args ?? [])];
+  const args = ['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--db-path', options.dbPath ?? ':memory:', '--log-level', options.logLevel ?? 'warn', ...bridgeArgs(), ...(options.args ?? [])];
   const child = spawnCli(args, options.env);
   running.add(child);
   let out = '';

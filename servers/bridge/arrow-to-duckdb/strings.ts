@@ -63,7 +63,7 @@ function invalidText(row: number): Error {
  * valid and every string starts on a character boundary exactly when each string is valid. When
  * the range fails (possibly only in the bytes of null rows), strings are checked one by one.
  */
-function checkUtf8Chunk(data: Data, bits: Uint8Array | undefined, row: number, count: number): void {
+export function checkUtf8Rows(data: Data, bits: Uint8Array | undefined, row: number, count: number): void {
   const offsets = data.valueOffsets as Int32Array;
   const bytes = data.values as Uint8Array;
   const end = offsets[row + count];
@@ -204,7 +204,7 @@ export class StringWriter implements ColumnWriter {
     if (DataType.isUtf8(type) || DataType.isBinary(type)) {
       // The hot path (what most Arrow producers send): 32-bit offsets into one byte buffer. The
       // chunk's whole byte range is the blob for its long strings.
-      if (this.text) checkUtf8Chunk(data, bits, row, count);
+      if (this.text) checkUtf8Rows(data, bits, row, count);
       const offsets = data.valueOffsets as Int32Array;
       const bytes = data.values as Uint8Array;
       const source = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
