@@ -15,7 +15,18 @@ export { FlightDataEncoder, DEFAULT_MAX_MESSAGE_BYTES, type FlightDataEncoderOpt
 export { FlightDataDecoder, type DecodedMessage } from './decoder.ts';
 export { FlightDataReader, type FlightChunk } from './reader.ts';
 export { FlightDataWriter, type FlightOutputItem } from './writer.ts';
-export { FlightServer, type CallContext, type FlightHandlers, type FlightOutput, type FlightServerOptions, type CallRecord } from './server.ts';
+export {
+  FlightServer,
+  DEFAULT_FIRST_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_MAX_READ_AHEAD_BYTES,
+  DEFAULT_MAX_SESSION_MEMORY_MB,
+  type CallContext,
+  type FlightHandlers,
+  type FlightOutput,
+  type FlightServerOptions,
+  type CallRecord,
+} from './server.ts';
 export { FlightClient, FlightCallReader, parseLocation, type CallOptions, type FlightClientOptions, type FlightExchange } from './client.ts';
 export { TokenAuthenticator, staticUsers, basicAuthHeader, secretsEqual, type BasicAuthValidator } from './auth.ts';
 export { FlightServiceDefinition, SERVICE_NAME } from './service.ts';

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { DEFAULT_FIRST_MESSAGE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_READ_AHEAD_BYTES } from '../flight/index.ts';
 import { DuckDBFlightServer, SERVER_VERSION } from './duckdb-flight-server.ts';
 import { createLogger, type LogLevel } from './logger.ts';
 
@@ -41,6 +42,17 @@ export async function main(argv: string[]): Promise<void> {
       type: 'number',
       describe: "DuckDB worker threads (default: DuckDB's, one per core). Fewer leaves cores to the JS thread that builds and sends Arrow batches",
     })
+    .option('max-concurrent-streams', { type: 'number', default: DEFAULT_MAX_CONCURRENT_STREAMS, describe: 'Concurrent calls per connection; clients queue beyond it' })
+    .option('first-message-timeout', {
+      type: 'number',
+      default: DEFAULT_FIRST_MESSAGE_TIMEOUT_MS / 1000,
+      describe: 'Seconds a call may wait for its request before it is closed with DEADLINE_EXCEEDED (0: never)',
+    })
+    .option('max-read-ahead-mb', {
+      type: 'number',
+      default: DEFAULT_MAX_READ_AHEAD_BYTES / 2 ** 20,
+      describe: 'MiB a DoPut/DoExchange may send ahead while not reading the response; beyond it RESOURCE_EXHAUSTED',
+    })
     .strict()
     .version(SERVER_VERSION)
     .help()
@@ -48,6 +60,12 @@ export async function main(argv: string[]): Promise<void> {
 
   if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) {
     throw new Error(`--threads must be a positive integer, got ${args.threads}`);
+  }
+  for (const name of ['max-concurrent-streams', 'first-message-timeout', 'max-read-ahead-mb'] as const) {
+    const value = args[name];
+    if (!Number.isFinite(value) || value < 0 || (name === 'max-concurrent-streams' && (!Number.isInteger(value) || value < 1))) {
+      throw new Error(`--${name} must be a ${name === 'max-concurrent-streams' ? 'positive integer' : 'number >= 0'}, got ${value}`);
+    }
   }
   const logger = createLogger(args['log-level'], args['log-file']);
   let users: Map<string, string> | undefined;
@@ -74,6 +92,11 @@ export async function main(argv: string[]): Promise<void> {
     users,
     tls,
     batchRows: args['batch-rows'],
+    limits: {
+      maxConcurrentStreams: args['max-concurrent-streams'],
+      firstMessageTimeoutMs: Math.round(args['first-message-timeout'] * 1000),
+      maxReadAheadBytes: Math.round(args['max-read-ahead-mb'] * 2 ** 20),
+    },
     duckdbSettings: args.threads !== undefined ? { threads: String(args.threads) } : {},
     logger,
   });

@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { ChannelOptions } from '@grpc/grpc-js';
-import { FlightServer, type CallRecord, type FlightHandlers } from '../flight/index.ts';
+import { FlightServer, type CallRecord, type FlightHandlers, type FlightServerOptions } from '../flight/index.ts';
 import { doAction, listActions } from './actions.ts';
 import type { ServerSettings, ServiceContext } from './context.ts';
 import { Engine } from './engine.ts';
@@ -34,6 +34,8 @@ export interface DuckDBFlightServerOptions {
   duckdbSettings?: Record<string, string>;
   /** grpc-js channel options (keepalive, max_concurrent_streams, ...), over FlightServer's defaults. */
   grpcOptions?: ChannelOptions;
+  /** What one client may hold of the server (FlightServer's defaults when absent). */
+  limits?: Pick<FlightServerOptions, 'maxConcurrentStreams' | 'firstMessageTimeoutMs' | 'maxReadAheadBytes'>;
 }
 
 export function createHandlers(service: ServiceContext): FlightHandlers {
@@ -94,6 +96,7 @@ export class DuckDBFlightServer {
     const flight = new FlightServer(createHandlers(service), {
       maxMessageBytes: options.maxMessageBytes,
       grpcOptions: options.grpcOptions,
+      ...options.limits,
       tls: options.tls,
       auth: options.users ? { validate: staticUsers(options.users) } : undefined,
       onCallEnd: (record: CallRecord) => {
