@@ -471,8 +471,11 @@ export class FlightServer {
             writer.abort(error);
             wakeConsumer?.();
             // Read and drop the rest: a client that writes before it reads then gets to read
-            // what we sent, and the status after it.
-            while (!(await source.next()).done);
+            // what we sent, and the status after it. From the call itself: grpc-js ends a call
+            // with an 'error' event, which would end reading through `source`.
+            await source.return(undefined);
+            call.on('data', () => {});
+            call.resume();
             return;
           }
           wakeConsumer?.();
