@@ -22,6 +22,8 @@ export interface FloodOutcome {
   goaway: { code: number; debug: string } | undefined;
   /** The server's SETTINGS_MAX_CONCURRENT_STREAMS, if it announced one. */
   maxConcurrentStreams: number | undefined;
+  /** The connection has closed. */
+  closed: boolean;
 }
 
 export interface Flood {
@@ -38,7 +40,7 @@ export interface Flood {
 export function floodStreams(port: number, streams: number, method = 'DoAction'): Flood {
   const socket = net.connect(port, '127.0.0.1');
   const parser = new FrameParser(false);
-  const state: FloodOutcome = { opened: 0, answered: 0, resets: new Map(), goaway: undefined, maxConcurrentStreams: undefined };
+  const state: FloodOutcome = { opened: 0, answered: 0, resets: new Map(), goaway: undefined, maxConcurrentStreams: undefined, closed: false };
   const waiters: Array<{ predicate: (o: FloodOutcome) => boolean; resolve: (o: FloodOutcome) => void }> = [];
   const check = () => {
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -46,7 +48,10 @@ export function floodStreams(port: number, streams: number, method = 'DoAction')
     }
   };
   socket.on('error', () => {});
-  socket.on('close', check);
+  socket.on('close', () => {
+    state.closed = true;
+    check();
+  });
   socket.on('data', (chunk: Buffer) => {
     for (const frame of parser.push(chunk)) {
       switch (frame.type) {
