@@ -84,8 +84,28 @@ export class TokenAuthenticator {
     return entry.identity;
   }
 
+  /**
+   * Why a call's headers alone fail authentication, or null when they may pass: no credentials,
+   * an unknown scheme, a bearer token not issued here. Synchronous, so that a transport can
+   * refuse a call before it sets anything up for it; Basic credentials wait for `authenticate`.
+   */
+  refusal(headers: Metadata): FlightError | null {
+    try {
+      this.credentials(headers);
+      return null;
+    } catch (error) {
+      return error as FlightError;
+    }
+  }
+
   /** Authenticates a call from its headers. */
   async authenticate(headers: Metadata): Promise<Authenticated> {
+    const found = this.credentials(headers);
+    return 'identity' in found ? found : this.login(found.username, found.password);
+  }
+
+  /** A verified bearer token's identity, or Basic credentials still to check; throws on anything else. */
+  private credentials(headers: Metadata): Authenticated | { username: string; password: string } {
     const value = headers.get('authorization')[0];
     if (typeof value === 'string') {
       const [scheme, credentials = ''] = value.trim().split(/\s+/, 2);
@@ -94,7 +114,7 @@ export class TokenAuthenticator {
         const decoded = Buffer.from(credentials, 'base64').toString('utf8');
         const colon = decoded.indexOf(':');
         if (colon < 0) throw FlightError.unauthenticated('malformed Basic credentials: expected base64 of user:password');
-        return this.login(decoded.slice(0, colon), decoded.slice(colon + 1));
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
       }
       throw FlightError.unauthenticated(`unsupported authorization scheme ${JSON.stringify(scheme)}; use Basic or Bearer`);
     }

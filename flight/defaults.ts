@@ -26,6 +26,21 @@ export const SERVER_MAX_FRAME_BYTES = 1 * MiB;
 /** Bytes of received messages a client call holds for its reader before it stops granting window (grpc-client.ts). */
 export const CLIENT_UNREAD_BYTES = 4 * MiB;
 
+/** Concurrent calls per connection unless told otherwise (FlightServer `maxConcurrentStreams`). */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 256;
+/**
+ * nghttp2's memory budget per connection, in MiB: past it, new streams on that connection are
+ * refused (ENHANCE_YOUR_CALM) until it falls back. Node counts in it the bytes queued for
+ * sending, and each call may queue `writeBufferBytes` (8 MiB): 256 MiB lets 32 calls of one
+ * connection wait on a slow reader at once. Node's own default (10 MiB) would refuse the
+ * second such call; grpc-js has none (and neither had we: Number.MAX_SAFE_INTEGER).
+ */
+export const DEFAULT_MAX_SESSION_MEMORY_MB = 256;
+/** How long a call may wait for its request (FlightServer `firstMessageTimeoutMs`). */
+export const DEFAULT_FIRST_MESSAGE_TIMEOUT_MS = 60_000;
+/** What DoPut/DoExchange may hold read ahead while the client does not read (FlightServer `maxReadAheadBytes`). */
+export const DEFAULT_MAX_READ_AHEAD_BYTES = 256 * MiB;
+
 /**
  * Keepalive: the server pings an idle connection every 2 minutes and drops it if no answer
  * comes within 20 s (a vanished client frees its calls), and it accepts client pings as often

@@ -48,6 +48,25 @@ interface TransportSettings {
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
   maxConcurrentStreams: number | undefined;
+  /** nghttp2's memory budget per connection, in MiB ('grpc-node.max_session_memory', as grpc-js reads it). */
+  maxSessionMemoryMb: number;
+}
+
+/**
+ * What the server checks of a call before it sets anything up for it: a client that opens
+ * streams it never uses holds a few KB each (50,000 silent DoAction streams grew a server by
+ * 192 MB), so those it can refuse from the headers are refused there, and the rest are closed
+ * if their request does not come.
+ */
+export interface CallAdmission {
+  /** The status of a call refused from its path and headers alone, or null to let it in. */
+  refuse?: ((path: string, metadata: Metadata) => Partial<StatusObject> | null) | undefined;
+  /**
+   * A call whose first request message (the whole request, for unary and server-streaming
+   * methods) has not arrived this long after its headers is closed with DEADLINE_EXCEEDED.
+   * 0 or undefined: no limit.
+   */
+  firstMessageTimeoutMs?: number | undefined;
 }
 
 /**
@@ -69,6 +88,7 @@ function settingsFrom(options: ChannelOptions): TransportSettings {
     keepaliveTimeMs: number('grpc.keepalive_time_ms', 2 * 60 * 60 * 1000),
     keepaliveTimeoutMs: number('grpc.keepalive_timeout_ms', 20_000),
     maxConcurrentStreams: typeof concurrent === 'number' ? concurrent : undefined,
+    maxSessionMemoryMb: number('grpc-node.max_session_memory', Number.MAX_SAFE_INTEGER),
   };
 }
 
@@ -79,6 +99,16 @@ export interface GrpcTlsOptions {
   clientCa?: Buffer | undefined;
   /** Refuse clients without a certificate signed by clientCa. */
   requireClientCert?: boolean | undefined;
+}
+
+/** The status of a call closed by CallAdmission.firstMessageTimeoutMs. */
+export function firstMessageTimeout(ms: number, requestStream: boolean): StatusObject {
+  const what = requestStream ? 'no request message came' : 'the request did not come';
+  return {
+    code: Status.DEADLINE_EXCEEDED,
+    details: `${what} within ${ms} ms of the call's headers; the server closes such calls (firstMessageTimeoutMs)`,
+    metadata: new Metadata(),
+  };
 }
 
 /** A unary handler answers through the callback, as grpc-js's do. */
@@ -185,6 +215,8 @@ export class Http2ServerCall extends Duplex {
   private trailers: Metadata | undefined;
   private finalStatus: Partial<StatusObject> | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  private firstMessageTimer: NodeJS.Timeout | undefined;
+  private resetAfterStatus = false;
   private readonly encoding: string | undefined;
 
   constructor(
@@ -192,6 +224,7 @@ export class Http2ServerCall extends Duplex {
     headers: http2.IncomingHttpHeaders,
     private readonly definition: MethodDefinition<unknown, unknown>,
     private readonly settings: TransportSettings,
+    firstMessageTimeoutMs = 0,
   ) {
     super({ objectMode: true, allowHalfOpen: true, autoDestroy: false, emitClose: true });
     const metadata = Metadata.fromHttp2Headers(headers);
@@ -203,6 +236,7 @@ export class Http2ServerCall extends Duplex {
     }
     this.metadata = metadata;
     if (timeout !== undefined) this.startDeadline(String(timeout));
+    if (firstMessageTimeoutMs > 0) this.startFirstMessageTimer(firstMessageTimeoutMs);
     stream.on('close', () => this.onStreamClosed());
     stream.on('error', () => this.onStreamClosed());
   }
@@ -220,6 +254,21 @@ export class Http2ServerCall extends Duplex {
     }, Math.min(ms, 2 ** 31 - 1));
   }
 
+  private startFirstMessageTimer(ms: number): void {
+    this.firstMessageTimer = setTimeout(() => {
+      // The client, which sends nothing, need not be waited for: the stream is reset once the status is out.
+      this.resetAfterStatus = true;
+      this.sendStatus(firstMessageTimeout(ms, this.definition.requestStream));
+      this.cancel();
+    }, ms);
+  }
+
+  /** The request began (streaming methods) or arrived whole: the call no longer risks the first-message timeout. */
+  private requestArrived(): void {
+    clearTimeout(this.firstMessageTimer);
+    this.firstMessageTimer = undefined;
+  }
+
   /** The client went away (RST_STREAM, a closed connection) before we sent a status. */
   private onStreamClosed(): void {
     if (!this.statusSent) {
@@ -227,6 +276,7 @@ export class Http2ServerCall extends Duplex {
       this.cancel();
     }
     clearTimeout(this.deadlineTimer);
+    this.requestArrived();
     if (!this.destroyed) this.destroy();
   }
 
@@ -262,6 +312,7 @@ export class Http2ServerCall extends Duplex {
     if (this.statusSent) return;
     this.statusSent = true;
     clearTimeout(this.deadlineTimer);
+    this.requestArrived();
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
     const code = status.code ?? Status.UNKNOWN;
@@ -270,11 +321,19 @@ export class Http2ServerCall extends Duplex {
       'grpc-message': encodeGrpcMessage(status.details ?? ''),
       ...status.metadata?.toHttp2Headers(),
     };
+    const reset = () => {
+      if (this.resetAfterStatus && !stream.destroyed && !stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+    };
     if (!this.headersSent) {
       this.headersSent = true;
       stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto', ...trailers }, { endStream: true });
+      reset();
     } else {
-      stream.once('wantTrailers', () => stream.sendTrailers(trailers));
+      stream.once('wantTrailers', () => {
+        stream.sendTrailers(trailers);
+        // A reset submitted at once would overtake the trailers: it waits a turn of the loop.
+        if (this.resetAfterStatus) setImmediate(reset);
+      });
       stream.end();
     }
     // The client may still be sending (a DoPut refused midway): read and drop the rest, so the
@@ -375,6 +434,7 @@ export class Http2ServerCall extends Duplex {
             return;
           }
         }
+        if (this.definition.requestStream) this.requestArrived();
         // Our deserializers never throw (a malformed message becomes a FlightError for the handler).
         if (!this.push(this.definition.requestDeserialize(bytes))) this.stream.pause();
       },
@@ -397,6 +457,7 @@ export class Http2ServerCall extends Duplex {
   }
 
   private onRequestEnd(splitter: MessageSplitter, onEnd: (() => void) | undefined): void {
+    this.requestArrived();
     const reset = this.stream.rstCode !== undefined && this.stream.rstCode !== NGHTTP2_NO_ERROR;
     if (reset || this.stream.aborted) {
       this.onStreamClosed();
@@ -450,6 +511,24 @@ export class MessageParts {
   }
 }
 
+/**
+ * Answers a call with a trailers-only status before anything is set up for it, then resets the
+ * stream if the client is still sending (RST_STREAM(NO_ERROR) after a complete response, as
+ * HTTP/2 allows): a refused stream frees its place at once rather than when the client ends it.
+ */
+function refuse(stream: http2.ServerHttp2Stream, status: Partial<StatusObject>): void {
+  stream.respond(
+    {
+      [HTTP2_HEADER_STATUS]: 200,
+      [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
+      'grpc-status': String(status.code ?? Status.UNKNOWN),
+      'grpc-message': encodeGrpcMessage(status.details ?? ''),
+    },
+    { endStream: true },
+  );
+  if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+}
+
 /** Sessions this server holds, with their keepalive timers. */
 interface SessionState {
   pingTimer: NodeJS.Timeout | undefined;
@@ -471,6 +550,7 @@ export class Http2GrpcServer {
     options: ChannelOptions,
     private readonly tls?: GrpcTlsOptions,
     private readonly flowControlWindow?: number,
+    private readonly admission: CallAdmission = {},
   ) {
     this.settings = settingsFrom(options);
   }
@@ -504,7 +584,7 @@ export class Http2GrpcServer {
   private listenOne(address: string, port: number): Promise<number> {
     const window = this.flowControlWindow !== undefined && this.flowControlWindow > 65_535 ? this.flowControlWindow : undefined;
     const options: http2.SecureServerOptions = {
-      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      maxSessionMemory: this.settings.maxSessionMemoryMb,
       settings: {
         ...(window ? { initialWindowSize: window } : {}),
         maxFrameSize: MAX_FRAME_BYTES,
@@ -586,19 +666,16 @@ export class Http2GrpcServer {
     const path = String(headers[HTTP2_HEADER_PATH] ?? '');
     const route = this.handlers.get(path);
     if (!route) {
-      stream.respond(
-        {
-          [HTTP2_HEADER_STATUS]: 200,
-          [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
-          'grpc-status': String(Status.UNIMPLEMENTED),
-          'grpc-message': encodeGrpcMessage(`The server does not implement the method ${path}`),
-        },
-        { endStream: true },
-      );
+      refuse(stream, { code: Status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
+      return;
+    }
+    const refusal = this.admission.refuse?.(path, Metadata.fromHttp2Headers(headers));
+    if (refusal) {
+      refuse(stream, refusal);
       return;
     }
     const { definition, handler } = route;
-    const call = new Http2ServerCall(stream, headers, definition, this.settings);
+    const call = new Http2ServerCall(stream, headers, definition, this.settings, this.admission.firstMessageTimeoutMs);
     this.calls.add(call);
     stream.once('close', () => this.calls.delete(call));
     const callback: UnaryCallback = (error, value, trailers) => {

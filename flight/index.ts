@@ -16,7 +16,15 @@ export { FlightDataDecoder, type DecodedMessage } from './decoder.ts';
 export { FlightDataReader, type FlightChunk } from './reader.ts';
 export { FlightDataWriter, type FlightOutputItem } from './writer.ts';
 export { EncodedBatch } from './encoded-batch.ts';
-export { FlightServer, type CallContext, type FlightHandlers, type FlightOutput, type FlightServerOptions, type CallRecord } from './server.ts';
+export {
+  FlightServer,
+  type CallContext,
+  type FlightHandlers,
+  type FlightOutput,
+  type FlightServerOptions,
+  type CallRecord,
+} from './server.ts';
+export { DEFAULT_FIRST_MESSAGE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_READ_AHEAD_BYTES, DEFAULT_MAX_SESSION_MEMORY_MB } from './defaults.ts';
 export { FlightClient, FlightCallReader, parseLocation, type CallOptions, type FlightClientOptions, type FlightExchange } from './client.ts';
 export { TokenAuthenticator, staticUsers, basicAuthHeader, secretsEqual, type BasicAuthValidator } from './auth.ts';
 export { FlightServiceDefinition, SERVICE_NAME } from './service.ts';

@@ -7,6 +7,8 @@ import {
   Metadata,
   Server,
   ServerCredentials,
+  ServerInterceptingCall,
+  type ServerInterceptor,
   status as GrpcStatus,
   type ChannelOptions,
   type ServerDuplexStream,
@@ -18,7 +20,18 @@ import {
 import type { Http2Server, Http2Session } from 'node:http2';
 import type { Schema } from 'apache-arrow';
 import { TokenAuthenticator, type BasicAuthValidator, type TokenAuthOptions } from './auth.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_READ_AHEAD_MESSAGES, DEFAULT_RECEIVE_WINDOW, SERVER_KEEPALIVE, transportDefaults } from './defaults.ts';
+import {
+  DEFAULT_FIRST_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_READ_AHEAD_BYTES,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  DEFAULT_MAX_SESSION_MEMORY_MB,
+  DEFAULT_READ_AHEAD_MESSAGES,
+  DEFAULT_RECEIVE_WINDOW,
+  SERVER_KEEPALIVE,
+  transportDefaults,
+} from './defaults.ts';
 import { FlightError, toGrpcStatus } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import {
@@ -32,7 +45,7 @@ import {
 } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
 import { addHealthService, HealthStatus } from './health.ts';
-import { Http2GrpcServer, Http2ServerCall, type Http2Handler } from './grpc-server.ts';
+import { Http2GrpcServer, Http2ServerCall, firstMessageTimeout, type CallAdmission, type Http2Handler } from './grpc-server.ts';
 import { FlightServiceDefinition, SERVICE_NAME, type Decoded, type FlightMethodName } from './service.ts';
 import { BackpressureWriter, DEFAULT_WRITE_BUFFER_BYTES, readMessages } from './streams.ts';
 import { FlightDataWriter, type FlightOutputItem } from './writer.ts';
@@ -112,13 +125,30 @@ export interface FlightServerOptions {
    * everything before it reads never deadlocks (default 8).
    */
   readAheadMessages?: number;
+  /**
+   * What DoPut and DoExchange may hold read ahead, in bytes, while the client is not reading
+   * our output (default 256 MiB). Beyond it the call fails with RESOURCE_EXHAUSTED naming this
+   * option: a client that writes everything before it reads may send up to this much.
+   */
+  maxReadAheadBytes?: number;
+  /**
+   * Concurrent calls per connection (default 256), announced to clients as HTTP/2's
+   * SETTINGS_MAX_CONCURRENT_STREAMS so that they queue calls beyond it; streams past it are refused.
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * A call whose first request message (the whole request, for unary and server-streaming
+   * methods) has not come this long after its headers is closed with DEADLINE_EXCEEDED
+   * (default 60 s; 0: never).
+   */
+  firstMessageTimeoutMs?: number;
   /** Basic-to-Bearer token auth: every call must authenticate when set. */
   auth?: { validate: BasicAuthValidator } & TokenAuthOptions;
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer; requireClientCert?: boolean };
   /**
    * Extra gRPC channel options (keepalive, concurrency limits, ...), named as grpc-js names them.
-   * The 'http2' transport reads the keepalive ones, 'grpc.max_concurrent_streams' and
-   * 'grpc.max_receive_message_length'.
+   * The 'http2' transport reads the keepalive ones, 'grpc.max_concurrent_streams',
+   * 'grpc-node.max_session_memory' and 'grpc.max_receive_message_length'.
    */
   grpcOptions?: ChannelOptions;
   /**
@@ -157,6 +187,7 @@ export class FlightServer {
   readonly maxMessageBytes: number;
   private readonly writeBufferBytes: number;
   private readonly readAhead: number;
+  private readonly maxReadAheadBytes: number;
   private readonly flowControlWindow: number;
   private readonly widened = new WeakSet<Http2Server>();
   private readonly streams = new WeakMap<AbortSignal, CallStreams>();
@@ -170,25 +201,46 @@ export class FlightServer {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.writeBufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES;
     this.readAhead = options.readAheadMessages ?? DEFAULT_READ_AHEAD_MESSAGES;
+    this.maxReadAheadBytes = options.maxReadAheadBytes ?? DEFAULT_MAX_READ_AHEAD_BYTES;
     this.flowControlWindow = options.flowControlWindow ?? DEFAULT_RECEIVE_WINDOW;
     this.auth = options.auth ? new TokenAuthenticator(options.auth.validate, options.auth) : undefined;
     const channelOptions: ChannelOptions = {
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
       'grpc.max_send_message_length': -1,
+      'grpc.max_concurrent_streams': options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+      'grpc-node.max_session_memory': DEFAULT_MAX_SESSION_MEMORY_MB,
       ...SERVER_KEEPALIVE,
       ...options.grpcOptions,
     };
+    const admission: CallAdmission = {
+      refuse: this.auth ? (path, metadata) => this.refusal(path, metadata) : undefined,
+      firstMessageTimeoutMs: options.firstMessageTimeoutMs ?? DEFAULT_FIRST_MESSAGE_TIMEOUT_MS,
+    };
     if ((options.transport ?? transportDefaults.server) === 'http2') {
-      const server = new Http2GrpcServer(channelOptions, options.tls, this.flowControlWindow);
+      const server = new Http2GrpcServer(channelOptions, options.tls, this.flowControlWindow, admission);
       server.addService(FlightServiceDefinition, this.implementation() as unknown as Record<string, Http2Handler>);
       this.server = server;
     } else {
-      const server = new Server(channelOptions);
+      const interceptors = [...((channelOptions.interceptors as ServerInterceptor[] | undefined) ?? []), admissionInterceptor(admission)];
+      const server = new Server({ ...channelOptions, interceptors });
       server.addService(FlightServiceDefinition, this.implementation());
       this.server = server;
     }
     this.health = options.health ? new HealthStatus(['', SERVICE_NAME]) : undefined;
     if (this.health) addHealthService(this.server, this.health);
+  }
+
+  /**
+   * A call refused from its headers, before anything is set up for it: on a server with auth,
+   * any call without valid credentials, except a Handshake without any (the legacy flow sends
+   * them in its messages).
+   */
+  private refusal(path: string, metadata: Metadata): { code: GrpcStatus; details: string } | null {
+    const auth = this.auth!;
+    const hasCredentials = metadata.get('authorization').length > 0 || metadata.get('auth-token-bin').length > 0;
+    if (!hasCredentials && path === FlightServiceDefinition.Handshake.path) return null;
+    const error = auth.refusal(metadata);
+    return error ? { code: GrpcStatus.UNAUTHENTICATED, details: error.message } : null;
   }
 
   /** Which transport serves the calls. */
@@ -331,7 +383,7 @@ export class FlightServer {
         this.serve('DoPut', call, async (context) => {
           const handler = h.doPut ?? unimplemented('DoPut');
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
-          const reader = this.reader(call, writer, context);
+          const reader = this.reader(call, writer, context, 'DoPut');
           const first = await reader.peek();
           if (!first) throw FlightError.invalidArgument('DoPut: the client sent no message; the first must carry a FlightDescriptor naming the target');
           if (!reader.descriptor) {
@@ -348,7 +400,7 @@ export class FlightServer {
         this.serve('DoExchange', call, async (context) => {
           const handler = h.doExchange ?? unimplemented('DoExchange');
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
-          const reader = this.reader(call, writer, context);
+          const reader = this.reader(call, writer, context, 'DoExchange');
           await reader.peek();
           const output = await handler(reader, context);
           await this.writeFlightData(call, context, output, writer);
@@ -376,12 +428,17 @@ export class FlightServer {
 
   /**
    * The input side of DoPut/DoExchange. Reads ahead a few messages while the output flows, and
-   * without limit while the output is stalled (the client is not reading), so a client that
-   * writes everything before reading cannot deadlock us.
+   * while the output is stalled (the client is not reading) as much as maxReadAheadBytes, so a
+   * client that writes everything before reading cannot deadlock us; past that the call fails
+   * with RESOURCE_EXHAUSTED. (Spilling to disk instead was weighed: it would re-encode every
+   * message and add a file to clean up on each way a call ends; a client that sends more than
+   * this before reading is better told, with the option that raises the bound.)
    */
-  private reader(call: ServerDuplexStream<unknown, unknown>, writer: BackpressureWriter, context: CallContext): FlightDataReader {
+  private reader(call: ServerDuplexStream<unknown, unknown>, writer: BackpressureWriter, context: CallContext, method: FlightMethodName): FlightDataReader {
     const source = readMessages<Decoded<FlightData>>(call) as AsyncGenerator<FlightData>;
     const queue: IteratorResult<FlightData>[] = [];
+    let queuedBytes = 0;
+    const limit = this.maxReadAheadBytes;
     let failure: unknown = null;
     let wakeConsumer: (() => void) | null = null;
     let wakePump: (() => void) | null = null;
@@ -398,6 +455,27 @@ export class FlightServer {
           if (stopped) return;
           const next = await source.next();
           queue.push(next);
+          if (!next.done) queuedBytes += messageBytes(next.value);
+          // The first readAheadMessages are always taken, however large (each is bounded by maxReceiveMessageBytes).
+          if (queuedBytes > limit && queue.length > this.readAhead) {
+            const error = new FlightError(
+              'resource-exhausted',
+              `${method}: the client sent more than ${limit} bytes (maxReadAheadBytes, --max-read-ahead-mb) ` +
+                'without reading the response; read the response while writing, or raise the limit',
+            );
+            queue.length = 0;
+            queuedBytes = 0;
+            failure = error;
+            writer.abort(error);
+            wakeConsumer?.();
+            // Read and drop the rest: a client that writes before it reads then gets to read
+            // what we sent, and the status after it. From the call itself: grpc-js ends a call
+            // with an 'error' event, which would end reading through `source`.
+            await source.return(undefined);
+            call.on('data', () => {});
+            call.resume();
+            return;
+          }
           wakeConsumer?.();
           if (next.done) return;
         }
@@ -412,6 +490,7 @@ export class FlightServer {
         for (;;) {
           const item = queue.shift();
           if (item) {
+            if (!item.done) queuedBytes -= messageBytes(item.value);
             const w = wakePump as (() => void) | null;
             wakePump = null;
             w?.();
@@ -586,6 +665,51 @@ export class FlightServer {
       this.finish(method, call, started, controller, identity, status.code, status.details);
     });
   }
+}
+
+/**
+ * CallAdmission on grpc-js's Server, as an interceptor: a refused call never reaches its
+ * handler, and one whose request does not come is ended with DEADLINE_EXCEEDED. (grpc-js does
+ * not reset such a stream, so a silent client keeps its place until it ends it: the
+ * per-connection stream limit still bounds them.)
+ */
+function admissionInterceptor(admission: CallAdmission): ServerInterceptor {
+  return (method, call) => {
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = () => clearTimeout(timer);
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const refusal = admission.refuse?.(method.path, metadata);
+            if (refusal) {
+              call.sendStatus({ code: refusal.code ?? GrpcStatus.UNKNOWN, details: refusal.details ?? '', metadata: new Metadata() });
+              return;
+            }
+            const ms = admission.firstMessageTimeoutMs ?? 0;
+            if (ms > 0) timer = setTimeout(() => call.sendStatus(firstMessageTimeout(ms, method.requestStream)), ms);
+            pass(metadata);
+          },
+          onReceiveMessage: (message, pass) => {
+            if (method.requestStream) arrived();
+            pass(message);
+          },
+          onReceiveHalfClose: (pass) => {
+            arrived();
+            pass();
+          },
+          onCancel: arrived,
+        }),
+      sendStatus: (status, pass) => {
+        arrived();
+        pass(status);
+      },
+    });
+  };
+}
+
+function messageBytes(message: FlightData): number {
+  return message.dataHeader.byteLength + message.dataBody.byteLength + (message.appMetadata?.byteLength ?? 0);
 }
 
 /** An error status carries the trailers the handler set before failing, and the error's own. */

@@ -93,13 +93,16 @@ export class BackpressureWriter {
     this.buffers = reuseBuffers === false ? null : new MessageBuffers();
     this.prefixed = (stream as { acceptsPrefixed?: boolean }).acceptsPrefixed === true;
     this.inParts = (stream as { acceptsParts?: boolean }).acceptsParts === true;
-    const fail = (error: Error) => {
-      this.failure ??= error;
-      this.wake();
-    };
+    const fail = (error: Error) => this.abort(error);
     stream.once('error', fail);
     stream.once('close', () => fail(FlightError.cancelled('the stream was closed by the peer')));
     signal?.addEventListener('abort', () => fail(FlightError.cancelled('the call was cancelled')), { once: true });
+  }
+
+  /** Fails the write in progress and every later one with `error` (the first reason given stays). */
+  abort(error: Error): void {
+    this.failure ??= error;
+    this.wake();
   }
 
   private wake(): void {

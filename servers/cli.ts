@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { transportDefaults, transportsFromEnvironment } from '../flight/defaults.ts';
+import { DEFAULT_FIRST_MESSAGE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_READ_AHEAD_BYTES } from '../flight/index.ts';
 import { DuckDBFlightServer, SERVER_VERSION } from './duckdb-flight-server.ts';
 import { createLogger, type LogLevel } from './logger.ts';
 import { DEFAULT_BATCH_ROWS, DEFAULT_DB_PATH, DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_GRACE_MS } from './settings.ts';
@@ -55,6 +56,17 @@ export async function main(argv: string[]): Promise<void> {
     })
     .option('metrics-port', { type: 'number', describe: 'Serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a free port; off by default)' })
     .option('metrics-host', { type: 'string', describe: 'Address for the metrics endpoint (default: --host)' })
+    .option('max-concurrent-streams', { type: 'number', default: DEFAULT_MAX_CONCURRENT_STREAMS, describe: 'Concurrent calls per connection; clients queue beyond it' })
+    .option('first-message-timeout', {
+      type: 'number',
+      default: DEFAULT_FIRST_MESSAGE_TIMEOUT_MS / 1000,
+      describe: 'Seconds a call may wait for its request before it is closed with DEADLINE_EXCEEDED (0: never)',
+    })
+    .option('max-read-ahead-mb', {
+      type: 'number',
+      default: DEFAULT_MAX_READ_AHEAD_BYTES / 2 ** 20,
+      describe: 'MiB a DoPut/DoExchange may send ahead while not reading the response; beyond it RESOURCE_EXHAUSTED',
+    })
     .strict()
     .version(SERVER_VERSION)
     .help()
@@ -62,6 +74,12 @@ export async function main(argv: string[]): Promise<void> {
 
   if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) {
     throw new Error(`--threads must be a positive integer, got ${args.threads}`);
+  }
+  for (const name of ['max-concurrent-streams', 'first-message-timeout', 'max-read-ahead-mb'] as const) {
+    const value = args[name];
+    if (!Number.isFinite(value) || value < 0 || (name === 'max-concurrent-streams' && (!Number.isInteger(value) || value < 1))) {
+      throw new Error(`--${name} must be a ${name === 'max-concurrent-streams' ? 'positive integer' : 'number >= 0'}, got ${value}`);
+    }
   }
   const logger = createLogger(args['log-level'], args['log-file']);
   let users: Map<string, string> | undefined;
@@ -89,6 +107,11 @@ export async function main(argv: string[]): Promise<void> {
     tls,
     batchRows: args['batch-rows'],
     bridge: args.bridge,
+    limits: {
+      maxConcurrentStreams: args['max-concurrent-streams'],
+      firstMessageTimeoutMs: Math.round(args['first-message-timeout'] * 1000),
+      maxReadAheadBytes: Math.round(args['max-read-ahead-mb'] * 2 ** 20),
+    },
     duckdbSettings: args.threads !== undefined ? { threads: String(args.threads) } : {},
     logger,
     metrics: args['metrics-port'] !== undefined ? { host: args['metrics-host'] ?? args.host, port: args['metrics-port'] } : undefined,

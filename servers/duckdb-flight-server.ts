@@ -2,7 +2,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import type { ChannelOptions } from '@grpc/grpc-js';
-import { FlightServer, type CallRecord, type FlightHandlers } from '../flight/index.ts';
+import { FlightServer, type CallRecord, type FlightHandlers, type FlightServerOptions } from '../flight/index.ts';
 import { doAction, listActions } from './actions.ts';
 import type { ServerSettings, ServiceContext } from './context.ts';
 import { Engine } from './engine.ts';
@@ -52,6 +52,8 @@ export interface DuckDBFlightServerOptions {
   grpcOptions?: ChannelOptions;
   /** Prometheus metrics at http://host:port/metrics (off when absent). */
   metrics?: MetricsOptions;
+  /** What one client may hold of the server (FlightServer's defaults when absent). */
+  limits?: Pick<FlightServerOptions, 'maxConcurrentStreams' | 'firstMessageTimeoutMs' | 'maxReadAheadBytes'>;
 }
 
 export function createHandlers(service: ServiceContext): FlightHandlers {
@@ -118,6 +120,7 @@ export class DuckDBFlightServer {
       health: true,
       maxMessageBytes: options.maxMessageBytes,
       grpcOptions: options.grpcOptions,
+      ...options.limits,
       tls: options.tls,
       auth: options.users ? { validate: staticUsers(options.users) } : undefined,
       onCallEnd: (record: CallRecord) => {
