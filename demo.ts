@@ -51,32 +51,62 @@ const args = await yargs(hideBin(process.argv))
   .scriptName('demo')
   .usage('$0 [options]\n\nTwo DuckDB Flight servers: GET, TRANSFER and EXCHANGE of the flights dataset, timed and verified.')
   .option('rows', { type: 'number', default: FLIGHTS_DEFAULT_ROWS, describe: 'Rows of the flights dataset' })
-  .option('data', { type: 'string', describe: 'Parquet file of the dataset (generated if missing or different); default data/flights.parquet, or data/flights-<rows>.parquet for other row counts' })
+  .option('data', {
+    type: 'string',
+    describe:
+      'Parquet file of the dataset (generated if missing or different); default data/flights.parquet, or data/flights-<rows>.parquet for other row counts',
+  })
   .option('host', { type: 'string', default: 'localhost', describe: 'Host the forked servers bind' })
   .option('port1', { type: 'number', default: 8815, describe: 'Port of server 1 (0 picks a free one)' })
   .option('port2', { type: 'number', default: 8816, describe: 'Port of server 2 (0 picks a free one)' })
   .option('server1-db', { type: 'string', default: ':memory:', describe: "Database file of server 1 (':memory:' for in-memory)" })
   .option('server2-db', { type: 'string', default: ':memory:', describe: "Database file of server 2 (':memory:' for in-memory)" })
-  .option('server1-location', { type: 'string', describe: 'Use a server already running there (grpc://host:port) instead of forking server 1' })
-  .option('server2-location', { type: 'string', describe: 'Use a server already running there (grpc://host:port) instead of forking server 2' })
-  .option('auth', { type: 'boolean', default: false, describe: 'Forked servers require a login (a random password is generated); clients log in' })
+  .option('server1-location', {
+    type: 'string',
+    describe: 'Use a server already running there (grpc://host:port) instead of forking server 1',
+  })
+  .option('server2-location', {
+    type: 'string',
+    describe: 'Use a server already running there (grpc://host:port) instead of forking server 2',
+  })
+  .option('auth', {
+    type: 'boolean',
+    default: false,
+    describe: 'Forked servers require a login (a random password is generated); clients log in',
+  })
   .option('username', { type: 'string', describe: `User to log in as (default ${DEMO_USER} with --auth)` })
   .option('password', { type: 'string', describe: 'Password to log in with (default: generated with --auth)' })
   .option('table', { type: 'string', default: 'flights', describe: 'Table name of the dataset on both servers' })
-  .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: 'warn' as ServerLogLevel, describe: "Forked servers' log level (their logs go to stderr)" })
-  .option('progress-every', { type: 'number', describe: 'Off a terminal, print rows-so-far of the running operation on stderr every this many seconds' })
-  .option('stall-timeout', { type: 'number', default: 120, describe: 'Fail an operation that receives no batch for this many seconds (0: wait forever; TRANSFER (direct) is not watched)' })
+  .option('log-level', {
+    choices: ['debug', 'info', 'warn', 'error', 'silent'] as const,
+    default: 'warn' as ServerLogLevel,
+    describe: "Forked servers' log level (their logs go to stderr)",
+  })
+  .option('progress-every', {
+    type: 'number',
+    describe: 'Off a terminal, print rows-so-far of the running operation on stderr every this many seconds',
+  })
+  .option('stall-timeout', {
+    type: 'number',
+    default: 120,
+    describe: 'Fail an operation that receives no batch for this many seconds (0: wait forever; TRANSFER (direct) is not watched)',
+  })
   .option('stop-timeout', { type: 'number', default: 10_000, describe: 'Milliseconds a server gets to stop after SIGTERM before SIGKILL' })
   .check((a) => {
     if (!Number.isSafeInteger(a.rows) || a.rows < 1) throw new Error(`--rows must be a positive integer, got ${a.rows}`);
     for (const p of ['port1', 'port2'] as const) {
-      if (!Number.isInteger(a[p]) || a[p] < 0 || a[p] > 65535) throw new Error(`--${p} must be a port number (0 picks a free one), got ${a[p]}`);
+      if (!Number.isInteger(a[p]) || a[p] < 0 || a[p] > 65535)
+        throw new Error(`--${p} must be a port number (0 picks a free one), got ${a[p]}`);
     }
-    if (a.username !== undefined && a.password === undefined && !a.auth) throw new Error('--username needs --password (or --auth, which generates one for the forked servers)');
+    if (a.username !== undefined && a.password === undefined && !a.auth)
+      throw new Error('--username needs --password (or --auth, which generates one for the forked servers)');
     if (a.auth && a.password === undefined && (a['server1-location'] || a['server2-location'])) {
-      throw new Error('--auth generates a password for the forked servers only: pass --username and --password for a server given by --serverN-location');
+      throw new Error(
+        '--auth generates a password for the forked servers only: pass --username and --password for a server given by --serverN-location',
+      );
     }
-    if (a.port1 === a.port2 && a.port1 !== 0 && !a['server1-location'] && !a['server2-location']) throw new Error('--port1 and --port2 must differ');
+    if (a.port1 === a.port2 && a.port1 !== 0 && !a['server1-location'] && !a['server2-location'])
+      throw new Error('--port1 and --port2 must differ');
     return true;
   })
   .strict()
@@ -118,7 +148,10 @@ function finish(code: number, message?: string): Promise<never> {
   return finishing;
 }
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.on(signal, () => {
     if (finishing) {
       note(`demo: ${signal} again: killing the servers`);
@@ -161,24 +194,28 @@ async function startNodes(): Promise<[Node, Node]> {
     specs.map((s) =>
       s.location
         ? Promise.resolve(undefined)
-        : group.start({
-            name: s.name,
-            host: args.host,
-            port: s.port,
-            dbPath: s.dbPath,
-            logLevel: args['log-level'],
-            users: args.auth && credentials ? { [credentials.username]: credentials.password } : undefined,
-            onStderr: (line) => note(`[${s.name}] ${line}`),
-          }).then((server) => {
-            note(`demo: ${server.name} forked, pid ${server.pid}, ${server.location}`);
-            return server;
-          }),
+        : group
+            .start({
+              name: s.name,
+              host: args.host,
+              port: s.port,
+              dbPath: s.dbPath,
+              logLevel: args['log-level'],
+              users: args.auth && credentials ? { [credentials.username]: credentials.password } : undefined,
+              onStderr: (line) => note(`[${s.name}] ${line}`),
+            })
+            .then((server) => {
+              note(`demo: ${server.name} forked, pid ${server.pid}, ${server.location}`);
+              return server;
+            }),
     ),
   );
   const failures = started.flatMap((r, i) => (r.status === 'rejected' ? [{ error: r.reason as unknown, index: specs[i]!.index }] : []));
   if (failures.length > 0) {
     const messages = failures.map(({ error, index }) =>
-      error instanceof ServerStartError && error.reason === 'port-in-use' ? `${error.spec.name}: ${portAdvice(index, error.spec.port)}` : String((error as Error).message ?? error),
+      error instanceof ServerStartError && error.reason === 'port-in-use'
+        ? `${error.spec.name}: ${portAdvice(index, error.spec.port)}`
+        : String((error as Error).message ?? error),
     );
     throw new Error(messages.join('\n'));
   }
@@ -259,7 +296,9 @@ async function loadDataset(server1: Node): Promise<number> {
     seconds: number;
   }[];
   const seconds = (performance.now() - started) / 1000;
-  out(`loaded ${count(loaded!.rows)} rows into ${args.table} on server 1 in ${fixed(seconds)} s (${count(Math.round(loaded!.rows / seconds))} rows/s)`);
+  out(
+    `loaded ${count(loaded!.rows)} rows into ${args.table} on server 1 in ${fixed(seconds)} s (${count(Math.round(loaded!.rows / seconds))} rows/s)`,
+  );
   if (loaded!.rows !== args.rows) throw new Error(`load_parquet loaded ${loaded!.rows} rows, the file holds ${args.rows}`);
   return loaded!.rows;
 }
@@ -285,7 +324,11 @@ async function timed(
     watched && stallSeconds > 0
       ? setInterval(() => {
           if (performance.now() - lastBatchAt > stallSeconds * 1000) {
-            controller.abort(new Error(`${label} received no batch for ${stallSeconds} s (after ${count(rowsSoFar)} rows); --stall-timeout sets this limit`));
+            controller.abort(
+              new Error(
+                `${label} received no batch for ${stallSeconds} s (after ${count(rowsSoFar)} rows); --stall-timeout sets this limit`,
+              ),
+            );
           }
         }, 1000)
       : undefined;
@@ -308,7 +351,9 @@ async function timed(
     counter.finish();
   }
   const rate = result.seconds > 0 ? ` (${count(Math.round(result.rows / result.seconds))} rows/s)` : '';
-  out(`${result.operation}: ${count(result.rows)} rows in ${fixed(result.seconds, 3)} s${rate}; ${result.verification.ok ? 'verified' : 'FAILED'}: ${result.verification.detail}`);
+  out(
+    `${result.operation}: ${count(result.rows)} rows in ${fixed(result.seconds, 3)} s${rate}; ${result.verification.ok ? 'verified' : 'FAILED'}: ${result.verification.detail}`,
+  );
   return result;
 }
 
@@ -325,7 +370,9 @@ async function operations(server1: Node, server2: Node, rows: number): Promise<O
   results.push(await timed('TRANSFER (client)', rows, (o) => runTransferThroughClient({ source: s1, target: s2, table, ...o })));
   out(`TRANSFER (direct): server 2 pulls from server 1 itself (the transfer action)`);
   // The client sees no batch of a direct transfer: nothing to watch.
-  results.push(await timed('TRANSFER (direct)', rows, (o) => runTransferDirect({ source: s1, target: s2, table, arrowBytes: get.bytes, ...o }), false));
+  results.push(
+    await timed('TRANSFER (direct)', rows, (o) => runTransferDirect({ source: s1, target: s2, table, arrowBytes: get.bytes, ...o }), false),
+  );
   out(`EXCHANGE: DoGet from server 1 streamed through my_streaming_exchanger on server 1`);
   results.push(await timed('EXCHANGE', rows, (o) => runExchange({ client: s1, table, ...o })));
   return results;
@@ -366,4 +413,3 @@ try {
   }
   await finishing;
 }
-

@@ -18,7 +18,10 @@ export default tseslint.config(
     // apache-arrow's internals are imported in one adapter only (package.json pins the version).
     ignores: ['flight/arrow-internals.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['apache-arrow/*'], message: 'import it through flight/arrow-internals.ts' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['apache-arrow/*'], message: 'import it through flight/arrow-internals.ts' }] },
+      ],
     },
   },
 );

@@ -51,7 +51,15 @@ function parseRows(text: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rows: null, parquet: null, runs: 5, batchRows: DEFAULT_BATCH_ROWS, streamingBuffer: null, threads: null, importSide: true };
+  const options: Options = {
+    rows: null,
+    parquet: null,
+    runs: 5,
+    batchRows: DEFAULT_BATCH_ROWS,
+    streamingBuffer: null,
+    threads: null,
+    importSide: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -97,7 +105,8 @@ function dataBytes(data: Data): number {
 }
 
 async function configure(connection: DuckDBConnection, options: Options): Promise<void> {
-  if (options.streamingBuffer !== null) await connection.run(`SET streaming_buffer_size = '${options.streamingBuffer.replaceAll("'", "''")}'`);
+  if (options.streamingBuffer !== null)
+    await connection.run(`SET streaming_buffer_size = '${options.streamingBuffer.replaceAll("'", "''")}'`);
 }
 
 /** (a) the floor: DuckDB's streaming scan as node-bindings delivers it, chunks untouched. */
@@ -157,7 +166,10 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const parquet = await flightsParquet(options);
   // Shared connections (shared-connection.ts), so the native bridge can append through `target`.
-  const { instance, database } = await openSharedDatabase(':memory:', options.threads !== null ? { threads: String(options.threads[0]) } : {});
+  const { instance, database } = await openSharedDatabase(
+    ':memory:',
+    options.threads !== null ? { threads: String(options.threads[0]) } : {},
+  );
   const connection = await connectShared(database);
   const target = await connectShared(database);
   const native = loadNative();
@@ -172,12 +184,22 @@ async function main(): Promise<void> {
   const rows = Number((await connection.runAndReadAll('SELECT count(*) FROM flights')).getRows()[0][0]);
   await connection.run('CREATE TABLE flights_schema_only AS SELECT * FROM flights LIMIT 0');
   const loadSeconds = seconds(started);
-  const settings = (await connection.runAndReadAll("SELECT current_setting('threads'), current_setting('streaming_buffer_size')")).getRows()[0];
+  const settings = (
+    await connection.runAndReadAll("SELECT current_setting('threads'), current_setting('streaming_buffer_size')")
+  ).getRows()[0];
   const loadAtStart = loadavg()[0];
-  console.log(`${rows.toLocaleString('en-US')} rows loaded from ${parquet} in ${loadSeconds.toFixed(1)} s; DuckDB threads ${settings[0]}, streaming_buffer_size ${settings[1]}`);
+  console.log(
+    `${rows.toLocaleString('en-US')} rows loaded from ${parquet} in ${loadSeconds.toFixed(1)} s; DuckDB threads ${settings[0]}, streaming_buffer_size ${settings[1]}`,
+  );
 
   const threadCounts = options.threads ?? [Number(settings[0])];
-  const byThreads = threadCounts.map((threads) => ({ threads, floor: [] as number[], exported: [] as number[], native: [] as number[], nativeBusy: [] as number[] }));
+  const byThreads = threadCounts.map((threads) => ({
+    threads,
+    floor: [] as number[],
+    exported: [] as number[],
+    native: [] as number[],
+    nativeBusy: [] as number[],
+  }));
   let nativeBytes = 0;
   let arrowBytes = 0;
   let schema: Schema | null = null;
@@ -190,7 +212,8 @@ async function main(): Promise<void> {
       started = performance.now();
       const out = await exportBatches(connection, options, null);
       side.exported.push(seconds(started));
-      if (scanned !== rows || out.rows !== rows) throw new Error(`row counts disagree: ${rows} in the table, ${scanned} scanned, ${out.rows} exported`);
+      if (scanned !== rows || out.rows !== rows)
+        throw new Error(`row counts disagree: ${rows} in the table, ${scanned} scanned, ${out.rows} exported`);
       arrowBytes = out.bytes;
       schema = out.schema;
       let nativeNote = '';
@@ -233,7 +256,9 @@ async function main(): Promise<void> {
       await appendBatches(target, 'copy_piped', stream.schema, stream, { create: 'replace' });
       piped.push(seconds(started));
       await target.run('DROP TABLE copy_piped');
-      console.log(`run ${run + 1}/${options.runs}: INSERT from table ${insertTable[run].toFixed(3)} s, pipe ${piped[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
+      console.log(
+        `run ${run + 1}/${options.runs}: INSERT from table ${insertTable[run].toFixed(3)} s, pipe ${piped[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`,
+      );
     }
     const kept: RecordBatch[] = [];
     await exportBatches(connection, options, kept);
@@ -249,7 +274,8 @@ async function main(): Promise<void> {
         started = performance.now();
         const viaNative = await appendBatches(target, 'copy_arrow', schema, iterate(kept), { create: 'replace', bridge: 'native' });
         importedNative.push(seconds(started));
-        if (viaNative.rows !== rows || nativeImportStats.uploads !== uploads + 1) throw new Error('the native import did not take the native path, or lost rows');
+        if (viaNative.rows !== rows || nativeImportStats.uploads !== uploads + 1)
+          throw new Error('the native import did not take the native path, or lost rows');
         await target.run('DROP TABLE copy_arrow');
         // The alternative: DuckDB's Arrow scan under INSERT ... SELECT, on DuckDB's threads.
         nativeImportSettings.mode = 'scan';
@@ -268,8 +294,13 @@ async function main(): Promise<void> {
       await target.run(`INSERT INTO copy_native SELECT * FROM ${parquetSql}${limit}`);
       insertParquet.push(seconds(started));
       await target.run('DROP TABLE copy_native');
-      const nativeNote = importedNative.length > run ? `, native ${importedNative[run].toFixed(3)} s, native (Arrow scan) ${importedScan[run]!.toFixed(3)} s` : '';
-      console.log(`run ${run + 1}/${options.runs}: appendBatches ${imported[run].toFixed(3)} s${nativeNote}, INSERT from Parquet ${insertParquet[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`);
+      const nativeNote =
+        importedNative.length > run
+          ? `, native ${importedNative[run].toFixed(3)} s, native (Arrow scan) ${importedScan[run]!.toFixed(3)} s`
+          : '';
+      console.log(
+        `run ${run + 1}/${options.runs}: appendBatches ${imported[run].toFixed(3)} s${nativeNote}, INSERT from Parquet ${insertParquet[run].toFixed(3)} s (load ${loadavg()[0].toFixed(1)})`,
+      );
     }
     kept.length = 0;
   }
@@ -292,8 +323,10 @@ async function main(): Promise<void> {
     exportOverFloor: results.streamQuery.median / results.floor.median,
     exportOverFloorPerRun: spread(pairRatios),
     nativeOverFloor: nativeSeconds.length > 0 ? spread(nativeSeconds.map((value, i) => value / floor[i])).median : null,
-    appendOverInsertFromTable: results.appendBatches && results.insertFromTable ? results.appendBatches.median / results.insertFromTable.median : null,
-    appendOverInsertFromParquet: results.appendBatches && results.insertFromParquet ? results.appendBatches.median / results.insertFromParquet.median : null,
+    appendOverInsertFromTable:
+      results.appendBatches && results.insertFromTable ? results.appendBatches.median / results.insertFromTable.median : null,
+    appendOverInsertFromParquet:
+      results.appendBatches && results.insertFromParquet ? results.appendBatches.median / results.insertFromParquet.median : null,
     // Per run (native import and the Parquet INSERT back to back): the speed ratio, target >= 0.8.
     nativeSpeedOverInsertFromParquet:
       importedNative.length > 0 ? spread(importedNative.map((value, i) => insertParquet[i]! / value)) : null,
@@ -315,9 +348,12 @@ async function main(): Promise<void> {
     table.push(row('INSERT INTO t SELECT * FROM flights', results.insertFromTable, rows, null));
     table.push(row('INSERT INTO t SELECT * FROM read_parquet', results.insertFromParquet, rows, null));
     table.push(row('(c) appendBatches <- Arrow', results.appendBatches, rows, results.insertFromTable.median));
-    if (results.appendBatchesNative) table.push(row('(c) appendBatches <- Arrow, native', results.appendBatchesNative, rows, results.insertFromTable.median));
+    if (results.appendBatchesNative)
+      table.push(row('(c) appendBatches <- Arrow, native', results.appendBatchesNative, rows, results.insertFromTable.median));
     if (results.appendBatchesNativeScan) {
-      table.push(row('(c) appendBatches <- Arrow, native (Arrow scan)', results.appendBatchesNativeScan, rows, results.insertFromTable.median));
+      table.push(
+        row('(c) appendBatches <- Arrow, native (Arrow scan)', results.appendBatchesNativeScan, rows, results.insertFromTable.median),
+      );
     }
     table.push(row('(d) streamQuery | appendBatches', results.pipe, rows, results.insertFromTable.median));
   }
@@ -334,12 +370,19 @@ async function main(): Promise<void> {
   }
   if (threadSides.length > 1) {
     console.log(
-      'streamQuery / fastest floor: ' + threadSides.map((side) => `threads ${side.threads}: ${(side.streamQuery.median / bestFloor).toFixed(2)}`).join(', '),
+      'streamQuery / fastest floor: ' +
+        threadSides.map((side) => `threads ${side.threads}: ${(side.streamQuery.median / bestFloor).toFixed(2)}`).join(', '),
     );
   }
-  console.log(`ratios: streamQuery / floor ${ratios.exportOverFloor.toFixed(2)} (median of per-run ratios ${ratios.exportOverFloorPerRun.median.toFixed(2)})` +
-    (ratios.appendOverInsertFromTable === null ? '' : `, appendBatches / INSERT from table ${ratios.appendOverInsertFromTable.toFixed(2)}, / INSERT from Parquet ${ratios.appendOverInsertFromParquet!.toFixed(2)}`) +
-    (ratios.nativeSpeedOverInsertFromParquet === null ? '' : `; native import speed / INSERT from Parquet's: median ${ratios.nativeSpeedOverInsertFromParquet.median.toFixed(2)} (${ratios.nativeSpeedOverInsertFromParquet.min.toFixed(2)}..${ratios.nativeSpeedOverInsertFromParquet.max.toFixed(2)})`));
+  console.log(
+    `ratios: streamQuery / floor ${ratios.exportOverFloor.toFixed(2)} (median of per-run ratios ${ratios.exportOverFloorPerRun.median.toFixed(2)})` +
+      (ratios.appendOverInsertFromTable === null
+        ? ''
+        : `, appendBatches / INSERT from table ${ratios.appendOverInsertFromTable.toFixed(2)}, / INSERT from Parquet ${ratios.appendOverInsertFromParquet!.toFixed(2)}`) +
+      (ratios.nativeSpeedOverInsertFromParquet === null
+        ? ''
+        : `; native import speed / INSERT from Parquet's: median ${ratios.nativeSpeedOverInsertFromParquet.median.toFixed(2)} (${ratios.nativeSpeedOverInsertFromParquet.min.toFixed(2)}..${ratios.nativeSpeedOverInsertFromParquet.max.toFixed(2)})`),
+  );
 
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'bridge.json');
   mkdirSync(dirname(out), { recursive: true });

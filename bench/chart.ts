@@ -186,7 +186,9 @@ function barChart(groups: readonly Group[], axis: (value: number) => string, axi
     parts.push(`<line x1="${left}" x2="${width - 10}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" class="axis">${escape(axis(v))}</text>`);
   }
-  parts.push(`<text x="12" y="${top + plotHeight / 2}" transform="rotate(-90 12 ${top + plotHeight / 2})" text-anchor="middle" class="axis">${escape(axisTitle)}</text>`);
+  parts.push(
+    `<text x="12" y="${top + plotHeight / 2}" transform="rotate(-90 12 ${top + plotHeight / 2})" text-anchor="middle" class="axis">${escape(axisTitle)}</text>`,
+  );
   let x = left + groupGap / 2;
   for (const group of groups) {
     const slot = groupWidth(group);
@@ -195,7 +197,9 @@ function barChart(groups: readonly Group[], axis: (value: number) => string, axi
     x = center - barsWidth(group) / 2;
     for (const bar of group.bars) {
       const h = Math.max(0, top + plotHeight - y(bar.value));
-      parts.push(`<rect x="${x}" y="${y(bar.value)}" width="${barWidth}" height="${h}" fill="${bar.color}"><title>${escape(bar.title)}</title></rect>`);
+      parts.push(
+        `<rect x="${x}" y="${y(bar.value)}" width="${barWidth}" height="${h}" fill="${bar.color}"><title>${escape(bar.title)}</title></rect>`,
+      );
       if (bar.min !== undefined && bar.max !== undefined && bar.max > bar.min) {
         const cx = x + barWidth / 2;
         parts.push(`<line x1="${cx}" x2="${cx}" y1="${y(bar.min)}" y2="${y(bar.max)}" stroke="#333"/>`);
@@ -208,7 +212,8 @@ function barChart(groups: readonly Group[], axis: (value: number) => string, axi
     }
     x = end;
     parts.push(`<text x="${center}" y="${top + plotHeight + 18}" text-anchor="middle" class="group">${escape(group.label)}</text>`);
-    if (group.note) parts.push(`<text x="${center}" y="${top + plotHeight + 36}" text-anchor="middle" class="note">${escape(group.note)}</text>`);
+    if (group.note)
+      parts.push(`<text x="${center}" y="${top + plotHeight + 36}" text-anchor="middle" class="note">${escape(group.note)}</text>`);
   }
   parts.push(`<line x1="${left}" x2="${width - 10}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#333"/>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
@@ -239,9 +244,18 @@ function legend(entries: readonly [string, string][]): string {
 }
 
 function cellTable(cells: readonly Cell[], withBatchRows: boolean): string {
-  const head = ['operation', 'rows', ...(withBatchRows ? ['batch rows'] : []), 'ours rows/s (min..max)', 'reference rows/s (min..max)', 'ours / reference', 'verified'];
+  const head = [
+    'operation',
+    'rows',
+    ...(withBatchRows ? ['batch rows'] : []),
+    'ours rows/s (min..max)',
+    'reference rows/s (min..max)',
+    'ours / reference',
+    'verified',
+  ];
   const rows = cells.map((c) => {
-    const side = (s: SideSummary | null) => (s ? `${rate(s.rowsPerSecond.median)} (${rate(s.rowsPerSecond.min)}..${rate(s.rowsPerSecond.max)})` : '-');
+    const side = (s: SideSummary | null) =>
+      s ? `${rate(s.rowsPerSecond.median)} (${rate(s.rowsPerSecond.min)}..${rate(s.rowsPerSecond.max)})` : '-';
     const verified = c.ours.verified && (c.reference?.verified ?? true);
     return [
       c.operation,
@@ -274,7 +288,10 @@ function throughputSection(report: RunReport): string {
   });
   return `<h2>Throughput</h2>
 <p>Median rows/s of ${report.options.runs} run(s) each, ours and the reference alternating; whiskers span the slowest and fastest run. Under each operation: ours / reference (above 1, ours is faster).</p>
-${legend([[OURS, 'ours (duck-flight, Node)'], [REFERENCE, 'reference (pyarrow.flight + duckdb, Python)']])}
+${legend([
+  [OURS, 'ours (duck-flight, Node)'],
+  [REFERENCE, 'reference (pyarrow.flight + duckdb, Python)'],
+])}
 <div class="panels">${panels.join('')}</div>
 ${cellTable(report.matrix, false)}`;
 }
@@ -310,7 +327,8 @@ function memorySection(report: RunReport): string {
       ...memoryBar(c.reference?.peakMemory.server2 ?? null, REFERENCE_LIGHT, 'reference server 2', c),
     ],
   }));
-  if (groups.every((g) => g.bars.length === 0)) return '<h2>Memory</h2><p>Peak RSS was not available on this system (it is read from /proc).</p>';
+  if (groups.every((g) => g.bars.length === 0))
+    return '<h2>Memory</h2><p>Peak RSS was not available on this system (it is read from /proc).</p>';
   const table = htmlTable(
     ['operation', 'ours server 1', 'ours server 2', 'ours client', 'reference server 1', 'reference server 2', 'reference client'],
     cells.map((c) => [
@@ -325,14 +343,20 @@ function memorySection(report: RunReport): string {
   );
   return `<h2>Memory</h2>
 <p>Peak resident memory (VmHWM, reset just before each timed operation) of each server process during the operation, ${rows.toLocaleString('en-US')} rows, highest over the runs. Server 1 holds the table; server 2 receives transfers and puts. A server's peak includes what it held before the operation (its tables, memory its allocator kept).</p>
-${legend([[OURS, 'ours server 1'], [OURS_LIGHT, 'ours server 2'], [REFERENCE, 'reference server 1'], [REFERENCE_LIGHT, 'reference server 2']])}
+${legend([
+  [OURS, 'ours server 1'],
+  [OURS_LIGHT, 'ours server 2'],
+  [REFERENCE, 'reference server 1'],
+  [REFERENCE_LIGHT, 'reference server 2'],
+])}
 <figure>${barChart(groups, (v) => `${Math.round(v / 1e6)}`, 'MB')}</figure>
 ${table}`;
 }
 
 function microSection(report: RunReport): string {
   const parts: string[] = [];
-  const flight = report.micro.flight?.results as { operation: string; kind: string; rows: number; gbPerSecond: number; rowsPerSecond: number; rmePercent: number }[] | undefined;
+  const flight = report.micro.flight?.results as
+    { operation: string; kind: string; rows: number; gbPerSecond: number; rowsPerSecond: number; rmePercent: number }[] | undefined;
   if (Array.isArray(flight) && flight.length > 0) {
     const kinds = [...new Set(flight.map((r) => r.kind))];
     const sizes = [...new Set(flight.map((r) => r.rows))].sort((a, b) => a - b);
@@ -341,18 +365,33 @@ function microSection(report: RunReport): string {
         label: `${kind} ${shortCount(rows, true)}`,
         bars: (['encode', 'decode'] as const).flatMap((op) => {
           const r = flight.find((x) => x.kind === kind && x.rows === rows && x.operation === op);
-          return r ? [{ value: r.gbPerSecond, color: op === 'encode' ? OURS : OURS_LIGHT, label: r.gbPerSecond.toFixed(1), title: `${op} ${kind}, ${rows} rows per batch: ${r.gbPerSecond.toFixed(2)} GB/s ±${r.rmePercent.toFixed(1)}%` }] : [];
+          return r
+            ? [
+                {
+                  value: r.gbPerSecond,
+                  color: op === 'encode' ? OURS : OURS_LIGHT,
+                  label: r.gbPerSecond.toFixed(1),
+                  title: `${op} ${kind}, ${rows} rows per batch: ${r.gbPerSecond.toFixed(2)} GB/s ±${r.rmePercent.toFixed(1)}%`,
+                },
+              ]
+            : [];
         }),
       })),
     );
-    parts.push(`<h3>FlightData encode / decode (bench/flight.ts)</h3>${legend([[OURS, 'encode'], [OURS_LIGHT, 'decode']])}<figure>${barChart(groups, (v) => v.toFixed(1), 'GB/s')}</figure>
+    parts.push(`<h3>FlightData encode / decode (bench/flight.ts)</h3>${legend([
+      [OURS, 'encode'],
+      [OURS_LIGHT, 'decode'],
+    ])}<figure>${barChart(groups, (v) => v.toFixed(1), 'GB/s')}</figure>
 <p class="source">${escape(report.micro.flight!.path)}</p>`);
   }
   const bridge = report.micro.bridge?.results as { rows?: number; rowsPerSecond?: Record<string, number | null> } | undefined;
   if (bridge?.rowsPerSecond) {
     const entries = Object.entries(bridge.rowsPerSecond).filter((e): e is [string, number] => e[1] !== null);
     parts.push(`<h3>DuckDB ⇄ Arrow bridge (bench/bridge.ts, ${(bridge.rows ?? 0).toLocaleString('en-US')} rows)</h3>
-${htmlTable(['measure', 'rows/s'], entries.map(([k, v]) => [k, rate(v)]))}
+${htmlTable(
+  ['measure', 'rows/s'],
+  entries.map(([k, v]) => [k, rate(v)]),
+)}
 <p class="source">${escape(report.micro.bridge!.path)}</p>`);
   }
   return parts.length > 0 ? `<h2>Micro-benchmarks</h2>${parts.join('')}` : '';
@@ -366,7 +405,9 @@ ${htmlTable(['measure', 'rows/s'], entries.map(([k, v]) => [k, rate(v)]))}
  */
 export function renderChart(report: RunReport): string {
   const m = report.machine;
-  const versions = Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ');
+  const versions = Object.entries(m.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>duck-takes-flight benchmark ${escape(report.date)}</title>
 <style>
@@ -393,7 +434,8 @@ async function main(argv: string[]): Promise<void> {
   const [input, output] = argv;
   if (!input) throw new Error('usage: node --import tsx bench/chart.ts <run results .json> [out.html]');
   const report = JSON.parse(readFileSync(input, 'utf8')) as RunReport;
-  if (report.name !== 'run' || !Array.isArray(report.matrix)) throw new Error(`${input} is not a bench/run.ts result (name ${JSON.stringify(report.name)})`);
+  if (report.name !== 'run' || !Array.isArray(report.matrix))
+    throw new Error(`${input} is not a bench/run.ts result (name ${JSON.stringify(report.name)})`);
   const path = output ?? input.replace(/\.json$/, '') + '.html';
   writeFileSync(path, renderChart(report));
   console.log(`wrote ${path}`);

@@ -165,7 +165,9 @@ for (const r of results) {
   ]);
 }
 const machine = machineFacts();
-console.log(`FlightData encode/decode, maxMessageBytes ${argv['max-message-mib']} MiB; node ${machine.node}, ${machine.cpu}, load ${machine.loadAverage.toFixed(2)}`);
+console.log(
+  `FlightData encode/decode, maxMessageBytes ${argv['max-message-mib']} MiB; node ${machine.node}, ${machine.cpu}, load ${machine.loadAverage.toFixed(2)}`,
+);
 console.log(table.toString());
 const send = argv['send-gb'] > 0 ? await measureSendPath(argv['send-gb'] * 1e9, parseCount(argv['send-rows'])) : null;
 const path = writeResults('flight', { options: { kinds, rows: rowCounts, timeMs: argv.time, maxMessageBytes }, results, send, sink });
@@ -185,7 +187,11 @@ async function measureSendPath(bytes: number, rows: number) {
       await new Promise<void>((resolve) => call.end(resolve));
       const seconds = (performance.now() - started) / 1000;
       const used = process.cpuUsage(cpu);
-      samples.push({ reuse, cpuSecondsPerGb: (used.user + used.system) / 1e6 / (writer.bytes / 1e9), gbPerSecond: writer.bytes / seconds / 1e9 });
+      samples.push({
+        reuse,
+        cpuSecondsPerGb: (used.user + used.system) / 1e6 / (writer.bytes / 1e9),
+        gbPerSecond: writer.bytes / seconds / 1e9,
+      });
     }
   }
   const summary = (reuse: boolean) => {

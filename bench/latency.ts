@@ -79,5 +79,7 @@ for (const kib of argv['windows-kib'].split(',').map(Number)) {
   relay.close();
   await server.close(100);
 }
-console.log(`${argv.mib} MiB each way through a relay adding ${argv['rtt-ms']} ms of round trip; client window 16 MiB (FlightClient's default)`);
+console.log(
+  `${argv.mib} MiB each way through a relay adding ${argv['rtt-ms']} ms of round trip; client window 16 MiB (FlightClient's default)`,
+);
 console.log(table.toString());

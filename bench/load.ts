@@ -155,7 +155,10 @@ async function doGet(client: DuckDBFlightClient, random: () => number, shared: S
   } else if (pick < 0.8) {
     // A range of it, every value checked.
     const from = Math.floor(random() * (shared.baseRows - 5000));
-    const table = await client.executeQuery(`SELECT id, v, s FROM ${BASE} WHERE id >= ${from} AND id < ${from + 5000} ORDER BY id`, options);
+    const table = await client.executeQuery(
+      `SELECT id, v, s FROM ${BASE} WHERE id >= ${from} AND id < ${from + 5000} ORDER BY id`,
+      options,
+    );
     expect(table.numRows === 5000, `GET range at ${from}: ${table.numRows} rows`);
     const ids = table.getChild('id')!;
     const v = table.getChild('v')!;
@@ -166,7 +169,10 @@ async function doGet(client: DuckDBFlightClient, random: () => number, shared: S
     }
   } else {
     const got = await checksumOf(client, BASE, shared.deadlineMs);
-    expect(got.rows === shared.baseChecksum.rows && got.checksum === shared.baseChecksum.checksum, `GET checksum of ${BASE}: ${got.rows}/${got.checksum}`);
+    expect(
+      got.rows === shared.baseChecksum.rows && got.checksum === shared.baseChecksum.checksum,
+      `GET checksum of ${BASE}: ${got.rows}/${got.checksum}`,
+    );
   }
 }
 
@@ -206,7 +212,10 @@ async function doAction(client: DuckDBFlightClient, random: () => number, shared
     expect(base?.rows === shared.baseRows, `list_tables: ${JSON.stringify(base)}`);
   } else {
     const exchangers = (await client.executeAction('list_exchangers', undefined, options))[0] as { name: string }[];
-    expect(exchangers.some((e) => e.name === 'my_streaming_exchanger'), 'list_exchangers lacks my_streaming_exchanger');
+    expect(
+      exchangers.some((e) => e.name === 'my_streaming_exchanger'),
+      'list_exchangers lacks my_streaming_exchanger',
+    );
   }
 }
 
@@ -305,7 +314,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const expected = await checksumOf(admin, EXPECTED, callDeadline);
   admin.close();
 
-  const operations = Object.fromEntries(LOAD_OPERATIONS.map((op) => [op, stats(latencies[op], errorCounts[op])])) as Record<LoadOperation, LatencyStats>;
+  const operations = Object.fromEntries(LOAD_OPERATIONS.map((op) => [op, stats(latencies[op], errorCounts[op])])) as Record<
+    LoadOperation,
+    LatencyStats
+  >;
   const calls = LOAD_OPERATIONS.reduce((sum, op) => sum + latencies[op].length + errorCounts[op], 0);
   return {
     clients: options.clients,
@@ -370,7 +382,10 @@ async function main(): Promise<void> {
     const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'load.json');
-    writeFileSync(path, JSON.stringify({ name: 'load', date: new Date().toISOString(), machine: machineFacts(), ...report }, null, 2) + '\n');
+    writeFileSync(
+      path,
+      JSON.stringify({ name: 'load', date: new Date().toISOString(), machine: machineFacts(), ...report }, null, 2) + '\n',
+    );
     console.log(`written to ${path}`);
     if (report.errorCount > 0 || !report.verification.ok) process.exitCode = 1;
   } finally {

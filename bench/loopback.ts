@@ -151,7 +151,14 @@ async function serve(config: Config): Promise<void> {
     {
       doGet(ticket) {
         const { batches: count } = JSON.parse(text.decode(ticket)) as { batches: number };
-        return { schema, [Symbol.iterator]: () => cycle(batches.map((b) => [b]), count) };
+        return {
+          schema,
+          [Symbol.iterator]: () =>
+            cycle(
+              batches.map((b) => [b]),
+              count,
+            ),
+        };
       },
       async *doPut(reader) {
         let rows = 0;
@@ -212,7 +219,9 @@ async function serve(config: Config): Promise<void> {
       }
     })().catch((error: unknown) => stream.destroy(error as Error));
   });
-  const rawPort = await new Promise<number>((resolve) => raw.listen(0, '127.0.0.1', () => resolve((raw.address() as { port: number }).port)));
+  const rawPort = await new Promise<number>((resolve) =>
+    raw.listen(0, '127.0.0.1', () => resolve((raw.address() as { port: number }).port)),
+  );
 
   process.stdout.write(JSON.stringify({ flightPort, grpcPort, rawPort }) + '\n');
   // The parent closes our stdin when it is done.
@@ -255,12 +264,17 @@ async function main(): Promise<void> {
     .option('ops', { type: 'string', default: 'get,put' })
     .option('max-message-mib', { type: 'number', default: 4 })
     .option('window-mib', { type: 'number', default: 16, describe: 'client HTTP/2 flow-control window' })
-    .option('server-window-mib', { type: 'number', default: 4, describe: "servers' HTTP/2 receive window (4: FlightServer's default; 0: HTTP/2's 64 KiB, grpc-js's default)" })
+    .option('server-window-mib', {
+      type: 'number',
+      default: 4,
+      describe: "servers' HTTP/2 receive window (4: FlightServer's default; 0: HTTP/2's 64 KiB, grpc-js's default)",
+    })
     .option('write-buffer-mib', { type: 'number', default: 8, describe: 'bytes queued per stream before writers wait' })
     .option('modes', {
       type: 'string',
       default: MODES.join(','),
-      describe: 'flight (ours, grpc-js client), flight-h2 (ours, our gRPC and HTTP/2 client), flight-node (ours, our gRPC on node:http2), grpc (bare grpc-js), raw (node:http2)',
+      describe:
+        'flight (ours, grpc-js client), flight-h2 (ours, our gRPC and HTTP/2 client), flight-node (ours, our gRPC on node:http2), grpc (bare grpc-js), raw (node:http2)',
     })
     .option('serve', { type: 'string', hidden: true })
     .strict()
@@ -312,7 +326,14 @@ interface Ports {
   rawPort: number;
 }
 
-async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, runs: number, { flightPort, grpcPort, rawPort }: Ports): Promise<void> {
+async function measure(
+  config: Config,
+  ops: Op[],
+  modes: Mode[],
+  gb: number,
+  runs: number,
+  { flightPort, grpcPort, rawPort }: Ports,
+): Promise<void> {
   const { batches, schemaMessage, messages, bytesPerCycle } = prepare(config);
   const cycles = Math.max(1, Math.round((gb * 1e9) / bytesPerCycle));
   const count = cycles * config.distinct; // batches per transfer
@@ -359,10 +380,19 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
     let rows = 0;
     for await (const batch of reader) rows += batch.numRows;
     if (rows !== n * config.rows) throw new Error(`flight get: ${rows} rows where ${n * config.rows} were sent`);
-    return { bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle, alignmentCopies: reader.decoder.stats.alignmentCopies };
+    return {
+      bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle,
+      alignmentCopies: reader.decoder.stats.alignmentCopies,
+    };
   };
   const flightPut = (flight: FlightClient) => async (n: number) => {
-    const results = await flight.doPut(FlightDescriptor.path('bench'), cycle(batches.map((b) => [b]), n));
+    const results = await flight.doPut(
+      FlightDescriptor.path('bench'),
+      cycle(
+        batches.map((b) => [b]),
+        n,
+      ),
+    );
     const answer = JSON.parse(new TextDecoder().decode(results[0])) as { rows: number; alignmentCopies: number };
     if (answer.rows !== n * config.rows) throw new Error(`flight put: the server read ${answer.rows} rows of ${n * config.rows}`);
     return { bytes: schemaMessage.byteLength + (n / config.distinct) * bytesPerCycle, alignmentCopies: answer.alignmentCopies };
@@ -375,7 +405,13 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
     'flight-node get': flightGet(nodeClient),
     'flight-node put': flightPut(nodeClient),
     'grpc get': async (n) => {
-      const call = bare.makeServerStreamRequest(BARE_SERVICE.Get.path, identity, identity, Buffer.from(JSON.stringify({ batches: n })), new Metadata());
+      const call = bare.makeServerStreamRequest(
+        BARE_SERVICE.Get.path,
+        identity,
+        identity,
+        Buffer.from(JSON.stringify({ batches: n })),
+        new Metadata(),
+      );
       let bytes = 0;
       for await (const message of call) bytes += (message as Buffer).byteLength;
       return { bytes };
@@ -387,8 +423,13 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
         answered = resolve;
         failed = reject;
       });
-      const call = bare.makeClientStreamRequest<Buffer, Buffer>(BARE_SERVICE.Put.path, identity, identity, new Metadata(), {}, (error, value) =>
-        error ? failed(error) : answered(value!),
+      const call = bare.makeClientStreamRequest<Buffer, Buffer>(
+        BARE_SERVICE.Put.path,
+        identity,
+        identity,
+        new Metadata(),
+        {},
+        (error, value) => (error ? failed(error) : answered(value!)),
       );
       for (const message of cycle(messages, n, schemaMessage)) {
         if (!call.write(message)) await new Promise((resolve) => call.once('drain', resolve));
@@ -483,7 +524,18 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
   session.close();
 
   const table = new Table({
-    head: ['op', 'stack', 'GB/s (median)', 'spread', 'vs raw http2', 'pairwise vs raw', 'client CPU s/GB', 'server CPU s/GB', 'CPU-bound vs raw', 'align copies'],
+    head: [
+      'op',
+      'stack',
+      'GB/s (median)',
+      'spread',
+      'vs raw http2',
+      'pairwise vs raw',
+      'client CPU s/GB',
+      'server CPU s/GB',
+      'CPU-bound vs raw',
+      'align copies',
+    ],
     style: { head: [], border: [] },
   });
   const show = (value: number | null | undefined, digits: number, scale = 1, unit = '') =>
@@ -495,7 +547,10 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
     // With a core per process, the busier side bounds throughput: compare that side's CPU per
     // GB with raw http2's. A load-tolerant estimate of the ratio for an otherwise idle machine.
     const busiest = (mine: Sample[]) =>
-      Math.max(median(mine.map((s) => s.clientCpuSeconds / (s.bytes / 1e9))), median(mine.map((s) => s.serverCpuSeconds / (s.bytes / 1e9))));
+      Math.max(
+        median(mine.map((s) => s.clientCpuSeconds / (s.bytes / 1e9))),
+        median(mine.map((s) => s.serverCpuSeconds / (s.bytes / 1e9))),
+      );
     const rawBusiest = raw.length > 0 ? busiest(raw) : null;
     return modes.map((mode) => {
       const mine = of(mode);
@@ -516,7 +571,13 @@ async function measure(config: Config, ops: Op[], modes: Mode[], gb: number, run
       };
       table.push([
         op === 'get' ? 'DoGet' : 'DoPut',
-        { flight: 'ours, grpc-js client', 'flight-h2': 'ours', 'flight-node': 'ours, node:http2 client', grpc: 'bare grpc-js', raw: 'raw http2' }[mode],
+        {
+          flight: 'ours, grpc-js client',
+          'flight-h2': 'ours',
+          'flight-node': 'ours, node:http2 client',
+          grpc: 'bare grpc-js',
+          raw: 'raw http2',
+        }[mode],
         show(throughput.median, 3),
         show(throughput.relative, 0, 100, '%'),
         show(row.ratioToRaw, 2),

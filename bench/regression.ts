@@ -76,9 +76,13 @@ export function decide(samples: readonly OperationSamples[], threshold: number):
   if (!(threshold > 0 && threshold < 1)) throw new Error(`the threshold is a fraction between 0 and 1, got ${threshold}`);
   if (samples.length === 0) throw new Error('no operation was measured');
   const verdicts = samples.map(({ op, baseline, current }): Verdict => {
-    for (const [tree, values] of [['baseline', baseline], ['current', current]] as const) {
+    for (const [tree, values] of [
+      ['baseline', baseline],
+      ['current', current],
+    ] as const) {
       if (values.length === 0) throw new Error(`${op}: no ${tree} measurement`);
-      if (values.some((v) => !Number.isFinite(v) || v <= 0)) throw new Error(`${op}: a ${tree} throughput is not a positive number (${values.join(', ')})`);
+      if (values.some((v) => !Number.isFinite(v) || v <= 0))
+        throw new Error(`${op}: a ${tree} throughput is not a positive number (${values.join(', ')})`);
     }
     const baselineMedian = medianOf(baseline);
     const currentMedian = medianOf(current);
@@ -114,7 +118,17 @@ const USAGE = `usage: node --import tsx bench/regression.ts [--ci] [--baseline R
        [--rows 1M] [--ops ${REGRESSION_OPERATIONS.join(',')}] [--timeout SECONDS] [--keep-worktree] [--no-confirm]`;
 
 function parseOptions(args: readonly string[]): Options {
-  const options: Options = { ci: false, baseline: 'HEAD~1', threshold: 0.25, rounds: 5, rows: 1_000_000, ops: [...REGRESSION_OPERATIONS], timeoutSeconds: null, keepWorktree: false, confirm: true };
+  const options: Options = {
+    ci: false,
+    baseline: 'HEAD~1',
+    threshold: 0.25,
+    rounds: 5,
+    rows: 1_000_000,
+    ops: [...REGRESSION_OPERATIONS],
+    timeoutSeconds: null,
+    keepWorktree: false,
+    confirm: true,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const value = () => {
@@ -134,7 +148,8 @@ function parseOptions(args: readonly string[]): Options {
       options.ops = value()
         .split(',')
         .map((op) => {
-          if (!(REGRESSION_OPERATIONS as readonly string[]).includes(op)) throw new Error(`--ops: unknown operation ${JSON.stringify(op)}; use ${REGRESSION_OPERATIONS.join(', ')}`);
+          if (!(REGRESSION_OPERATIONS as readonly string[]).includes(op))
+            throw new Error(`--ops: unknown operation ${JSON.stringify(op)}; use ${REGRESSION_OPERATIONS.join(', ')}`);
           return op as RegressionOperation;
         });
     } else if (arg === '--help' || arg === '-h') {
@@ -143,9 +158,12 @@ function parseOptions(args: readonly string[]): Options {
     } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }
   if (options.ci && options.timeoutSeconds === null) options.timeoutSeconds = 900;
-  if (!(options.threshold > 0 && options.threshold < 1)) throw new Error(`--threshold is a fraction between 0 and 1, got ${options.threshold}`);
-  if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error(`--rounds must be a positive integer, got ${options.rounds}`);
-  if (options.timeoutSeconds !== null && !(options.timeoutSeconds > 0)) throw new Error(`--timeout must be positive seconds, got ${options.timeoutSeconds}`);
+  if (!(options.threshold > 0 && options.threshold < 1))
+    throw new Error(`--threshold is a fraction between 0 and 1, got ${options.threshold}`);
+  if (!Number.isInteger(options.rounds) || options.rounds < 1)
+    throw new Error(`--rounds must be a positive integer, got ${options.rounds}`);
+  if (options.timeoutSeconds !== null && !(options.timeoutSeconds > 0))
+    throw new Error(`--timeout must be positive seconds, got ${options.timeoutSeconds}`);
   if (options.ops.length === 0) throw new Error('--ops lists no operation');
   return options;
 }
@@ -162,7 +180,12 @@ interface WorkerResult {
 /** What the worker needs of a tree's bench/harness and client; checked before use. */
 interface TreeModules {
   ServerGroup: new (onUnexpectedExit?: (server: { name: string }, exit: { code: number | null; signal: string | null }) => void) => {
-    start(spec: { name: string; port: number; logLevel?: string; onStderr?: (line: string) => void }): Promise<{ location: string; pid: number }>;
+    start(spec: {
+      name: string;
+      port: number;
+      logLevel?: string;
+      onStderr?: (line: string) => void;
+    }): Promise<{ location: string; pid: number }>;
     stopAll(): Promise<void>;
   };
   runGet(o: { client: unknown; table: string }): Promise<WorkerResult>;
@@ -170,7 +193,10 @@ interface TreeModules {
   runTransferDirect(o: { source: unknown; target: unknown; table: string }): Promise<WorkerResult>;
   runExchange(o: { client: unknown; table: string }): Promise<WorkerResult>;
   DuckDBFlightClient: {
-    connect(o: { location: string; maxAttempts?: number }): Promise<{ executeAction(type: string, body?: unknown): Promise<unknown[]>; close(): void }>;
+    connect(o: {
+      location: string;
+      maxAttempts?: number;
+    }): Promise<{ executeAction(type: string, body?: unknown): Promise<unknown[]>; close(): void }>;
   };
 }
 
@@ -195,7 +221,11 @@ async function worker(args: readonly string[]): Promise<void> {
     send({ type: 'error', detail: `${server.name} exited unexpectedly (code ${exit.code}, signal ${exit.signal})` });
     process.exit(1);
   });
-  const servers = await Promise.all([1, 2].map((i) => group.start({ name: `server ${i}`, port: 0, logLevel: 'warn', onStderr: (line) => process.stderr.write(`[server ${i}] ${line}\n`) })));
+  const servers = await Promise.all(
+    [1, 2].map((i) =>
+      group.start({ name: `server ${i}`, port: 0, logLevel: 'warn', onStderr: (line) => process.stderr.write(`[server ${i}] ${line}\n`) }),
+    ),
+  );
   const [s1, s2] = await Promise.all(servers.map((s) => m.DuckDBFlightClient.connect({ location: s.location, maxAttempts: 8 })));
   // Frees the target's copy after a transfer, where the tree's harness can (the next transfer drops it anyway).
   const drop = modules['dropTableIfExists'];
@@ -208,14 +238,25 @@ async function worker(args: readonly string[]): Promise<void> {
   for await (const line of createInterface({ input: process.stdin })) {
     const { op } = JSON.parse(line) as { op: RegressionOperation };
     const result =
-      op === 'get' ? await m.runGet({ client: s1, table: TABLE })
-      : op === 'transfer-client' ? await m.runTransferThroughClient({ source: s1, target: s2, table: TABLE })
-      : op === 'transfer-direct' ? await m.runTransferDirect({ source: s1, target: s2, table: TABLE })
-      : op === 'exchange' ? await m.runExchange({ client: s1, table: TABLE })
-      : null;
+      op === 'get'
+        ? await m.runGet({ client: s1, table: TABLE })
+        : op === 'transfer-client'
+          ? await m.runTransferThroughClient({ source: s1, target: s2, table: TABLE })
+          : op === 'transfer-direct'
+            ? await m.runTransferDirect({ source: s1, target: s2, table: TABLE })
+            : op === 'exchange'
+              ? await m.runExchange({ client: s1, table: TABLE })
+              : null;
     if (result === null) throw new Error(`the worker knows no operation ${JSON.stringify(op)}`);
     if (op.startsWith('transfer')) await dropTarget();
-    send({ type: 'result', op, rows: result.rows, seconds: result.seconds, ok: result.verification.ok, detail: result.verification.detail });
+    send({
+      type: 'result',
+      op,
+      rows: result.rows,
+      seconds: result.seconds,
+      ok: result.verification.ok,
+      detail: result.verification.detail,
+    });
   }
   s1!.close();
   s2!.close();
@@ -260,7 +301,13 @@ class Worker {
   private next(): Promise<Record<string, unknown>> {
     return new Promise((resolveMessage, reject) => {
       this.pending.push(resolveMessage);
-      void this.exited.then((code) => reject(new Error(`the ${this.name} worker exited (code ${code}) before answering${this.tail.length > 0 ? `:\n${this.tail.map((l) => `  | ${l}`).join('\n')}` : ''}`)));
+      void this.exited.then((code) =>
+        reject(
+          new Error(
+            `the ${this.name} worker exited (code ${code}) before answering${this.tail.length > 0 ? `:\n${this.tail.map((l) => `  | ${l}`).join('\n')}` : ''}`,
+          ),
+        ),
+      );
     });
   }
 
@@ -284,7 +331,11 @@ class Worker {
 
 function startWorker(name: string, tree: string, parquet: string): Worker {
   // cwd is the tree, so that `--import tsx` and the tree's own modules resolve from its node_modules.
-  const child = spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', 'tsx', thisFile, '--worker', '--tree', tree, '--parquet', parquet], { cwd: tree, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...DUCK_FLIGHT_NODE_FLAGS, '--import', 'tsx', thisFile, '--worker', '--tree', tree, '--parquet', parquet],
+    { cwd: tree, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   return new Worker(name, child);
 }
 
@@ -339,11 +390,18 @@ async function coordinate(options: Options): Promise<number> {
     await cleanUp(state, options.keepWorktree);
     process.exit(code);
   };
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(signal, () => void abort(`${signal}: stopping`, code));
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    process.on(signal, () => void abort(`${signal}: stopping`, code));
   process.on('exit', () => {
     for (const w of state.workers) w.child.kill('SIGKILL');
   });
-  const timer = options.timeoutSeconds === null ? null : setTimeout(() => void abort(`FAIL: not done within --timeout ${options.timeoutSeconds} s`, 1), options.timeoutSeconds * 1000);
+  const timer =
+    options.timeoutSeconds === null
+      ? null
+      : setTimeout(() => void abort(`FAIL: not done within --timeout ${options.timeoutSeconds} s`, 1), options.timeoutSeconds * 1000);
   timer?.unref();
 
   try {
@@ -351,7 +409,9 @@ async function coordinate(options: Options): Promise<number> {
     const resolved = git(['rev-parse', '--verify', '--quiet', `${options.baseline}^{commit}`]);
     if (!resolved.ok) {
       if (git(['rev-parse', '--is-shallow-repository']).out === 'true') {
-        throw new Error(`cannot resolve the baseline ${options.baseline}: this is a shallow clone; fetch more history (git fetch --deepen=1) or pass --baseline REF`);
+        throw new Error(
+          `cannot resolve the baseline ${options.baseline}: this is a shallow clone; fetch more history (git fetch --deepen=1) or pass --baseline REF`,
+        );
       }
       if (/^HEAD~\d+$|^HEAD\^+$/.test(options.baseline)) {
         console.log(`regression: PASS (nothing to compare): ${options.baseline} does not exist, HEAD is among the first commits`);
@@ -368,7 +428,9 @@ async function coordinate(options: Options): Promise<number> {
     }
     const head = git(['log', '-1', '--format=%h %<(50,trunc)%s']).out.trimEnd();
     const dirty = git(['status', '--porcelain', '--untracked-files=no']).out !== '';
-    note(`regression: current tree ${head}${dirty ? ' with uncommitted changes' : ''} against baseline ${subject}; ${options.rows.toLocaleString('en-US')} rows, ${options.rounds} rounds, threshold ${(options.threshold * 100).toFixed(0)}%`);
+    note(
+      `regression: current tree ${head}${dirty ? ' with uncommitted changes' : ''} against baseline ${subject}; ${options.rows.toLocaleString('en-US')} rows, ${options.rounds} rounds, threshold ${(options.threshold * 100).toFixed(0)}%`,
+    );
 
     // 2. The dataset, from this tree's generator (both trees load the same file).
     const { ensureFlightsParquet } = await import('../data/flights.ts');
@@ -399,12 +461,15 @@ async function coordinate(options: Options): Promise<number> {
         if (name === 'current') throw new Error(`this tree cannot be run: ${String(ready['detail'])}`);
         return 0;
       }
-      if (ready['type'] !== 'ready' || ready['rows'] !== options.rows) throw new Error(`the ${name} worker did not get ready: ${JSON.stringify(ready)}`);
+      if (ready['type'] !== 'ready' || ready['rows'] !== options.rows)
+        throw new Error(`the ${name} worker did not get ready: ${JSON.stringify(ready)}`);
       note(`regression: ${name} ready (servers ${String(ready['pids'])})`);
     }
 
     // 5. A warm-up round, then the measured rounds.
-    const samples = new Map<RegressionOperation, { baseline: number[]; current: number[] }>(options.ops.map((op) => [op, { baseline: [], current: [] }]));
+    const samples = new Map<RegressionOperation, { baseline: number[]; current: number[] }>(
+      options.ops.map((op) => [op, { baseline: [], current: [] }]),
+    );
     const failures: string[] = [];
     const runRounds = async (ops: readonly RegressionOperation[], rounds: number, label: string, warmUp: boolean) => {
       for (let round = 1; round <= rounds; round++) {
@@ -413,7 +478,9 @@ async function coordinate(options: Options): Promise<number> {
           for (const tree of order) {
             const result = await workers[tree].run(op);
             const rate = result.rows / result.seconds;
-            note(`  ${label} ${round}/${rounds} ${op} ${tree}: ${result.seconds.toFixed(3)} s, ${(rate / 1e6).toFixed(2)} M rows/s${result.ok ? '' : ` VERIFICATION FAILED: ${result.detail}`}`);
+            note(
+              `  ${label} ${round}/${rounds} ${op} ${tree}: ${result.seconds.toFixed(3)} s, ${(rate / 1e6).toFixed(2)} M rows/s${result.ok ? '' : ` VERIFICATION FAILED: ${result.detail}`}`,
+            );
             if (!result.ok) {
               if (tree === 'current') failures.push(`${op}: ${result.detail}`);
               else note(`  (the baseline's ${op} fails its own verification: ${result.detail})`);
@@ -425,29 +492,57 @@ async function coordinate(options: Options): Promise<number> {
     };
     await runRounds(options.ops, 1, 'warm-up', true);
     await runRounds(options.ops, options.rounds, 'round', false);
-    let decision = decide([...samples].map(([op, s]) => ({ op, ...s })), options.threshold);
+    let decision = decide(
+      [...samples].map(([op, s]) => ({ op, ...s })),
+      options.threshold,
+    );
     // A shared machine has slow spells: an operation that looks slower gets as many rounds again,
     // and is judged on all of them, before the check fails.
     const suspects = decision.verdicts.filter((v) => !v.pass).map((v) => v.op as RegressionOperation);
     if (suspects.length > 0 && options.confirm) {
       note(`regression: ${suspects.join(', ')} below the threshold; ${options.rounds} more rounds to confirm`);
       await runRounds(suspects, options.rounds, 'confirm', false);
-      decision = decide([...samples].map(([op, s]) => ({ op, ...s })), options.threshold);
+      decision = decide(
+        [...samples].map(([op, s]) => ({ op, ...s })),
+        options.threshold,
+      );
     }
     await cleanUp(state, options.keepWorktree);
 
     // 6. The verdict.
     const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
-    console.log(`regression check: current ${head}${dirty ? ' (uncommitted changes)' : ''} vs baseline ${subject}, ${options.rows.toLocaleString('en-US')} rows, medians of ${options.rounds} alternating rounds${suspects.length > 0 && options.confirm ? ` (${options.rounds * 2} for ${suspects.join(', ')})` : ''}`);
+    console.log(
+      `regression check: current ${head}${dirty ? ' (uncommitted changes)' : ''} vs baseline ${subject}, ${options.rows.toLocaleString('en-US')} rows, medians of ${options.rounds} alternating rounds${suspects.length > 0 && options.confirm ? ` (${options.rounds * 2} for ${suspects.join(', ')})` : ''}`,
+    );
     for (const v of decision.verdicts) {
-      console.log(`  ${v.pass ? 'ok  ' : 'FAIL'} ${v.op.padEnd(16)} baseline ${(v.baselineMedian / 1e6).toFixed(2)} M rows/s, current ${(v.currentMedian / 1e6).toFixed(2)} M rows/s (${pct(v.ratio - 1)}; fails below ${pct(-options.threshold)})`);
+      console.log(
+        `  ${v.pass ? 'ok  ' : 'FAIL'} ${v.op.padEnd(16)} baseline ${(v.baselineMedian / 1e6).toFixed(2)} M rows/s, current ${(v.currentMedian / 1e6).toFixed(2)} M rows/s (${pct(v.ratio - 1)}; fails below ${pct(-options.threshold)})`,
+      );
     }
     for (const f of failures) console.log(`  FAIL verification in the current tree: ${f}`);
     const pass = decision.pass && failures.length === 0;
     const outDir = join(root, 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     const path = join(outDir, `regression-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(path, JSON.stringify({ name: 'regression', date: new Date().toISOString(), baseline: { ref: options.baseline, commit, subject }, current: { head, dirty }, options, samples: Object.fromEntries(samples), decision, verificationFailures: failures, pass, seconds: (performance.now() - started) / 1000 }, null, 2) + '\n');
+    writeFileSync(
+      path,
+      JSON.stringify(
+        {
+          name: 'regression',
+          date: new Date().toISOString(),
+          baseline: { ref: options.baseline, commit, subject },
+          current: { head, dirty },
+          options,
+          samples: Object.fromEntries(samples),
+          decision,
+          verificationFailures: failures,
+          pass,
+          seconds: (performance.now() - started) / 1000,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     console.log(`regression: ${pass ? 'PASS' : 'FAIL'} (${Math.round((performance.now() - started) / 1000)} s; ${path})`);
     return pass ? 0 : 1;
   } finally {
@@ -478,4 +573,3 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.exit(code);
   }
 }
-

@@ -96,18 +96,40 @@ const argv = await yargs(hideBin(process.argv))
   .option('rows', { type: 'string', describe: 'Dataset sizes, comma list (default 1M,6M,24M; 1M with --quick)' })
   .option('runs', { type: 'number', describe: 'Runs of each operation on each side (default 3; 1 with --quick)' })
   .option('batch-rows', { type: 'string', default: '16K,64K,256K', describe: 'Server DoGet batch sizes of the sweep (K = 1024)' })
-  .option('sweep-at', { type: 'string', describe: 'Dataset size of the sweep (default 6M if listed, else the largest size below it, else the smallest)' })
+  .option('sweep-at', {
+    type: 'string',
+    describe: 'Dataset size of the sweep (default 6M if listed, else the largest size below it, else the smallest)',
+  })
   .option('ops', { type: 'string', default: OPERATIONS.join(','), describe: `Operations: ${OPERATIONS.join(', ')}` })
-  .option('warmup', { type: 'number', default: 1, describe: 'Untimed runs of each operation on each side after servers start, on the smallest dataset' })
+  .option('warmup', {
+    type: 'number',
+    default: 1,
+    describe: 'Untimed runs of each operation on each side after servers start, on the smallest dataset',
+  })
   .option('quick', { type: 'boolean', default: false, describe: 'A short run: 1M rows, 1 run, no sweep, short micro-benchmarks' })
   .option('micro', { type: 'boolean', default: true, describe: 'Run bench/flight.ts and bench/bridge.ts first (--no-micro to skip)' })
   .option('sweep', { type: 'boolean', default: true, describe: 'Run the batch-size sweep (--no-sweep to skip)' })
   .option('reference', { type: 'boolean', default: true, describe: 'Run the pyarrow reference side by side (--no-reference to skip)' })
-  .option('reference-put-mode', { choices: ['read-all', 'stream'] as const, default: 'read-all' as const, describe: "The reference's DoPut and transfer: read whole first (Mallard) or scan as it arrives" })
-  .option('bridge', { choices: ['native', 'js'] as const, describe: "Our servers' bridge (--bridge of the CLI; default: native when the addon loads)" })
-  .option('python', { type: 'string', default: join(process.env['DUCK_FLIGHT_PEERS_VENV'] ?? join(root, '.peers', 'venv'), 'bin', 'python'), describe: 'Python with pyarrow and duckdb (scripts/setup-peers.sh builds it; npm run bench runs that first)' })
+  .option('reference-put-mode', {
+    choices: ['read-all', 'stream'] as const,
+    default: 'read-all' as const,
+    describe: "The reference's DoPut and transfer: read whole first (Mallard) or scan as it arrives",
+  })
+  .option('bridge', {
+    choices: ['native', 'js'] as const,
+    describe: "Our servers' bridge (--bridge of the CLI; default: native when the addon loads)",
+  })
+  .option('python', {
+    type: 'string',
+    default: join(process.env['DUCK_FLIGHT_PEERS_VENV'] ?? join(root, '.peers', 'venv'), 'bin', 'python'),
+    describe: 'Python with pyarrow and duckdb (scripts/setup-peers.sh builds it; npm run bench runs that first)',
+  })
   .option('out-dir', { type: 'string', default: join(root, 'bench', 'results'), describe: 'Where the JSON and the HTML chart go' })
-  .option('data-dir', { type: 'string', default: dirname(FLIGHTS_DEFAULT_PATH), describe: 'Where the flights Parquet files are (generated when missing)' })
+  .option('data-dir', {
+    type: 'string',
+    default: dirname(FLIGHTS_DEFAULT_PATH),
+    describe: 'Where the flights Parquet files are (generated when missing)',
+  })
   .strict()
   .help()
   .parseAsync();
@@ -122,15 +144,20 @@ const ops = list(argv.ops, (op) => {
 });
 const sweepSizes = [...new Set(list(argv['batch-rows'], parseCount))].sort((a, b) => a - b);
 const sweeping = argv.sweep && !argv.quick && sweepSizes.length > 0;
-const sweepAt = !sweeping ? null
-  : argv['sweep-at'] !== undefined ? parseRowCount(argv['sweep-at'])
-  : rowCounts.includes(6_000_000) ? 6_000_000
-  : ([...rowCounts].reverse().find((r) => r <= 6_000_000) ?? rowCounts[0]!);
+const sweepAt = !sweeping
+  ? null
+  : argv['sweep-at'] !== undefined
+    ? parseRowCount(argv['sweep-at'])
+    : rowCounts.includes(6_000_000)
+      ? 6_000_000
+      : ([...rowCounts].reverse().find((r) => r <= 6_000_000) ?? rowCounts[0]!);
 const warmups = argv.warmup;
 if (!Number.isInteger(warmups) || warmups < 0) throw new Error(`--warmup must be a whole number, got ${warmups}`);
 const python = resolve(argv.python);
 if (argv.reference && !existsSync(python)) {
-  throw new Error(`the reference peer needs ${python}: run \`npm run bench\` (it runs scripts/setup-peers.sh first), or pass --no-reference`);
+  throw new Error(
+    `the reference peer needs ${python}: run \`npm run bench\` (it runs scripts/setup-peers.sh first), or pass --no-reference`,
+  );
 }
 const outDir = resolve(argv['out-dir']);
 const dataDir = resolve(argv['data-dir']);
@@ -162,7 +189,16 @@ function readPeakRss(pid: number): number | null {
 // ---------------------------------------------------------------------------------------------
 // Failure: one place that stops every server and exits.
 
-const group = new ServerGroup((server, exit) => void fail(`${server.name} (pid ${server.pid}) exited unexpectedly (${describeExit(exit)})\n${server.stderrTail().slice(-10).map((l) => `  | ${l}`).join('\n')}`));
+const group = new ServerGroup(
+  (server, exit) =>
+    void fail(
+      `${server.name} (pid ${server.pid}) exited unexpectedly (${describeExit(exit)})\n${server
+        .stderrTail()
+        .slice(-10)
+        .map((l) => `  | ${l}`)
+        .join('\n')}`,
+    ),
+);
 const pythonChildren = new Set<ChildProcess>();
 let failing = false;
 
@@ -184,7 +220,10 @@ async function fail(message: string, code = 1): Promise<never> {
   process.exit(code);
 }
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.on(signal, () => void fail(`${signal}: stopping the servers`, code));
 }
 
@@ -254,9 +293,21 @@ interface ReferenceServer {
 
 /** Starts bench/reference/server.py and resolves once it prints LISTENING <port>. */
 function spawnReferenceServer(name: string, batchRows: number): Promise<ReferenceServer> {
-  const child = spawn(python, [join(root, 'bench', 'reference', 'server.py'), '--port', '0', '--batch-rows', String(batchRows), '--put-mode', argv['reference-put-mode']], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    python,
+    [
+      join(root, 'bench', 'reference', 'server.py'),
+      '--port',
+      '0',
+      '--batch-rows',
+      String(batchRows),
+      '--put-mode',
+      argv['reference-put-mode'],
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   pythonChildren.add(child);
   const tail: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -266,10 +317,13 @@ function spawnReferenceServer(name: string, batchRows: number): Promise<Referenc
   });
   let ready = false;
   let stopping = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   void exited.then((exit) => {
     pythonChildren.delete(child);
-    if (ready && !stopping) void fail(`${name} (pid ${child.pid}) exited unexpectedly (${describeExit(exit)})\n${tail.map((l) => `  | ${l}`).join('\n')}`);
+    if (ready && !stopping)
+      void fail(`${name} (pid ${child.pid}) exited unexpectedly (${describeExit(exit)})\n${tail.map((l) => `  | ${l}`).join('\n')}`);
   });
   const stop = async () => {
     stopping = true;
@@ -300,7 +354,10 @@ function spawnReferenceServer(name: string, batchRows: number): Promise<Referenc
 }
 
 async function startReference(batchRows: number): Promise<Side> {
-  const servers = await Promise.all([spawnReferenceServer('reference server 1', batchRows), spawnReferenceServer('reference server 2', batchRows)]);
+  const servers = await Promise.all([
+    spawnReferenceServer('reference server 1', batchRows),
+    spawnReferenceServer('reference server 2', batchRows),
+  ]);
   const locations = servers.map((s) => `grpc://localhost:${s.port}`) as [string, string];
   const clients = (await Promise.all(locations.map(connect))) as [DuckDBFlightClient, DuckDBFlightClient];
   return {
@@ -360,7 +417,8 @@ async function oursPut(side: Side, onProgress: ProgressCallback, beforeTiming: (
   held.length = 0;
   const [a, b] = await Promise.all([tableStats(source, TABLE), tableStats(target, TABLE)]);
   let verification = compareTables(a, b, rows);
-  if (verification.ok && uploaded.rows !== rows) verification = { ok: false, detail: `the target says it stored ${uploaded.rows} rows, the client sent ${rows}` };
+  if (verification.ok && uploaded.rows !== rows)
+    verification = { ok: false, detail: `the target says it stored ${uploaded.rows} rows, the client sent ${rows}` };
   return { operation: 'PUT', rows, seconds, bytes, batches, verification };
 }
 
@@ -375,10 +433,13 @@ async function measureOurs(side: Side, op: OperationKey, onProgress: ProgressCal
     if (op !== 'get' && op !== 'exchange') await dropTableIfExists(s2, TABLE);
     resetPeaks();
     result =
-      op === 'get' ? await runGet({ client: s1, table: TABLE, onProgress })
-      : op === 'transfer-client' ? await runTransferThroughClient({ source: s1, target: s2, table: TABLE, onProgress })
-      : op === 'transfer-direct' ? await runTransferDirect({ source: s1, target: s2, table: TABLE, onProgress })
-      : await runExchange({ client: s1, table: TABLE, onProgress });
+      op === 'get'
+        ? await runGet({ client: s1, table: TABLE, onProgress })
+        : op === 'transfer-client'
+          ? await runTransferThroughClient({ source: s1, target: s2, table: TABLE, onProgress })
+          : op === 'transfer-direct'
+            ? await runTransferDirect({ source: s1, target: s2, table: TABLE, onProgress })
+            : await runExchange({ client: s1, table: TABLE, onProgress });
   }
   // The peaks are read after the harness's verification queries, which stream and hold little.
   const memory: PeakMemory = { server1: readPeakRss(pids[0]!), server2: readPeakRss(pids[1]!), client: readPeakRss(pids[2]!) };
@@ -408,14 +469,28 @@ interface ReferenceLine {
 
 /** One run of bench/reference/client.py; it times and verifies, and reports the peaks. */
 async function measureReference(side: Side, op: OperationKey): Promise<Sample> {
-  const args = [join(root, 'bench', 'reference', 'client.py'), '--server1', side.locations[0], '--server2', side.locations[1], '--op', op, '--table', TABLE, '--checksum-sql', tableChecksumSql(TABLE)];
+  const args = [
+    join(root, 'bench', 'reference', 'client.py'),
+    '--server1',
+    side.locations[0],
+    '--server2',
+    side.locations[1],
+    '--op',
+    op,
+    '--table',
+    TABLE,
+    '--checksum-sql',
+    tableChecksumSql(TABLE),
+  ];
   const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   pythonChildren.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   pythonChildren.delete(child);
   const line = stdout.split('\n').find((l) => l.startsWith('{'));
   if (!line || (exit.code !== 0 && exit.code !== 1)) {
@@ -455,16 +530,23 @@ async function measureCell(sides: readonly Side[], op: OperationKey, rows: numbe
     const order = run % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
       const label = `${tag} ${OPERATION_LABELS[op]} run ${run + 1}/${runs} ${side.name}`;
-      const sample = await withHeartbeat(label, (progress) => (side.name === 'ours' ? measureOurs(side, op, progress) : measureReference(side, op)));
+      const sample = await withHeartbeat(label, (progress) =>
+        side.name === 'ours' ? measureOurs(side, op, progress) : measureReference(side, op),
+      );
       samples.get(side.name)!.push(sample);
-      note(`  ${label}: ${sample.seconds.toFixed(3)} s, ${millions(sample.rowsPerSecond)}${sample.ok ? '' : `, VERIFICATION FAILED: ${sample.detail}`}`);
+      note(
+        `  ${label}: ${sample.seconds.toFixed(3)} s, ${millions(sample.rowsPerSecond)}${sample.ok ? '' : `, VERIFICATION FAILED: ${sample.detail}`}`,
+      );
       if (sample.rows !== rows && sample.ok) throw new Error(`${label} moved ${sample.rows} rows, the dataset has ${rows}`);
     }
   }
   const ours = summarize(samples.get('ours')!);
   const reference = samples.has('reference') ? summarize(samples.get('reference')!) : null;
   const ratio = reference ? ours.rowsPerSecond.median / reference.rowsPerSecond.median : null;
-  note(`${tag} ${OPERATION_LABELS[op]}: ours ${millions(ours.rowsPerSecond.median)}` + (reference ? `, reference ${millions(reference.rowsPerSecond.median)}, ours/reference ${ratio!.toFixed(2)}` : ''));
+  note(
+    `${tag} ${OPERATION_LABELS[op]}: ours ${millions(ours.rowsPerSecond.median)}` +
+      (reference ? `, reference ${millions(reference.rowsPerSecond.median)}, ours/reference ${ratio!.toFixed(2)}` : ''),
+  );
   return { op, operation: OPERATION_LABELS[op], rows, batchRows, ours, reference, ratio };
 }
 
@@ -479,7 +561,9 @@ async function warmUp(sides: readonly Side[], path: string, rows: number): Promi
   for (let i = 0; i < warmups; i++) {
     for (const op of ops) {
       for (const side of sides) {
-        const sample = await withHeartbeat(`warm-up ${OPERATION_LABELS[op]} ${side.name}`, (progress) => (side.name === 'ours' ? measureOurs(side, op, progress) : measureReference(side, op)));
+        const sample = await withHeartbeat(`warm-up ${OPERATION_LABELS[op]} ${side.name}`, (progress) =>
+          side.name === 'ours' ? measureOurs(side, op, progress) : measureReference(side, op),
+        );
         if (!sample.ok) note(`  warm-up ${OPERATION_LABELS[op]} ${side.name}: VERIFICATION FAILED: ${sample.detail}`);
       }
     }
@@ -492,7 +576,10 @@ async function warmUp(sides: readonly Side[], path: string, rows: number): Promi
 /** Runs a bench script as a child process, its output on our stderr; returns the JSON it wrote. */
 async function runMicro(script: string, args: string[]): Promise<MicroResult> {
   note(`micro: node --import tsx bench/${script} ${args.join(' ')}`);
-  const child = spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', 'tsx', join(root, 'bench', script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DUCK_FLIGHT_NODE_FLAGS, '--import', 'tsx', join(root, 'bench', script), ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let written: string | null = null;
   const forward = (stream: NodeJS.ReadableStream) =>
     createInterface({ input: stream }).on('line', (line) => {
@@ -502,7 +589,9 @@ async function runMicro(script: string, args: string[]): Promise<MicroResult> {
     });
   forward(child.stdout!);
   forward(child.stderr!);
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   if (exit.code !== 0) throw new Error(`bench/${script} failed (${describeExit(exit)})`);
   if (written === null) throw new Error(`bench/${script} did not say which file it wrote`);
   const payload = JSON.parse(readFileSync(written, 'utf8')) as { results?: unknown };
@@ -514,14 +603,19 @@ async function runMicro(script: string, args: string[]): Promise<MicroResult> {
 
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(join(root, 'node_modules', ...name.split('/'), 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(root, 'node_modules', ...name.split('/'), 'package.json'), 'utf8')) as { version: string })
+      .version;
   } catch (error) {
     return `unknown (${(error as Error).message})`;
   }
 }
 
 async function pythonVersions(): Promise<Record<string, string>> {
-  const child = spawn(python, ['-c', 'import sys, pyarrow, duckdb; print(sys.version.split()[0], pyarrow.__version__, duckdb.__version__)'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    python,
+    ['-c', 'import sys, pyarrow, duckdb; print(sys.version.split()[0], pyarrow.__version__, duckdb.__version__)'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
@@ -538,7 +632,16 @@ function printSummary(report: RunReport): void {
   const withRef = report.options.reference;
   const mb = (v: number | null) => (v === null ? '-' : String(Math.round(v / 1e6)));
   const table = new Table({
-    head: ['rows', 'batch', 'operation', 'ours rows/s', ...(withRef ? ['reference rows/s', 'ours/ref'] : []), 'ours peak MB s1/s2', ...(withRef ? ['ref peak MB s1/s2'] : []), 'ok'],
+    head: [
+      'rows',
+      'batch',
+      'operation',
+      'ours rows/s',
+      ...(withRef ? ['reference rows/s', 'ours/ref'] : []),
+      'ours peak MB s1/s2',
+      ...(withRef ? ['ref peak MB s1/s2'] : []),
+      'ok',
+    ],
     style: { head: [], border: [] },
   });
   for (const c of [...report.matrix, ...report.sweep.filter((s) => !report.matrix.includes(s))]) {
@@ -568,15 +671,25 @@ async function main(): Promise<number> {
     ...(argv.reference ? await pythonVersions() : {}),
   };
   const machine = { ...machineFacts(), versions };
-  note(`bench: rows ${rowCounts.map((r) => shortCount(r)).join(', ')}; ${runs} run(s) each; ops ${ops.join(', ')}; ` +
-    (sweepAt !== null ? `batch sweep ${sweepSizes.map((b) => shortCount(b, true)).join('/')} at ${shortCount(sweepAt)}; ` : 'no sweep; ') +
-    (argv.reference ? `reference: pyarrow ${versions['pyarrow']}, duckdb ${versions['duckdb (python)']}` : 'no reference'));
-  note(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage.toFixed(2)}; node ${machine.node}`);
+  note(
+    `bench: rows ${rowCounts.map((r) => shortCount(r)).join(', ')}; ${runs} run(s) each; ops ${ops.join(', ')}; ` +
+      (sweepAt !== null
+        ? `batch sweep ${sweepSizes.map((b) => shortCount(b, true)).join('/')} at ${shortCount(sweepAt)}; `
+        : 'no sweep; ') +
+      (argv.reference ? `reference: pyarrow ${versions['pyarrow']}, duckdb ${versions['duckdb (python)']}` : 'no reference'),
+  );
+  note(
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage.toFixed(2)}; node ${machine.node}`,
+  );
 
   const sizes = [...new Set([...rowCounts, ...(sweepAt !== null ? [sweepAt] : [])])].sort((a, b) => a - b);
   const datasets: { rows: number; path: string }[] = [];
   for (const rows of sizes) {
-    const file = await ensureFlightsParquet({ rows, path: datasetPath(rows), onProgress: progressBar(`generating ${count(rows)} flights`) });
+    const file = await ensureFlightsParquet({
+      rows,
+      path: datasetPath(rows),
+      onProgress: progressBar(`generating ${count(rows)} flights`),
+    });
     datasets.push({ rows, path: file.path });
   }
   const pathOf = (rows: number) => datasets.find((d) => d.rows === rows)!.path;
@@ -611,7 +724,8 @@ async function main(): Promise<number> {
       sides = await startSides(batchRows);
       await warmUp(sides, pathOf(smallest), smallest);
       await load(sides, pathOf(sweepAt), sweepAt);
-      for (const op of ops) sweep.push(await measureCell(sides, op, sweepAt, batchRows, `[${shortCount(sweepAt)} @${shortCount(batchRows, true)}]`));
+      for (const op of ops)
+        sweep.push(await measureCell(sides, op, sweepAt, batchRows, `[${shortCount(sweepAt)} @${shortCount(batchRows, true)}]`));
     }
   }
   await Promise.all(sides.map((s) => s.stop()));

@@ -128,10 +128,7 @@ export class DuckDBFlightClient {
    * `body` may be a string, bytes, or an object (sent as JSON).
    */
   async executeAction(type: string, body?: string | Uint8Array | object, options?: CallOptions): Promise<unknown[]> {
-    const payload =
-      body === undefined ? undefined
-      : typeof body === 'string' || body instanceof Uint8Array ? body
-      : JSON.stringify(body);
+    const payload = body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
     const results: unknown[] = [];
     for await (const result of this.flight.doAction(type, payload, options)) {
       const s = text.decode(result);
@@ -145,7 +142,11 @@ export class DuckDBFlightClient {
   }
 
   /** Streams batches through the server's exchanger `command` and returns its output as it comes. */
-  exchange(command: string, batches: Table | AsyncIterable<FlightOutputItem> | Iterable<FlightOutputItem>, options?: CallOptions): FlightCallReader {
+  exchange(
+    command: string,
+    batches: Table | AsyncIterable<FlightOutputItem> | Iterable<FlightOutputItem>,
+    options?: CallOptions,
+  ): FlightCallReader {
     return this.flight.exchange(FlightDescriptor.command(command), batches, options);
   }
 
@@ -154,12 +155,22 @@ export class DuckDBFlightClient {
    * here into DoPut there batch by batch (never whole); 'direct' asks the target to pull from
    * this server itself, with no client in the data path.
    */
-  async transfer(target: DuckDBFlightClient, query: string, table: string, mode: TransferMode = 'client', options?: CallOptions): Promise<UploadResult> {
+  async transfer(
+    target: DuckDBFlightClient,
+    query: string,
+    table: string,
+    mode: TransferMode = 'client',
+    options?: CallOptions,
+  ): Promise<UploadResult> {
     if (mode === 'client') {
       const reader = this.streamQuery(query, options);
       return target.uploadData(table, reader, { ...options, mode: 'replace' });
     }
-    const [result] = (await target.executeAction('transfer', { source: this.location, query, table, mode: 'replace', ...(this.flight.token ? { token: this.flight.token } : {}) }, options)) as {
+    const [result] = (await target.executeAction(
+      'transfer',
+      { source: this.location, query, table, mode: 'replace', ...(this.flight.token ? { token: this.flight.token } : {}) },
+      options,
+    )) as {
       table: string;
       rows: number;
     }[];

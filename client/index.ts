@@ -1,1 +1,7 @@
-export { DuckDBFlightClient, type DuckDBFlightClientOptions, type UploadResult, type UploadOptions, type TransferMode } from './DuckDBFlightClient.ts';
+export {
+  DuckDBFlightClient,
+  type DuckDBFlightClientOptions,
+  type UploadResult,
+  type UploadOptions,
+  type TransferMode,
+} from './DuckDBFlightClient.ts';

@@ -15,18 +15,18 @@ import {
 } from '@grpc/grpc-js';
 import { RecordBatch, Schema, Table } from 'apache-arrow';
 import { basicAuthHeader } from './auth.ts';
-import { CLIENT_KEEPALIVE, DEFAULT_CLIENT_WINDOW_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, transportDefaults, type ClientTransport } from './defaults.ts';
+import {
+  CLIENT_KEEPALIVE,
+  DEFAULT_CLIENT_WINDOW_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  transportDefaults,
+  type ClientTransport,
+} from './defaults.ts';
 import { EncodedBatch } from './encoded-batch.ts';
 import { FlightError, fromGrpcError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
-import {
-  FlightDescriptor,
-  type Action,
-  type ActionType,
-  type FlightInfo,
-  type HandshakeMessage,
-  type PollInfo,
-} from './messages.ts';
+import { FlightDescriptor, type Action, type ActionType, type FlightInfo, type HandshakeMessage, type PollInfo } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
 import { Http2GrpcChannel } from './grpc-client.ts';
 import { FlightServiceDefinition, type Decoded } from './service.ts';
@@ -116,7 +116,9 @@ export function parseLocation(location: string): { address: string; tls: boolean
   const match = /^(grpc(?:\+tcp|\+tls)?):\/\/(.+?)\/?$/.exec(location);
   if (!match) {
     if (/^[^/]+:\d+$/.test(location)) return { address: location, tls: false };
-    throw FlightError.invalidArgument(`unsupported Flight location ${JSON.stringify(location)}: use grpc://host:port or grpc+tls://host:port`);
+    throw FlightError.invalidArgument(
+      `unsupported Flight location ${JSON.stringify(location)}: use grpc://host:port or grpc+tls://host:port`,
+    );
   }
   return { address: match[2]!, tls: match[1] === 'grpc+tls' };
 }
@@ -380,11 +382,7 @@ export class FlightClient {
    * Accepts a Table (its schema is sent even with no rows) or any iterable of batches, schemas
    * and chunks with app_metadata.
    */
-  async doPut(
-    descriptor: FlightDescriptor,
-    data: Table | Many<FlightOutputItem>,
-    options?: CallOptions,
-  ): Promise<Uint8Array[]> {
+  async doPut(descriptor: FlightDescriptor, data: Table | Many<FlightOutputItem>, options?: CallOptions): Promise<Uint8Array[]> {
     const call = this.client.makeBidiStreamRequest(
       M.DoPut.path,
       M.DoPut.requestSerialize,

@@ -101,17 +101,17 @@ export class FlightDataDecoder {
         const loaded = this.load(dictionary.data, body, [type], index);
         const previous = this.dictionaries.get(Number(dictionary.id));
         const vector = new Vector(loaded);
-        this.dictionaries.set(
-          Number(dictionary.id),
-          (dictionary.isDelta && previous ? previous.concat(vector) : vector).memoize(),
-        );
+        this.dictionaries.set(Number(dictionary.id), (dictionary.isDelta && previous ? previous.concat(vector) : vector).memoize());
         return { kind: 'dictionary', appMetadata };
       }
       case MessageHeader.RecordBatch: {
         const schema = this.requireSchema(index, 'record batch');
         for (const id of schema.dictionaries.keys()) {
           // arrow-js would give the column an empty dictionary.
-          if (!this.dictionaries.has(id)) throw FlightError.invalidArgument(`FlightData message ${index}: a record batch before the dictionary batch of dictionary id ${id}`);
+          if (!this.dictionaries.has(id))
+            throw FlightError.invalidArgument(
+              `FlightData message ${index}: a record batch before the dictionary batch of dictionary id ${id}`,
+            );
         }
         const recordBatch = header as RecordBatchHeader;
         const body = this.body(data, message, recordBatch, index);
@@ -166,16 +166,17 @@ export class FlightDataDecoder {
   }
 
   private load(header: RecordBatchHeader, body: Uint8Array, types: (DataType | Schema['fields'][number])[], index: number): Data[] {
-    checkCounts(header, types.flatMap((t) => nodeTypes(t instanceof DataType ? t : t.type)), index);
+    checkCounts(
+      header,
+      types.flatMap((t) => nodeTypes(t instanceof DataType ? t : t.type)),
+      index,
+    );
     let children: Data[];
     try {
       const loader = new CheckedVectorLoader(body, header, this.dictionaries, this.schema!.metadataVersion);
       children = loader.visitMany(types as DataType[]);
     } catch (cause) {
-      throw FlightError.invalidArgument(
-        `FlightData message ${index}: record batch does not match the schema (${describe(cause)})`,
-        cause,
-      );
+      throw FlightError.invalidArgument(`FlightData message ${index}: record batch does not match the schema (${describe(cause)})`, cause);
     }
     for (const child of children) checkData(child, header.length, index);
     return children;
@@ -220,7 +221,8 @@ function checkCounts(header: RecordBatchHeader, types: DataType[], index: number
   };
   if (!(header.length >= 0 && header.length <= MAX_LENGTH)) fail(`the batch declares ${header.length} rows (0 to ${MAX_LENGTH} allowed)`);
   header.nodes.forEach((node, i) => {
-    if (!(node.length >= 0 && node.length <= MAX_LENGTH)) fail(`field node ${i} declares ${node.length} values (0 to ${MAX_LENGTH} allowed)`);
+    if (!(node.length >= 0 && node.length <= MAX_LENGTH))
+      fail(`field node ${i} declares ${node.length} values (0 to ${MAX_LENGTH} allowed)`);
     // A Null column is all nulls whatever its count says (arrow-js writes -1 for a slice of one).
     const isNull = types[i] !== undefined && DataType.isNull(types[i]);
     if (!isNull && !(node.nullCount >= 0 && node.nullCount <= node.length)) {

@@ -79,7 +79,12 @@ export class FlightDataEncoder {
   encodeEncoded(batch: EncodedBatch, appMetadata?: Uint8Array): FlightDataMessage {
     if (!this.schema) throw FlightError.internal('encodeEncoded called before encodeSchema');
     const body = batch.body;
-    return new FlightDataMessage(batch.header, { length: body.byteLength, buffers: [body], offsets: [0] }, appMetadata, this.takeDescriptor());
+    return new FlightDataMessage(
+      batch.header,
+      { length: body.byteLength, buffers: [body], offsets: [0] },
+      appMetadata,
+      this.takeDescriptor(),
+    );
   }
 
   private encodeSlices(batch: RecordBatch, appMetadata: Uint8Array | undefined, out: FlightDataMessage[]): void {
@@ -98,7 +103,12 @@ export class FlightDataEncoder {
     out.push(
       new FlightDataMessage(
         Message.encode(message),
-        { length: assembled.byteLength, buffers: assembled.buffers, offsets: assembled.regions.map((r) => r.offset), deltas: assembled.deltas },
+        {
+          length: assembled.byteLength,
+          buffers: assembled.buffers,
+          offsets: assembled.regions.map((r) => r.offset),
+          deltas: assembled.deltas,
+        },
         appMetadata,
         this.takeDescriptor(),
       ),
@@ -114,13 +124,7 @@ export class FlightDataEncoder {
       if (sent === chunks[0] && chunks.length === 1) continue;
       chunks.forEach((chunk, index) => {
         const assembled = VectorAssembler.assemble(new Vector([chunk]));
-        const data = new RecordBatchHeader(
-          chunk.length,
-          assembled.nodes,
-          assembled.bufferRegions,
-          null,
-          assembled.variadicBufferCounts,
-        );
+        const data = new RecordBatchHeader(chunk.length, assembled.nodes, assembled.bufferRegions, null, assembled.variadicBufferCounts);
         const message = Message.from(new DictionaryBatch(data, id, index > 0), assembled.byteLength);
         out.push(
           new FlightDataMessage(

@@ -34,9 +34,7 @@ const KIND_TO_CODE: Record<FlightErrorKind, GrpcStatus> = {
   unknown: GrpcStatus.UNKNOWN,
 };
 
-const CODE_TO_KIND = new Map<number, FlightErrorKind>(
-  Object.entries(KIND_TO_CODE).map(([kind, code]) => [code, kind as FlightErrorKind]),
-);
+const CODE_TO_KIND = new Map<number, FlightErrorKind>(Object.entries(KIND_TO_CODE).map(([kind, code]) => [code, kind as FlightErrorKind]));
 // Codes with no kind of their own fold into the nearest one.
 CODE_TO_KIND.set(GrpcStatus.ABORTED, 'failed-precondition');
 CODE_TO_KIND.set(GrpcStatus.OUT_OF_RANGE, 'invalid-argument');

@@ -20,10 +20,18 @@ import { CLIENT_UNREAD_BYTES } from './defaults.ts';
 import { GRPC_PREFIX, MessageSplitter, PrefixedMessage, writePrefix } from './grpc-server.ts';
 import { H2Connection, H2Stream } from './h2-connection.ts';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INADEQUATE_SECURITY, NGHTTP2_NO_ERROR } =
+  http2.constants;
 
 export interface Http2ChannelOptions {
-  tls?: { rootCerts?: Buffer | undefined; privateKey?: Buffer | undefined; certChain?: Buffer | undefined; serverNameOverride?: string | undefined } | undefined;
+  tls?:
+    | {
+        rootCerts?: Buffer | undefined;
+        privateKey?: Buffer | undefined;
+        certChain?: Buffer | undefined;
+        serverNameOverride?: string | undefined;
+      }
+    | undefined;
   /** HTTP/2 receive window per stream and per connection. */
   windowBytes: number;
   /** Whose HTTP/2: ours (the default) or node:http2's. */
@@ -159,15 +167,22 @@ export class Http2ClientCall extends Duplex {
         return;
       }
       headers['grpc-timeout'] = timeoutHeader(left);
-      this.deadlineTimer = setTimeout(() => {
-        if (this.stream) resetStream(this.stream);
-        this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
-      }, Math.min(left, 2 ** 31 - 1));
+      this.deadlineTimer = setTimeout(
+        () => {
+          if (this.stream) resetStream(this.stream);
+          this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
+        },
+        Math.min(left, 2 ** 31 - 1),
+      );
     }
     this.ready = channel.session().then(
       (session) => (this.status ? null : this.open(session, headers)),
       (error: Error) => {
-        this.finish({ code: Status.UNAVAILABLE, details: `No connection established. Last error: ${error.message}`, metadata: new Metadata() });
+        this.finish({
+          code: Status.UNAVAILABLE,
+          details: `No connection established. Last error: ${error.message}`,
+          metadata: new Metadata(),
+        });
         return null;
       },
     );
@@ -190,7 +205,11 @@ export class Http2ClientCall extends Duplex {
       this.channel.options.maxReceiveMessageBytes,
       (message, compressed) => {
         if (compressed) {
-          this.finish({ code: Status.INTERNAL, details: 'the server sent a compressed message, which was not asked for', metadata: new Metadata() });
+          this.finish({
+            code: Status.INTERNAL,
+            details: 'the server sent a compressed message, which was not asked for',
+            metadata: new Metadata(),
+          });
           resetStream(stream);
           return;
         }
@@ -260,7 +279,11 @@ export class Http2ClientCall extends Duplex {
       // GOAWAY: those resets are its answer.
       const torndown = session.destroyed && !this.channel.wentAway(session);
       if (cause || torndown || code === undefined || code === NGHTTP2_NO_ERROR) {
-        this.finish({ code: Status.UNAVAILABLE, details: `Connection dropped${cause ? `: ${cause.message}` : ''}`, metadata: new Metadata() });
+        this.finish({
+          code: Status.UNAVAILABLE,
+          details: `Connection dropped${cause ? `: ${cause.message}` : ''}`,
+          metadata: new Metadata(),
+        });
       } else if (code === NGHTTP2_REFUSED_STREAM) {
         this.finish({ code: Status.UNAVAILABLE, details: 'Stream refused by server', metadata: new Metadata() });
       } else if (code === NGHTTP2_CANCEL) {
@@ -447,17 +470,17 @@ export class Http2GrpcChannel {
             : undefined,
         }) as unknown as http2.ClientHttp2Session)
       : http2.connect(this.url, {
-      settings: { initialWindowSize: windowBytes },
-      maxSessionMemory: Number.MAX_SAFE_INTEGER,
-      ...(tls
-        ? {
-            ...(tls.rootCerts ? { ca: tls.rootCerts } : {}),
-            ...(tls.privateKey ? { key: tls.privateKey } : {}),
-            ...(tls.certChain ? { cert: tls.certChain } : {}),
-            ...(tls.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
-          }
-        : {}),
-    });
+          settings: { initialWindowSize: windowBytes },
+          maxSessionMemory: Number.MAX_SAFE_INTEGER,
+          ...(tls
+            ? {
+                ...(tls.rootCerts ? { ca: tls.rootCerts } : {}),
+                ...(tls.privateKey ? { key: tls.privateKey } : {}),
+                ...(tls.certChain ? { cert: tls.certChain } : {}),
+                ...(tls.serverNameOverride ? { servername: tls.serverNameOverride } : {}),
+              }
+            : {}),
+        });
     const forget = () => {
       if (this.live === session) this.live = null;
       this.current = this.current && this.live === null ? null : this.current;
@@ -542,7 +565,10 @@ export class Http2GrpcChannel {
   close(): void {
     this.closed = true;
     this.live?.close();
-    void this.current?.then((session) => session.close(), () => {});
+    void this.current?.then(
+      (session) => session.close(),
+      () => {},
+    );
   }
 
   makeUnaryRequest(
@@ -562,20 +588,40 @@ export class Http2GrpcChannel {
     });
     call.on('end', () => {
       if (values.length === 1) callback(null, values[0]);
-      else callback(serviceError({ code: Status.UNIMPLEMENTED, details: `${values.length} response messages for a unary call`, metadata: new Metadata() }));
+      else
+        callback(
+          serviceError({
+            code: Status.UNIMPLEMENTED,
+            details: `${values.length} response messages for a unary call`,
+            metadata: new Metadata(),
+          }),
+        );
     });
     call.on('error', () => {});
     call.end(request);
     return call;
   }
 
-  makeServerStreamRequest(path: string, serialize: Serialize, deserialize: Deserialize, request: unknown, metadata: Metadata, options: CallOptions): Http2ClientCall {
+  makeServerStreamRequest(
+    path: string,
+    serialize: Serialize,
+    deserialize: Deserialize,
+    request: unknown,
+    metadata: Metadata,
+    options: CallOptions,
+  ): Http2ClientCall {
     const call = new Http2ClientCall(this, path, serialize, deserialize, metadata, options);
     call.end(request);
     return call;
   }
 
-  makeBidiStreamRequest(path: string, serialize: Serialize, deserialize: Deserialize, metadata: Metadata, options: CallOptions): Http2ClientCall {
+  makeBidiStreamRequest(
+    path: string,
+    serialize: Serialize,
+    deserialize: Deserialize,
+    metadata: Metadata,
+    options: CallOptions,
+  ): Http2ClientCall {
     return new Http2ClientCall(this, path, serialize, deserialize, metadata, options);
   }
 }

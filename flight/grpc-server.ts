@@ -20,7 +20,14 @@ import { lookup } from 'node:dns/promises';
 import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import { SERVER_MAX_FRAME_BYTES } from './defaults.ts';
-import { Metadata, status as Status, type ChannelOptions, type MethodDefinition, type ServiceDefinition, type StatusObject } from '@grpc/grpc-js';
+import {
+  Metadata,
+  status as Status,
+  type ChannelOptions,
+  type MethodDefinition,
+  type ServiceDefinition,
+  type StatusObject,
+} from '@grpc/grpc-js';
 
 /** gRPC's message prefix: a compressed flag and a 32-bit big-endian length. */
 export const GRPC_PREFIX = 5;
@@ -231,7 +238,14 @@ export class Http2ServerCall extends Duplex {
     const timeout = metadata.get('grpc-timeout')[0];
     const encoding = metadata.get('grpc-encoding')[0];
     this.encoding = typeof encoding === 'string' ? encoding : undefined;
-    for (const name of ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', HTTP2_HEADER_ACCEPT_ENCODING, HTTP2_HEADER_TE, HTTP2_HEADER_CONTENT_TYPE]) {
+    for (const name of [
+      'grpc-timeout',
+      'grpc-encoding',
+      'grpc-accept-encoding',
+      HTTP2_HEADER_ACCEPT_ENCODING,
+      HTTP2_HEADER_TE,
+      HTTP2_HEADER_CONTENT_TYPE,
+    ]) {
       metadata.remove(name);
     }
     this.metadata = metadata;
@@ -248,10 +262,13 @@ export class Http2ServerCall extends Duplex {
       return;
     }
     const ms = Number(match[1]) * TIMEOUT_UNITS_MS[match[2]!]!;
-    this.deadlineTimer = setTimeout(() => {
-      this.sendStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
-      this.cancel();
-    }, Math.min(ms, 2 ** 31 - 1));
+    this.deadlineTimer = setTimeout(
+      () => {
+        this.sendStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+        this.cancel();
+      },
+      Math.min(ms, 2 ** 31 - 1),
+    );
   }
 
   private startFirstMessageTimer(ms: number): void {
@@ -326,7 +343,10 @@ export class Http2ServerCall extends Duplex {
     };
     if (!this.headersSent) {
       this.headersSent = true;
-      stream.respond({ [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto', ...trailers }, { endStream: true });
+      stream.respond(
+        { [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto', ...trailers },
+        { endStream: true },
+      );
       reset();
     } else {
       stream.once('wantTrailers', () => {
@@ -576,7 +596,9 @@ export class Http2GrpcServer {
       }
     }
     if (this.http2Servers.length === 0) {
-      throw new Error(`No address added out of total ${addresses.length} resolved for ${host}:${port}: ${errors.map((e) => e.message).join('; ')}`);
+      throw new Error(
+        `No address added out of total ${addresses.length} resolved for ${host}:${port}: ${errors.map((e) => e.message).join('; ')}`,
+      );
     }
     return bound;
   }

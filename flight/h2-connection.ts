@@ -253,7 +253,11 @@ export class H2Connection extends EventEmitter {
   /** A header block being collected across HEADERS and CONTINUATION frames. */
   private block: { stream: number; flags: number; parts: Buffer[] } | null = null;
 
-  private readonly pings: Array<{ payload: Buffer; started: bigint; callback: (error: Error | null, duration: number, payload: Buffer) => void }> = [];
+  private readonly pings: Array<{
+    payload: Buffer;
+    started: bigint;
+    callback: (error: Error | null, duration: number, payload: Buffer) => void;
+  }> = [];
   private writing = false;
   private stageBuffer: Buffer | null = null;
   private stageUsed = 0;
@@ -278,7 +282,11 @@ export class H2Connection extends EventEmitter {
       this.socket.once('secureConnect', () => {
         const protocol = (this.socket as tls.TLSSocket).alpnProtocol;
         if (protocol !== 'h2') {
-          this.destroy(new H2ConnectionError(`the server did not agree to HTTP/2 over TLS (ALPN gave ${protocol === false ? 'nothing' : String(protocol)})`));
+          this.destroy(
+            new H2ConnectionError(
+              `the server did not agree to HTTP/2 over TLS (ALPN gave ${protocol === false ? 'nothing' : String(protocol)})`,
+            ),
+          );
           return;
         }
         this.start();
@@ -602,11 +610,15 @@ export class H2Connection extends EventEmitter {
       const flags = head[headAt + 4]!;
       const streamId = head.readUInt32BE(headAt + 5) & 0x7fffffff;
       if (!this.settingsReceived && type !== SETTINGS) {
-        this.destroy(new H2ConnectionError('the server did not begin with HTTP/2 SETTINGS: it does not speak HTTP/2 here (a TLS port, or HTTP/1?)'));
+        this.destroy(
+          new H2ConnectionError('the server did not begin with HTTP/2 SETTINGS: it does not speak HTTP/2 here (a TLS port, or HTTP/1?)'),
+        );
         return;
       }
       if (frameLength > LOCAL_MAX_FRAME) {
-        this.destroy(new H2ConnectionError(`the server sent a ${frameLength}-byte frame, over the ${LOCAL_MAX_FRAME} we allow`, H2_FRAME_SIZE_ERROR));
+        this.destroy(
+          new H2ConnectionError(`the server sent a ${frameLength}-byte frame, over the ${LOCAL_MAX_FRAME} we allow`, H2_FRAME_SIZE_ERROR),
+        );
         return;
       }
       if (this.block !== null && (type !== CONTINUATION || streamId !== this.block.stream)) {
@@ -764,7 +776,8 @@ export class H2Connection extends EventEmitter {
         this.destroy(new H2ConnectionError('the server sent PUSH_PROMISE, which we disabled'));
         return;
       case PRIORITY:
-        if (payload.byteLength !== 5) this.destroy(new H2ConnectionError('the server sent a PRIORITY frame of the wrong size', H2_FRAME_SIZE_ERROR));
+        if (payload.byteLength !== 5)
+          this.destroy(new H2ConnectionError('the server sent a PRIORITY frame of the wrong size', H2_FRAME_SIZE_ERROR));
         return;
       default:
         return; // unknown frame types are ignored (RFC 9113 section 4.1)
@@ -860,7 +873,8 @@ export class H2Connection extends EventEmitter {
       return;
     }
     if (flags & ACK) {
-      if (payload.byteLength !== 0) this.destroy(new H2ConnectionError('the server sent a SETTINGS acknowledgement with a payload', H2_FRAME_SIZE_ERROR));
+      if (payload.byteLength !== 0)
+        this.destroy(new H2ConnectionError('the server sent a SETTINGS acknowledgement with a payload', H2_FRAME_SIZE_ERROR));
       return;
     }
     if (payload.byteLength % 6 !== 0) {

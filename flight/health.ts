@@ -50,7 +50,9 @@ export const HealthCheckRequestCodec = {
 
 export const HealthCheckResponseCodec = {
   encode: (response: HealthCheckResponse): Buffer => encodeMessage(HealthCheckResponseSchema, { status: response.status as number }),
-  decode: (buffer: Uint8Array): HealthCheckResponse => ({ status: decodeMessage(HealthCheckResponseSchema, buffer).status as number as ServingStatus }),
+  decode: (buffer: Uint8Array): HealthCheckResponse => ({
+    status: decodeMessage(HealthCheckResponseSchema, buffer).status as number as ServingStatus,
+  }),
 };
 
 function healthMethod(name: string, responseStream: boolean): MethodDefinition<HealthCheckRequest, HealthCheckResponse> {
@@ -167,6 +169,7 @@ export function healthImplementation(health: HealthStatus): UntypedServiceImplem
 /** Serves the health service on `server` beside the Flight service. */
 export function addHealthService(server: Server | Http2GrpcServer, health: HealthStatus): void {
   const implementation = healthImplementation(health);
-  if (server instanceof Http2GrpcServer) server.addService(HealthServiceDefinition, implementation as unknown as Record<string, Http2Handler>);
+  if (server instanceof Http2GrpcServer)
+    server.addService(HealthServiceDefinition, implementation as unknown as Record<string, Http2Handler>);
   else server.addService(HealthServiceDefinition, implementation);
 }

@@ -24,8 +24,20 @@ export {
   type FlightServerOptions,
   type CallRecord,
 } from './server.ts';
-export { DEFAULT_FIRST_MESSAGE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_READ_AHEAD_BYTES, DEFAULT_MAX_SESSION_MEMORY_MB } from './defaults.ts';
-export { FlightClient, FlightCallReader, parseLocation, type CallOptions, type FlightClientOptions, type FlightExchange } from './client.ts';
+export {
+  DEFAULT_FIRST_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_MAX_READ_AHEAD_BYTES,
+  DEFAULT_MAX_SESSION_MEMORY_MB,
+} from './defaults.ts';
+export {
+  FlightClient,
+  FlightCallReader,
+  parseLocation,
+  type CallOptions,
+  type FlightClientOptions,
+  type FlightExchange,
+} from './client.ts';
 export { TokenAuthenticator, staticUsers, basicAuthHeader, secretsEqual, type BasicAuthValidator } from './auth.ts';
 export { FlightServiceDefinition, SERVICE_NAME } from './service.ts';
 export {

@@ -30,9 +30,7 @@ export function schemaFromIpcMessage(bytes: Uint8Array): Schema {
   const length = view.getInt32(offset, true);
   offset += 4;
   if (length <= 0 || length > bytes.byteLength - offset) {
-    throw FlightError.invalidArgument(
-      `schema message declares ${length} bytes of metadata but carries ${bytes.byteLength - offset}`,
-    );
+    throw FlightError.invalidArgument(`schema message declares ${length} bytes of metadata but carries ${bytes.byteLength - offset}`);
   }
   return schemaFromFlatbuffer(bytes.subarray(offset, offset + length));
 }

@@ -229,7 +229,10 @@ function verifyField(r: FlatbufferReader, field: number, depth: number): void {
 function verifyRecordBatch(r: FlatbufferReader, batch: number): void {
   r.long(batch, 0, 'the row count of the record batch');
   // FieldNode {length, null_count} and Buffer {offset, length}: two longs each.
-  for (const [slot, what] of [[1, 'the field nodes'], [2, 'the buffers']] as const) {
+  for (const [slot, what] of [
+    [1, 'the field nodes'],
+    [2, 'the buffers'],
+  ] as const) {
     const vector = r.vector(batch, slot, 16, what);
     if (!vector) continue;
     for (let i = 0; i < vector[1] * 2; i++) r.exact(r.i64(vector[0] + 8 * i, what), `a word of ${what}[${i >> 1}]`);

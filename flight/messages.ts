@@ -14,8 +14,7 @@ const utf8 = new TextEncoder();
 
 /** What a client asks for: a path (a named dataset) or an opaque command (a query). */
 export type FlightDescriptor =
-  | { readonly type: 'path'; readonly path: readonly string[] }
-  | { readonly type: 'cmd'; readonly cmd: Uint8Array };
+  { readonly type: 'path'; readonly path: readonly string[] } | { readonly type: 'cmd'; readonly cmd: Uint8Array };
 
 export const FlightDescriptor = {
   path(...path: string[]): FlightDescriptor {
@@ -173,7 +172,11 @@ function fromFlightInfo(m: pb.FlightInfo): FlightInfo {
 
 export const FlightDescriptorCodec = codec(pb.FlightDescriptorSchema, toDescriptor, fromDescriptor);
 
-export const TicketCodec = codec(pb.TicketSchema, (ticket: Uint8Array) => ({ ticket }), (t) => t.ticket);
+export const TicketCodec = codec(
+  pb.TicketSchema,
+  (ticket: Uint8Array) => ({ ticket }),
+  (t) => t.ticket,
+);
 
 export const FlightInfoCodec = codec(pb.FlightInfoSchema, toFlightInfo, fromFlightInfo);
 
@@ -207,7 +210,11 @@ export const SchemaResultCodec = codec(
   },
 );
 
-export const ActionCodec = codec(pb.ActionSchema, (a: Action) => a, (m): Action => ({ type: m.type, body: m.body }));
+export const ActionCodec = codec(
+  pb.ActionSchema,
+  (a: Action) => a,
+  (m): Action => ({ type: m.type, body: m.body }),
+);
 
 export const ActionTypeCodec = codec(
   pb.ActionTypeSchema,
@@ -215,15 +222,31 @@ export const ActionTypeCodec = codec(
   (m): ActionType => ({ type: m.type, description: m.description }),
 );
 
-export const ResultCodec = codec(pb.ResultSchema, (body: Uint8Array) => ({ body }), (m) => m.body);
-export const PutResultCodec = codec(pb.PutResultSchema, (appMetadata: Uint8Array) => ({ appMetadata }), (m) => m.appMetadata);
-export const CriteriaCodec = codec(pb.CriteriaSchema, (expression: Uint8Array) => ({ expression }), (m) => m.expression);
+export const ResultCodec = codec(
+  pb.ResultSchema,
+  (body: Uint8Array) => ({ body }),
+  (m) => m.body,
+);
+export const PutResultCodec = codec(
+  pb.PutResultSchema,
+  (appMetadata: Uint8Array) => ({ appMetadata }),
+  (m) => m.appMetadata,
+);
+export const CriteriaCodec = codec(
+  pb.CriteriaSchema,
+  (expression: Uint8Array) => ({ expression }),
+  (m) => m.expression,
+);
 
 /**
  * Empty decodes to an object: grpc-js takes `undefined` to mean that no request arrived. It has
  * no fields, but bytes that are not protobuf at all are still refused.
  */
-export const EmptyCodec = codec(pb.EmptySchema, (_: Record<string, never>) => ({}), (): Record<string, never> => ({}));
+export const EmptyCodec = codec(
+  pb.EmptySchema,
+  (_: Record<string, never>) => ({}),
+  (): Record<string, never> => ({}),
+);
 
 export const HandshakeCodec = codec(
   pb.HandshakeRequestSchema,

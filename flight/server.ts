@@ -282,7 +282,10 @@ export class FlightServer {
     if (window <= 65_535) return;
     const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
     if (!(servers instanceof Map)) {
-      process.emitWarning('FlightServer: cannot reach grpc-js HTTP/2 servers; uploads keep the 64 KiB receive window', 'FlightPerformanceWarning');
+      process.emitWarning(
+        'FlightServer: cannot reach grpc-js HTTP/2 servers; uploads keep the 64 KiB receive window',
+        'FlightPerformanceWarning',
+      );
       return;
     }
     const widen = (session: Http2Session) => {
@@ -385,13 +388,17 @@ export class FlightServer {
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
           const reader = this.reader(call, writer, context, 'DoPut');
           const first = await reader.peek();
-          if (!first) throw FlightError.invalidArgument('DoPut: the client sent no message; the first must carry a FlightDescriptor naming the target');
+          if (!first)
+            throw FlightError.invalidArgument(
+              'DoPut: the client sent no message; the first must carry a FlightDescriptor naming the target',
+            );
           if (!reader.descriptor) {
             throw FlightError.invalidArgument('DoPut: the first message must carry a FlightDescriptor naming the target');
           }
           const results = await handler(reader, context);
           if (results) {
-            for await (const metadata of results) await writer.write(Buffer.from(metadata.buffer, metadata.byteOffset, metadata.byteLength));
+            for await (const metadata of results)
+              await writer.write(Buffer.from(metadata.buffer, metadata.byteOffset, metadata.byteLength));
           }
           // Drain what the client still sends, so it sees our status rather than a reset.
           for await (const _ of reader.chunks());
@@ -434,7 +441,12 @@ export class FlightServer {
    * message and add a file to clean up on each way a call ends; a client that sends more than
    * this before reading is better told, with the option that raises the bound.)
    */
-  private reader(call: ServerDuplexStream<unknown, unknown>, writer: BackpressureWriter, context: CallContext, method: FlightMethodName): FlightDataReader {
+  private reader(
+    call: ServerDuplexStream<unknown, unknown>,
+    writer: BackpressureWriter,
+    context: CallContext,
+    method: FlightMethodName,
+  ): FlightDataReader {
     const source = readMessages<Decoded<FlightData>>(call) as AsyncGenerator<FlightData>;
     const queue: IteratorResult<FlightData>[] = [];
     let queuedBytes = 0;
@@ -556,7 +568,10 @@ export class FlightServer {
     }
   }
 
-  private async begin(method: FlightMethodName, call: AnyCall): Promise<{ context: CallContext; authenticated: boolean; controller: AbortController }> {
+  private async begin(
+    method: FlightMethodName,
+    call: AnyCall,
+  ): Promise<{ context: CallContext; authenticated: boolean; controller: AbortController }> {
     const controller = new AbortController();
     this.active.add(controller);
     this.streams.set(controller.signal, {});
@@ -593,7 +608,15 @@ export class FlightServer {
     return { context, authenticated, controller };
   }
 
-  private finish(method: FlightMethodName, call: AnyCall, started: number, controller: AbortController | undefined, identity: string | undefined, code: GrpcStatus, details: string) {
+  private finish(
+    method: FlightMethodName,
+    call: AnyCall,
+    started: number,
+    controller: AbortController | undefined,
+    identity: string | undefined,
+    code: GrpcStatus,
+    details: string,
+  ) {
     if (controller) this.active.delete(controller);
     const { input, output } = (controller && this.streams.get(controller.signal)) ?? {};
     this.options.onCallEnd?.({
@@ -616,11 +639,17 @@ export class FlightServer {
     callback: sendUnaryData<unknown>,
     body: (context: CallContext) => MaybePromise<T>,
   ): void {
-    this.run(method, call, body, (result, trailers) => callback(null, result, trailers), (error, trailers) => {
-      const status = withTrailers(toGrpcStatus(error), trailers);
-      callback(status);
-      return status;
-    });
+    this.run(
+      method,
+      call,
+      body,
+      (result, trailers) => callback(null, result, trailers),
+      (error, trailers) => {
+        const status = withTrailers(toGrpcStatus(error), trailers);
+        callback(status);
+        return status;
+      },
+    );
   }
 
   private serve(
@@ -628,17 +657,23 @@ export class FlightServer {
     call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
     body: (context: CallContext, authenticated: boolean) => Promise<void>,
   ): void {
-    this.run(method, call, body, (_, trailers) => call.end(trailers), (error, trailers, controller) => {
-      const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
-      const status = cancelled
-        ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() }
-        : withTrailers(toGrpcStatus(error), trailers);
-      if (!cancelled) {
-        if (call instanceof Http2ServerCall) call.endWithStatus(status);
-        else call.emit('error', status);
-      }
-      return status;
-    });
+    this.run(
+      method,
+      call,
+      body,
+      (_, trailers) => call.end(trailers),
+      (error, trailers, controller) => {
+        const cancelled = controller?.signal.aborted && (call as { cancelled?: boolean }).cancelled;
+        const status = cancelled
+          ? { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call', metadata: new Metadata() }
+          : withTrailers(toGrpcStatus(error), trailers);
+        if (!cancelled) {
+          if (call instanceof Http2ServerCall) call.endWithStatus(status);
+          else call.emit('error', status);
+        }
+        return status;
+      },
+    );
   }
 
   /** A call from begin to finish: `succeed` answers with the body's result, `fail` with the status it returns. */
@@ -647,7 +682,11 @@ export class FlightServer {
     call: AnyCall,
     body: (context: CallContext, authenticated: boolean) => MaybePromise<T>,
     succeed: (result: T, trailers: Metadata) => void,
-    fail: (error: unknown, trailers: Metadata | undefined, controller: AbortController | undefined) => { code: GrpcStatus; details: string },
+    fail: (
+      error: unknown,
+      trailers: Metadata | undefined,
+      controller: AbortController | undefined,
+    ) => { code: GrpcStatus; details: string },
   ): void {
     const started = performance.now();
     let controller: AbortController | undefined;

@@ -77,8 +77,20 @@ export type ReceivedFlightData = Decoded<FlightData>;
 export const FlightServiceDefinition = {
   Handshake: method('Handshake', true, true, codec(HandshakeCodec, 'HandshakeRequest'), codec(HandshakeCodec, 'HandshakeResponse')),
   ListFlights: method('ListFlights', false, true, codec(CriteriaCodec, 'Criteria'), codec(FlightInfoCodec, 'FlightInfo')),
-  GetFlightInfo: method('GetFlightInfo', false, false, codec(FlightDescriptorCodec, 'FlightDescriptor'), codec(FlightInfoCodec, 'FlightInfo')),
-  PollFlightInfo: method('PollFlightInfo', false, false, codec(FlightDescriptorCodec, 'FlightDescriptor'), codec(PollInfoCodec, 'PollInfo')),
+  GetFlightInfo: method(
+    'GetFlightInfo',
+    false,
+    false,
+    codec(FlightDescriptorCodec, 'FlightDescriptor'),
+    codec(FlightInfoCodec, 'FlightInfo'),
+  ),
+  PollFlightInfo: method(
+    'PollFlightInfo',
+    false,
+    false,
+    codec(FlightDescriptorCodec, 'FlightDescriptor'),
+    codec(PollInfoCodec, 'PollInfo'),
+  ),
   GetSchema: method('GetSchema', false, false, codec(FlightDescriptorCodec, 'FlightDescriptor'), codec(SchemaResultCodec, 'SchemaResult')),
   DoGet: method('DoGet', false, true, codec(TicketCodec, 'Ticket'), flightData),
   DoPut: method('DoPut', true, true, flightData, codec(PutResultCodec, 'PutResult')),

@@ -19,7 +19,6 @@ export { DEFAULT_WRITE_BUFFER_BYTES };
  */
 export const WRITE_BUFFER_MESSAGES = 256;
 
-
 /**
  * On our HTTP/2 transport, body buffers at least this large are sent in place, not gathered (see
  * BackpressureWriter.write). Smaller ones cost more as a part of their own than as a copy.

@@ -155,7 +155,11 @@ function fieldWire(field: DescField): WireType {
     case 'enum':
       return WireType.Varint;
     case 'list':
-      return field.listKind === 'scalar' ? scalarWire(field.scalar) : field.listKind === 'enum' ? WireType.Varint : WireType.LengthDelimited;
+      return field.listKind === 'scalar'
+        ? scalarWire(field.scalar)
+        : field.listKind === 'enum'
+          ? WireType.Varint
+          : WireType.LengthDelimited;
     default:
       return WireType.LengthDelimited;
   }

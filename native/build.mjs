@@ -72,6 +72,8 @@ const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nod
   env: { ...process.env, DUCKDB_LIB_DIR: libDir },
 });
 if (result.status !== 0) {
-  fail(`the build failed (exit ${result.status ?? result.signal}): see the compiler's output above; a C++17 compiler (g++ or clang++) and make are needed`);
+  fail(
+    `the build failed (exit ${result.status ?? result.signal}): see the compiler's output above; a C++17 compiler (g++ or clang++) and make are needed`,
+  );
 }
 say(`built native/build/Release/duck_flight_native.node in ${((Date.now() - started) / 1000).toFixed(1)} s`);

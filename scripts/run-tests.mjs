@@ -58,14 +58,26 @@ if (files.length === 0) {
 if (files.some((f) => needsPeers(f))) {
   const setup = spawnSync('bash', [join(root, 'scripts', 'setup-peers.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (setup.status !== 0) {
-    console.error(`npm test: the pyarrow peer environment could not be set up (scripts/setup-peers.sh ${setup.error ? setup.error.message : `exit ${setup.status}`}); the interop tests need it`);
+    console.error(
+      `npm test: the pyarrow peer environment could not be set up (scripts/setup-peers.sh ${setup.error ? setup.error.message : `exit ${setup.status}`}); the interop tests need it`,
+    );
     process.exit(1);
   }
 }
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--import', pathToFileURL(join(root, 'test', 'support', 'environment.ts')).href, '--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    pathToFileURL(join(root, 'test', 'support', 'environment.ts')).href,
+    '--test',
+    '--test-concurrency=1',
+    '--test-timeout=600000',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

@@ -46,7 +46,9 @@ async function runStatements(service: ServiceContext, c: DuckDBConnection, sql: 
           if (!chunk || chunk.rowCount === 0) break;
           rows.push(...chunk.convertRows(JsonDuckDBValueConverter));
           if (rows.length > limit) {
-            throw FlightError.invalidArgument(`the query action returns at most ${limit} rows inline; use DoGet with the SQL as ticket for larger results`);
+            throw FlightError.invalidArgument(
+              `the query action returns at most ${limit} rows inline; use DoGet with the SQL as ticket for larger results`,
+            );
           }
         }
         last = json({ statement: StatementType[type], columns, rows });
@@ -87,7 +89,13 @@ const ACTIONS: ActionDefinition[] = [
     type: 'list_tables',
     description: 'Lists the tables: JSON [{"database","schema","name","rows"}].',
     async run(service) {
-      return [json(await listTables(service).catch((e: unknown) => { throw fromDuckDBError(e); }))];
+      return [
+        json(
+          await listTables(service).catch((e: unknown) => {
+            throw fromDuckDBError(e);
+          }),
+        ),
+      ];
     },
   },
   {
@@ -96,9 +104,11 @@ const ACTIONS: ActionDefinition[] = [
     async run(service, body) {
       if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: drop_table is refused (--read-only)');
       const name = decodeSql(body, 'the drop_table body (a table name)').trim();
-      await service.engine.withConnection((c) => c.run(`DROP TABLE ${quoteIdentifier(name)}`)).catch((e: unknown) => {
-        throw fromDuckDBError(e);
-      });
+      await service.engine
+        .withConnection((c) => c.run(`DROP TABLE ${quoteIdentifier(name)}`))
+        .catch((e: unknown) => {
+          throw fromDuckDBError(e);
+        });
       return [json({ dropped: name })];
     },
   },
@@ -110,7 +120,9 @@ const ACTIONS: ActionDefinition[] = [
       if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: load_parquet is refused (--read-only)');
       if (!service.settings.externalAccess) {
         // DuckDB would still read the files it allows itself (its database, WAL, temp folder).
-        throw FlightError.permissionDenied('the server runs with --no-external-access: load_parquet (which reads a file on the server) is refused');
+        throw FlightError.permissionDenied(
+          'the server runs with --no-external-access: load_parquet (which reads a file on the server) is refused',
+        );
       }
       const r = parseJson(body, 'load_parquet') as { table?: unknown; path?: unknown; mode?: unknown };
       if (typeof r.table !== 'string' || !r.table || typeof r.path !== 'string' || !r.path) {
@@ -120,10 +132,13 @@ const ACTIONS: ActionDefinition[] = [
       const source = `read_parquet(${quoteString(r.path)})`;
       const table = quoteIdentifier(r.table);
       const sql =
-        mode === 'replace' ? `CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${source}`
-        : mode === 'create' ? `CREATE TABLE ${table} AS SELECT * FROM ${source}`
-        : mode === 'append' ? `INSERT INTO ${table} SELECT * FROM ${source}`
-        : null;
+        mode === 'replace'
+          ? `CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${source}`
+          : mode === 'create'
+            ? `CREATE TABLE ${table} AS SELECT * FROM ${source}`
+            : mode === 'append'
+              ? `INSERT INTO ${table} SELECT * FROM ${source}`
+              : null;
       if (!sql) throw FlightError.invalidArgument('load_parquet: "mode" is replace, append or create');
       const started = performance.now();
       const rows = await service.engine
@@ -143,7 +158,9 @@ const ACTIONS: ActionDefinition[] = [
       if (!service.settings.externalAccess) {
         // The server would connect to a location a client names: with external access off it
         // must not reach the network on a request's behalf.
-        throw FlightError.permissionDenied('the server runs with --no-external-access: transfer (which connects to another server) is refused');
+        throw FlightError.permissionDenied(
+          'the server runs with --no-external-access: transfer (which connects to another server) is refused',
+        );
       }
       if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: transfer is refused (--read-only)');
       return [json(await pull(service, parseTransferRequest(parseJson(body, 'transfer')), context))];
@@ -153,7 +170,9 @@ const ACTIONS: ActionDefinition[] = [
     type: 'list_exchangers',
     description: 'Lists the DoExchange transforms: JSON [{"name","kind","description"}].',
     async run(service) {
-      return [json(service.exchangers.list().map(({ name, kind, description, sql }) => ({ name, kind, description, ...(sql ? { sql } : {}) })))];
+      return [
+        json(service.exchangers.list().map(({ name, kind, description, sql }) => ({ name, kind, description, ...(sql ? { sql } : {}) }))),
+      ];
     },
   },
   {
@@ -161,9 +180,11 @@ const ACTIONS: ActionDefinition[] = [
     description:
       'Registers a SQL transform for DoExchange. Body: {"name","sql","description"?}; the SQL reads the incoming batches as `input`, e.g. SELECT *, DISTANCE / AIR_TIME AS SPEED FROM input. No client code is ever run.',
     async run(service, body) {
-      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: register_exchanger is refused (--read-only)');
+      if (service.settings.readOnly)
+        throw FlightError.permissionDenied('the server is read-only: register_exchanger is refused (--read-only)');
       const r = parseJson(body, 'register_exchanger') as { name?: unknown; sql?: unknown; description?: unknown };
-      if (typeof r.name !== 'string' || typeof r.sql !== 'string') throw FlightError.invalidArgument('register_exchanger: "name" and "sql" must be strings');
+      if (typeof r.name !== 'string' || typeof r.sql !== 'string')
+        throw FlightError.invalidArgument('register_exchanger: "name" and "sql" must be strings');
       await checkExchangerSql(service, r.sql);
       const e = service.exchangers.registerSql(r.name, r.sql, typeof r.description === 'string' ? r.description : undefined);
       return [json({ registered: e.name })];
@@ -173,7 +194,8 @@ const ACTIONS: ActionDefinition[] = [
     type: 'unregister_exchanger',
     description: 'Removes a registered SQL exchanger (body: its name).',
     async run(service, body) {
-      if (service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: unregister_exchanger is refused (--read-only)');
+      if (service.settings.readOnly)
+        throw FlightError.permissionDenied('the server is read-only: unregister_exchanger is refused (--read-only)');
       const name = decodeSql(body, 'the unregister_exchanger body').trim();
       service.exchangers.unregister(name);
       return [json({ unregistered: name })];
@@ -212,10 +234,13 @@ async function checkExchangerSql(service: ServiceContext, sql: string): Promise<
   });
   if (parsed.error) {
     const why = parsed.error_message ?? 'it does not parse';
-    throw FlightError.invalidArgument(`register_exchanger: the SQL must be one SELECT query over \`input\` (${why.replace(/ to json!?$/, '')})`);
+    throw FlightError.invalidArgument(
+      `register_exchanger: the SQL must be one SELECT query over \`input\` (${why.replace(/ to json!?$/, '')})`,
+    );
   }
   const count = parsed.statements?.length ?? 0;
-  if (count !== 1) throw FlightError.invalidArgument(`register_exchanger: the SQL must be one SELECT query over \`input\`, got ${count} statements`);
+  if (count !== 1)
+    throw FlightError.invalidArgument(`register_exchanger: the SQL must be one SELECT query over \`input\`, got ${count} statements`);
 }
 
 export function listActions(): ActionType[] {
@@ -225,7 +250,9 @@ export function listActions(): ActionType[] {
 export async function* doAction(service: ServiceContext, action: Action, context: CallContext): AsyncGenerator<Uint8Array> {
   const definition = ACTIONS.find((a) => a.type === action.type);
   if (!definition) {
-    throw FlightError.invalidArgument(`unknown action ${JSON.stringify(action.type)}; ListActions names: ${ACTIONS.map((a) => a.type).join(', ')}`);
+    throw FlightError.invalidArgument(
+      `unknown action ${JSON.stringify(action.type)}; ListActions names: ${ACTIONS.map((a) => a.type).join(', ')}`,
+    );
   }
   yield* await definition.run(service, action.body, context);
 }

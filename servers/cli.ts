@@ -36,27 +36,48 @@ export async function main(argv: string[]): Promise<void> {
     .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'Host or address to bind' })
     .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'Port to bind (0 picks a free one)' })
     .option('db-path', { type: 'string', default: DEFAULT_DB_PATH, describe: "DuckDB database file; ':memory:' for an in-memory database" })
-    .option('log-level', { choices: ['debug', 'info', 'warn', 'error', 'silent'] as const, default: 'info' as LogLevel, describe: 'Log verbosity (JSON lines)' })
+    .option('log-level', {
+      choices: ['debug', 'info', 'warn', 'error', 'silent'] as const,
+      default: 'info' as LogLevel,
+      describe: 'Log verbosity (JSON lines)',
+    })
     .option('log-file', { type: 'string', describe: 'Append logs to this file instead of stderr' })
-    .option('auth', { type: 'boolean', default: false, describe: 'Require Basic-to-Bearer token auth; users from --users-file or DUCK_FLIGHT_USERS (user:password,...)' })
+    .option('auth', {
+      type: 'boolean',
+      default: false,
+      describe: 'Require Basic-to-Bearer token auth; users from --users-file or DUCK_FLIGHT_USERS (user:password,...)',
+    })
     .option('users-file', { type: 'string', describe: 'File of user:password lines for --auth' })
     .option('tls-cert', { type: 'string', describe: 'PEM certificate chain: serve TLS (with --tls-key)' })
     .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
     .option('tls-client-ca', { type: 'string', describe: 'PEM CA: require client certificates signed by it (mutual TLS)' })
     .option('read-only', { type: 'boolean', default: false, describe: 'Open the database read-only; uploads and writes are refused' })
-    .option('external-access', { type: 'boolean', default: true, describe: "Let SQL read and write the server's files and network (--no-external-access for servers beyond loopback)" })
+    .option('external-access', {
+      type: 'boolean',
+      default: true,
+      describe: "Let SQL read and write the server's files and network (--no-external-access for servers beyond loopback)",
+    })
     .option('batch-rows', { type: 'number', default: DEFAULT_BATCH_ROWS, describe: 'Rows per Arrow record batch sent' })
     .option('bridge', {
       choices: ['native', 'js'] as const,
-      describe: "DuckDB -> Arrow conversion: the native addon (DuckDB's own converter, off the JS thread) or the JavaScript bridge. Default: native when the addon loads",
+      describe:
+        "DuckDB -> Arrow conversion: the native addon (DuckDB's own converter, off the JS thread) or the JavaScript bridge. Default: native when the addon loads",
     })
     .option('threads', {
       type: 'number',
-      describe: "DuckDB worker threads (default: DuckDB's, one per core). Fewer leaves cores to the JS thread that builds and sends Arrow batches",
+      describe:
+        "DuckDB worker threads (default: DuckDB's, one per core). Fewer leaves cores to the JS thread that builds and sends Arrow batches",
     })
-    .option('metrics-port', { type: 'number', describe: 'Serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a free port; off by default)' })
+    .option('metrics-port', {
+      type: 'number',
+      describe: 'Serve Prometheus metrics at http://HOST:PORT/metrics (0 picks a free port; off by default)',
+    })
     .option('metrics-host', { type: 'string', describe: 'Address for the metrics endpoint (default: --host)' })
-    .option('max-concurrent-streams', { type: 'number', default: DEFAULT_MAX_CONCURRENT_STREAMS, describe: 'Concurrent calls per connection; clients queue beyond it' })
+    .option('max-concurrent-streams', {
+      type: 'number',
+      default: DEFAULT_MAX_CONCURRENT_STREAMS,
+      describe: 'Concurrent calls per connection; clients queue beyond it',
+    })
     .option('first-message-timeout', {
       type: 'number',
       default: DEFAULT_FIRST_MESSAGE_TIMEOUT_MS / 1000,
@@ -117,7 +138,15 @@ export async function main(argv: string[]): Promise<void> {
     metrics: args['metrics-port'] !== undefined ? { host: args['metrics-host'] ?? args.host, port: args['metrics-port'] } : undefined,
   });
   const metricsUrl = server.metrics && `http://${urlHost(args['metrics-host'] ?? args.host)}:${server.metrics.port}/metrics`;
-  logger.info('listening', { location: server.location, transport: server.flight.transport, metrics: metricsUrl, db: args['db-path'], auth: Boolean(users), tls: Boolean(tls), readOnly: args['read-only'] });
+  logger.info('listening', {
+    location: server.location,
+    transport: server.flight.transport,
+    metrics: metricsUrl,
+    db: args['db-path'],
+    auth: Boolean(users),
+    tls: Boolean(tls),
+    readOnly: args['read-only'],
+  });
   // Plain lines on stdout: the ready line last, as what a parent process waits for.
   if (metricsUrl) process.stdout.write(`duck-flight metrics on ${metricsUrl}\n`);
   process.stdout.write(`duck-flight listening on ${server.location}\n`);

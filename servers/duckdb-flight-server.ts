@@ -124,7 +124,13 @@ export class DuckDBFlightServer {
       tls: options.tls,
       auth: options.users ? { validate: staticUsers(options.users) } : undefined,
       onCallEnd: (record: CallRecord) => {
-        const fields = { method: record.method, peer: record.peer, identity: record.identity, code: record.code, ms: Math.round(record.milliseconds) };
+        const fields = {
+          method: record.method,
+          peer: record.peer,
+          identity: record.identity,
+          code: record.code,
+          ms: Math.round(record.milliseconds),
+        };
         if (record.code === 0) logger.debug('call', fields);
         else logger.info('call failed', { ...fields, details: record.details });
         metrics?.observe(record);
@@ -133,7 +139,8 @@ export class DuckDBFlightServer {
     const host = options.host ?? 'localhost';
     try {
       // Loaded only when asked for: prom-client adds 250-330 ms to a start (measured here after grpc-js).
-      if (options.metrics) metrics = await (await import('./metrics.ts')).ServerMetrics.start(options.metrics, engine, () => flight.activeCalls);
+      if (options.metrics)
+        metrics = await (await import('./metrics.ts')).ServerMetrics.start(options.metrics, engine, () => flight.activeCalls);
       const port = await flight.listen(host, options.port ?? 0);
       return new DuckDBFlightServer(flight, engine, service, host, port, metrics);
     } catch (error) {

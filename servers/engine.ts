@@ -52,7 +52,9 @@ export class Engine {
       connection.closeSync();
     }
     const engine = new Engine(instance, database, options);
-    await engine.withConnection((c) => lockConfiguration(c, { readOnly: options.readOnly ?? false, externalAccess: options.externalAccess ?? true }));
+    await engine.withConnection((c) =>
+      lockConfiguration(c, { readOnly: options.readOnly ?? false, externalAccess: options.externalAccess ?? true }),
+    );
     return engine;
   }
 

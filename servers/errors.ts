@@ -11,7 +11,10 @@ const RULES: [RegExp, FlightErrorKind][] = [
   // lock_configuration (servers/sql-gate.ts): a SET the server's options forbid.
   [/the configuration has been locked/i, 'permission-denied'],
   [/violates (primary key|unique|foreign key) constraint|NOT NULL constraint failed|CHECK constraint failed/i, 'invalid-argument'],
-  [/\b(Parser|Binder|Conversion|Invalid Input|Constraint|Out of Range|Type|Syntax|Not implemented|Catalog|Dependency|Invalid type|Sequence|Invalid) Error:/i, 'invalid-argument'],
+  [
+    /\b(Parser|Binder|Conversion|Invalid Input|Constraint|Out of Range|Type|Syntax|Not implemented|Catalog|Dependency|Invalid type|Sequence|Invalid) Error:/i,
+    'invalid-argument',
+  ],
   [/\b(Permission|Invalid Configuration) Error:/i, 'permission-denied'],
   [/\bINTERRUPT Error:|Interrupted!/i, 'cancelled'],
   [/\bTransaction(Context)? Error:/i, 'failed-precondition'],

@@ -3,7 +3,14 @@
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { RecordBatch } from 'apache-arrow';
-import { EncodedBatch, FlightError, type CallContext, type FlightDataReader, type FlightOutput, type FlightOutputItem } from '../flight/index.ts';
+import {
+  EncodedBatch,
+  FlightError,
+  type CallContext,
+  type FlightDataReader,
+  type FlightOutput,
+  type FlightOutputItem,
+} from '../flight/index.ts';
 import { appendBatches, streamQuery } from './bridge/index.ts';
 import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
@@ -58,10 +65,16 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
             if (chunk.appMetadata) yield { appMetadata: chunk.appMetadata };
             continue;
           }
-          await appendBatches(connection, 'input', schema, one(chunk.batch), { create: 'replace', signal: context.signal, bridge: service.settings.bridge });
+          await appendBatches(connection, 'input', schema, one(chunk.batch), {
+            create: 'replace',
+            signal: context.signal,
+            bridge: service.settings.bridge,
+          });
           const options = { batchRows: service.settings.batchRows, signal: context.signal };
           const native = service.settings.bridge === 'native' && nativeExportAvailable(connection);
-          const result = native ? await streamQueryNative(connection, sql, { ...options, runEarlier: true }) : await streamQuery(connection, sql, options);
+          const result = native
+            ? await streamQueryNative(connection, sql, { ...options, runEarlier: true })
+            : await streamQuery(connection, sql, options);
           try {
             if (!schemaSent) {
               yield result.schema;

@@ -52,21 +52,21 @@ const BUILT_IN: Exchanger[] = [
     name: 'my_streaming_exchanger',
     description: "Mallard's exchanger: returns each batch with a boolean column `processed`, true on every row.",
     kind: 'builtin',
-    run: perBatch(
-      (schema) => {
-        if (schema.fields.some((f) => f.name === 'processed')) {
-          throw FlightError.invalidArgument('my_streaming_exchanger: the input already has a column named "processed"');
-        }
-        return new Schema([...schema.fields, new Field('processed', new Bool(), false)], schema.metadata);
-      },
-      withProcessedColumn,
-    ),
+    run: perBatch((schema) => {
+      if (schema.fields.some((f) => f.name === 'processed')) {
+        throw FlightError.invalidArgument('my_streaming_exchanger: the input already has a column named "processed"');
+      }
+      return new Schema([...schema.fields, new Field('processed', new Bool(), false)], schema.metadata);
+    }, withProcessedColumn),
   },
   {
     name: 'echo',
     description: 'Returns every batch and every app_metadata as it arrives, unchanged.',
     kind: 'builtin',
-    run: perBatch((schema) => schema, (batch) => batch),
+    run: perBatch(
+      (schema) => schema,
+      (batch) => batch,
+    ),
   },
 ];
 
@@ -91,10 +91,12 @@ export class ExchangerRegistry {
 
   /** Registers (or replaces) a SQL transform: a query over the relation `input`. */
   registerSql(name: string, sql: string, description?: string): Exchanger {
-    if (!NAME.test(name)) throw FlightError.invalidArgument(`exchanger names are identifiers ([A-Za-z_][A-Za-z0-9_.-]*), got ${JSON.stringify(name)}`);
+    if (!NAME.test(name))
+      throw FlightError.invalidArgument(`exchanger names are identifiers ([A-Za-z_][A-Za-z0-9_.-]*), got ${JSON.stringify(name)}`);
     const existing = this.exchangers.get(name);
     if (existing?.kind === 'builtin') throw FlightError.alreadyExists(`${name} is a built-in exchanger and cannot be replaced`);
-    if (!/\binput\b/i.test(sql)) throw FlightError.invalidArgument('a SQL exchanger reads the incoming batches as the relation `input`; the query never names it');
+    if (!/\binput\b/i.test(sql))
+      throw FlightError.invalidArgument('a SQL exchanger reads the incoming batches as the relation `input`; the query never names it');
     const exchanger: Exchanger = { name, description: description ?? `SQL: ${sql}`, kind: 'sql', sql, run: this.runSql(sql) };
     this.exchangers.set(name, exchanger);
     return exchanger;

@@ -43,12 +43,43 @@ export class ServerMetrics {
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.calls = new Counter({ name: 'duck_flight_calls_total', help: 'Flight calls finished, by RPC and final gRPC status', labelNames: ['method', 'code'], registers });
-    this.duration = new Histogram({ name: 'duck_flight_call_duration_seconds', help: 'Flight call duration, by RPC', labelNames: ['method'], buckets: DURATION_BUCKETS, registers });
-    this.rowsIn = new Counter({ name: 'duck_flight_rows_received_total', help: 'Arrow rows received (DoPut, DoExchange), by RPC, counted when the call ends', labelNames: ['method'], registers });
-    this.rowsOut = new Counter({ name: 'duck_flight_rows_sent_total', help: 'Arrow rows sent (DoGet, DoExchange), by RPC, counted when the call ends', labelNames: ['method'], registers });
-    this.bytesIn = new Counter({ name: 'duck_flight_bytes_received_total', help: 'FlightData bytes received, by RPC, counted when the call ends', labelNames: ['method'], registers });
-    this.bytesOut = new Counter({ name: 'duck_flight_bytes_sent_total', help: 'FlightData bytes sent, by RPC, counted when the call ends', labelNames: ['method'], registers });
+    this.calls = new Counter({
+      name: 'duck_flight_calls_total',
+      help: 'Flight calls finished, by RPC and final gRPC status',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'duck_flight_call_duration_seconds',
+      help: 'Flight call duration, by RPC',
+      labelNames: ['method'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.rowsIn = new Counter({
+      name: 'duck_flight_rows_received_total',
+      help: 'Arrow rows received (DoPut, DoExchange), by RPC, counted when the call ends',
+      labelNames: ['method'],
+      registers,
+    });
+    this.rowsOut = new Counter({
+      name: 'duck_flight_rows_sent_total',
+      help: 'Arrow rows sent (DoGet, DoExchange), by RPC, counted when the call ends',
+      labelNames: ['method'],
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'duck_flight_bytes_received_total',
+      help: 'FlightData bytes received, by RPC, counted when the call ends',
+      labelNames: ['method'],
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'duck_flight_bytes_sent_total',
+      help: 'FlightData bytes sent, by RPC, counted when the call ends',
+      labelNames: ['method'],
+      registers,
+    });
     new Gauge({
       name: 'duck_flight_active_streams',
       help: 'Flight calls in progress (each is one HTTP/2 stream)',

@@ -5,7 +5,15 @@
 import type { DuckDBConnection, DuckDBExtractedStatements, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { StatementType } from '@duckdb/node-api';
 import { Field, Int64, Schema, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
-import { EncodedBatch, FlightDescriptor, FlightError, type CallContext, type FlightInfo, type FlightOutput, type PollInfo } from '../flight/index.ts';
+import {
+  EncodedBatch,
+  FlightDescriptor,
+  FlightError,
+  type CallContext,
+  type FlightInfo,
+  type FlightOutput,
+  type PollInfo,
+} from '../flight/index.ts';
 import { describePrepared, streamPrepared } from './bridge/index.ts';
 import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
@@ -53,7 +61,9 @@ export function descriptorSql(descriptor: FlightDescriptor): string {
 /** A descriptor path as a quoted table reference: [table], [schema, table] or [catalog, schema, table]. */
 export function tablePath(path: readonly string[]): string {
   if (path.length < 1 || path.length > 3 || path.some((p) => p.length === 0)) {
-    throw FlightError.invalidArgument(`a descriptor path names a table as [table], [schema, table] or [catalog, schema, table]; got ${path.length} segment(s)`);
+    throw FlightError.invalidArgument(
+      `a descriptor path names a table as [table], [schema, table] or [catalog, schema, table]; got ${path.length} segment(s)`,
+    );
   }
   return path.map(quoteIdentifier).join('.');
 }
@@ -62,7 +72,11 @@ export function tablePath(path: readonly string[]): string {
  * Plain utf8, never dictionary-encoded (what `tableFromArrays` makes of strings): some shipped
  * readers (arrow-rs 49, inside an npm Flight SQL client) fail on a dictionary here.
  */
-const STATUS_SCHEMA = new Schema([new Field('status', new Utf8()), new Field('statement', new Utf8()), new Field('rows_changed', new Int64())]);
+const STATUS_SCHEMA = new Schema([
+  new Field('status', new Utf8()),
+  new Field('statement', new Utf8()),
+  new Field('rows_changed', new Int64()),
+]);
 
 export function statusSchema(): Schema {
   return STATUS_SCHEMA;
@@ -126,7 +140,12 @@ async function insideTransaction(connection: DuckDBConnection): Promise<boolean>
  * rollback; SET TimeZone, USE or a PRAGMA would change its results. Such a connection is closed
  * (which rolls an open transaction back). Returns whether a transaction was left open.
  */
-export async function releaseAfterSql(service: ServiceContext, connection: DuckDBConnection, sql: string, reusable = true): Promise<boolean> {
+export async function releaseAfterSql(
+  service: ServiceContext,
+  connection: DuckDBConnection,
+  sql: string,
+  reusable = true,
+): Promise<boolean> {
   let leftOpen = false;
   if (reusable && TRANSACTION_WORDS.test(sql)) {
     leftOpen = await insideTransaction(connection).catch(() => true);

@@ -58,10 +58,29 @@ const DYNAMIC_SQL_FUNCTIONS = ['query', 'query_table', 'json_execute_serialized_
 
 /** Functions that read files, refused without external access (DuckDB lets them read its own). */
 const FILE_FUNCTIONS = [
-  'read_csv', 'read_csv_auto', 'sniff_csv', 'read_parquet', 'parquet_scan', 'parquet_metadata', 'parquet_file_metadata',
-  'parquet_kv_metadata', 'parquet_schema', 'parquet_bloom_probe', 'read_json', 'read_json_auto', 'read_json_objects',
-  'read_json_objects_auto', 'read_ndjson', 'read_ndjson_auto', 'read_ndjson_objects', 'read_text', 'read_blob', 'glob',
-  'read_xlsx', 'read_duckdb', 'import_database',
+  'read_csv',
+  'read_csv_auto',
+  'sniff_csv',
+  'read_parquet',
+  'parquet_scan',
+  'parquet_metadata',
+  'parquet_file_metadata',
+  'parquet_kv_metadata',
+  'parquet_schema',
+  'parquet_bloom_probe',
+  'read_json',
+  'read_json_auto',
+  'read_json_objects',
+  'read_json_objects_auto',
+  'read_ndjson',
+  'read_ndjson_auto',
+  'read_ndjson_objects',
+  'read_text',
+  'read_blob',
+  'glob',
+  'read_xlsx',
+  'read_duckdb',
+  'import_database',
 ];
 
 export function restricted(settings: GateSettings): boolean {
@@ -109,7 +128,8 @@ const DYNAMIC_SQL_CALLS = new RegExp(`\\b(${DYNAMIC_SQL_FUNCTIONS.join('|')})"?\
  * prepares. Found at the start of a statement (after comments, or EXPLAIN), they are refused
  * before DuckDB sees the text; the modes refuse each of them by type anyway.
  */
-const BOUND_WITH_EFFECTS = /(?:^|;)\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*(?:EXPLAIN\b\s*(?:\([^)]*\)\s*)?(?:ANALY[SZ]E\b\s*)?)?(COPY|EXPORT|IMPORT|PREPARE)\b/i;
+const BOUND_WITH_EFFECTS =
+  /(?:^|;)\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*(?:EXPLAIN\b\s*(?:\([^)]*\)\s*)?(?:ANALY[SZ]E\b\s*)?)?(COPY|EXPORT|IMPORT|PREPARE)\b/i;
 /** A string where a table goes (`FROM 'file.csv'`): DuckDB reads the file it names. */
 const FILE_AS_TABLE = /\b(FROM|JOIN)\s+'/i;
 /** A table name DuckDB would read as a file (replacement scan): a path or a name with an extension. */

@@ -31,7 +31,12 @@ const empty = (value: unknown) => value === null || value === '' || value === fa
 
 /** A bare `*`: no EXCLUDE, REPLACE, RENAME, COLUMNS(...) or `t.*`. */
 function isBareStar(item: Json): boolean {
-  return item['class'] === 'STAR' && ['relation_name', 'exclude_list', 'replace_list', 'columns', 'expr', 'qualified_exclude_list', 'rename_list'].every((k) => empty(item[k] ?? null));
+  return (
+    item['class'] === 'STAR' &&
+    ['relation_name', 'exclude_list', 'replace_list', 'columns', 'expr', 'qualified_exclude_list', 'rename_list'].every((k) =>
+      empty(item[k] ?? null),
+    )
+  );
 }
 
 /** The table a parsed statement scans whole, or null when it does anything more. */
@@ -40,12 +45,14 @@ function scannedTable(parsed: Json): { catalog: string; schema: string; table: s
   if (parsed['error'] !== false || statements?.length !== 1) return null;
   const node = statements[0]!['node'] as Json;
   if (node['type'] !== 'SELECT_NODE') return null;
-  if (!['modifiers', 'where_clause', 'group_expressions', 'group_sets', 'having', 'sample', 'qualify'].every((k) => empty(node[k] ?? null))) return null;
+  if (!['modifiers', 'where_clause', 'group_expressions', 'group_sets', 'having', 'sample', 'qualify'].every((k) => empty(node[k] ?? null)))
+    return null;
   if (!empty((node['cte_map'] as Json | undefined)?.['map'] ?? null)) return null;
   const list = node['select_list'] as Json[];
   if (list.length !== 1 || !isBareStar(list[0]!)) return null;
   const from = node['from_table'] as Json;
-  if (from['type'] !== 'BASE_TABLE' || !empty(from['sample']) || !empty(from['at_clause']) || !empty(from['column_name_alias'])) return null;
+  if (from['type'] !== 'BASE_TABLE' || !empty(from['sample']) || !empty(from['at_clause']) || !empty(from['column_name_alias']))
+    return null;
   return { catalog: String(from['catalog_name'] ?? ''), schema: String(from['schema_name'] ?? ''), table: String(from['table_name']) };
 }
 
@@ -62,7 +69,17 @@ export async function plainTableScan(connection: DuckDBConnection, sql: string):
   // Where the name can point. Unqualified: a temporary table shadows the current schema's.
   // `a.b`: schema a of the current database, or database a's main schema; only one may exist.
   const found: TableRef[] = [];
-  const candidates: [string, string][] = named.catalog ? [[named.catalog, named.schema]] : named.schema ? [['', named.schema], [named.schema, 'main']] : [['temp', 'main'], ['', '']];
+  const candidates: [string, string][] = named.catalog
+    ? [[named.catalog, named.schema]]
+    : named.schema
+      ? [
+          ['', named.schema],
+          [named.schema, 'main'],
+        ]
+      : [
+          ['temp', 'main'],
+          ['', ''],
+        ];
   for (const [catalog, schema] of candidates) {
     const reader = await connection.runAndReadAll(
       `SELECT database_name, schema_name, table_name FROM duckdb_tables()
@@ -92,5 +109,10 @@ export async function tableColumns(connection: DuckDBConnection, table: TableRef
       WHERE database_name = $1 AND schema_name = $2 AND table_name = $3 ORDER BY column_index`,
     [table.catalog, table.schema, table.table],
   );
-  return (reader.getRows() as [string, string, boolean, boolean][]).map(([name, typeName, nullable, autoIncrement]) => ({ name, typeName, nullable, autoIncrement }));
+  return (reader.getRows() as [string, string, boolean, boolean][]).map(([name, typeName, nullable, autoIncrement]) => ({
+    name,
+    typeName,
+    nullable,
+    autoIncrement,
+  }));
 }

@@ -33,7 +33,8 @@ export function parseTransferRequest(body: unknown): TransferRequest {
   const r = body as Partial<TransferRequest> | null;
   if (!r || typeof r !== 'object') throw FlightError.invalidArgument('transfer: the body must be a JSON object');
   for (const key of ['source', 'query', 'table'] as const) {
-    if (typeof r[key] !== 'string' || r[key]!.length === 0) throw FlightError.invalidArgument(`transfer: "${key}" must be a non-empty string`);
+    if (typeof r[key] !== 'string' || r[key]!.length === 0)
+      throw FlightError.invalidArgument(`transfer: "${key}" must be a non-empty string`);
   }
   if (r.mode !== undefined && !(r.mode in MODES)) throw FlightError.invalidArgument('transfer: "mode" is replace, append or create');
   return r as TransferRequest;
@@ -44,14 +45,17 @@ export async function pull(service: ServiceContext, request: TransferRequest, co
   const started = performance.now();
   const client = new FlightClient(request.source, { token: request.token });
   try {
-    if (request.username !== undefined) await client.authenticateBasicToken(request.username, request.password ?? '', { signal: context.signal });
+    if (request.username !== undefined)
+      await client.authenticateBasicToken(request.username, request.password ?? '', { signal: context.signal });
     const reader = client.doGet(request.query, { signal: context.signal });
     const schema = await reader.schema().catch((error: unknown) => {
       throw sourceError(error, request.source);
     });
     if (!schema) throw FlightError.invalidArgument(`transfer: ${request.source} sent no schema`);
     const { rows } = await service.engine
-      .withConnection((c) => appendBatches(c, request.table, schema, reader, { create: MODES[request.mode ?? 'replace'], signal: context.signal }))
+      .withConnection((c) =>
+        appendBatches(c, request.table, schema, reader, { create: MODES[request.mode ?? 'replace'], signal: context.signal }),
+      )
       .catch((error: unknown) => {
         if (error instanceof FlightError) throw sourceError(error, request.source);
         throw fromDuckDBError(error, `transfer into ${JSON.stringify(request.table)} failed and wrote nothing`);

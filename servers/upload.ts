@@ -34,7 +34,9 @@ export async function* upload(service: ServiceContext, reader: FlightDataReader,
   const mode = uploadMode(context);
   const started = performance.now();
   const result = await service.engine
-    .withConnection((connection) => appendBatches(connection, table, schema, reader, { create: mode, signal: context.signal, bridge: service.settings.bridge }))
+    .withConnection((connection) =>
+      appendBatches(connection, table, schema, reader, { create: mode, signal: context.signal, bridge: service.settings.bridge }),
+    )
     .catch((error: unknown) => {
       if (context.signal.aborted) throw FlightError.cancelled(`DoPut into ${JSON.stringify(table)} was cancelled; nothing was written`);
       throw fromDuckDBError(error, `DoPut into ${JSON.stringify(table)} failed and wrote nothing`);
@@ -51,7 +53,9 @@ function uploadMode(context: CallContext): 'if-missing' | 'replace' | 'never' {
   if (value === undefined || value === 'append') return 'if-missing';
   if (value === 'replace') return 'replace';
   if (value === 'append-existing') return 'never';
-  throw FlightError.invalidArgument(`${PUT_MODE_HEADER} is append (default), replace or append-existing; got ${JSON.stringify(String(value))}`);
+  throw FlightError.invalidArgument(
+    `${PUT_MODE_HEADER} is append (default), replace or append-existing; got ${JSON.stringify(String(value))}`,
+  );
 }
 
 function round(n: number): number {

@@ -75,7 +75,8 @@ export async function dropTableIfExists(client: DuckDBFlightClient, table: strin
 /** Compares the stats of a transferred table with its source's. */
 export function compareTables(source: TableStats, target: TableStats, reportedRows: number): Verification {
   if (target.rows !== source.rows) return { ok: false, detail: `target has ${target.rows} rows, source ${source.rows}` };
-  if (target.checksum !== source.checksum) return { ok: false, detail: `checksum ${target.checksum} differs from the source's ${source.checksum}` };
+  if (target.checksum !== source.checksum)
+    return { ok: false, detail: `checksum ${target.checksum} differs from the source's ${source.checksum}` };
   if (reportedRows !== source.rows) return { ok: false, detail: `${reportedRows} rows reported moved, source has ${source.rows}` };
   return { ok: true, detail: `${source.rows} rows, checksum equal` };
 }
@@ -146,7 +147,9 @@ export async function runGet(options: GetOptions): Promise<OperationResult> {
   const seconds = (performance.now() - started) / 1000;
   const expected = await countRows(client, table, options.signal);
   const verification: Verification =
-    rows === expected ? { ok: true, detail: `${rows} rows = count(*)` } : { ok: false, detail: `received ${rows} rows, count(*) is ${expected}` };
+    rows === expected
+      ? { ok: true, detail: `${rows} rows = count(*)` }
+      : { ok: false, detail: `received ${rows} rows, count(*) is ${expected}` };
   return { operation: 'GET', rows, seconds, bytes, batches, verification };
 }
 
@@ -200,7 +203,14 @@ export async function runTransferThroughClient(options: TransferOptions): Promis
   const seconds = (performance.now() - started) / 1000;
   const verification = await verifyTransfer(options, rows);
   if (verification.ok && uploaded.rows !== rows) {
-    return { operation: 'TRANSFER (client)', rows, seconds, bytes, batches, verification: { ok: false, detail: `the target says it stored ${uploaded.rows} rows, the client sent ${rows}` } };
+    return {
+      operation: 'TRANSFER (client)',
+      rows,
+      seconds,
+      bytes,
+      batches,
+      verification: { ok: false, detail: `the target says it stored ${uploaded.rows} rows, the client sent ${rows}` },
+    };
   }
   return { operation: 'TRANSFER (client)', rows, seconds, bytes, batches, verification };
 }
@@ -215,7 +225,9 @@ export async function runTransferDirect(options: TransferOptions & { arrowBytes?
   const targetTable = options.targetTable ?? table;
   await dropTableIfExists(target, targetTable, options.signal);
   const started = performance.now();
-  const result = await source.transfer(target, `SELECT * FROM ${quoteIdentifier(table)}`, targetTable, 'direct', { signal: options.signal });
+  const result = await source.transfer(target, `SELECT * FROM ${quoteIdentifier(table)}`, targetTable, 'direct', {
+    signal: options.signal,
+  });
   const seconds = (performance.now() - started) / 1000;
   options.onProgress?.(result.rows);
   const verification = await verifyTransfer(options, result.rows);

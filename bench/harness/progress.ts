@@ -38,7 +38,9 @@ export function progressBar(label: string, options: ProgressOptions = {}): (frac
     const percent = Math.floor(clamped * 100);
     if (stream.isTTY) {
       const filled = Math.round(clamped * BAR_WIDTH);
-      stream.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(percent).padStart(3)}% ${elapsed(started)}   `);
+      stream.write(
+        `\r${label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(percent).padStart(3)}% ${elapsed(started)}   `,
+      );
       if (clamped >= 1) stream.write('\n');
     } else {
       const now = performance.now();
@@ -66,7 +68,11 @@ export interface RowCounterOptions {
  * A rows-so-far counter for an operation, redrawn at most every `intervalMs` on a terminal and
  * silent elsewhere unless `lineEverySeconds` is set. Call the returned `finish` to clear the line.
  */
-export function rowCounter(label: string, totalRows: number | undefined, options: RowCounterOptions = {}): { update: (rows: number) => void; finish: () => void } {
+export function rowCounter(
+  label: string,
+  totalRows: number | undefined,
+  options: RowCounterOptions = {},
+): { update: (rows: number) => void; finish: () => void } {
   const stream = options.stream ?? process.stderr;
   const intervalMs = stream.isTTY ? (options.intervalMs ?? 500) : (options.lineEverySeconds ?? Infinity) * 1000;
   let last = stream.isTTY ? 0 : performance.now();

@@ -50,7 +50,10 @@ export function parseReport(text: string): ParsedReportRow[] {
   const rows: ParsedReportRow[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('│')) continue;
-    const cells = line.split('│').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('│')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.length !== REPORT_HEADINGS.length || cells[0] === REPORT_HEADINGS[0]) continue;
     const mark = cells[5]!;
     if (mark !== PASS && mark !== FAIL) continue;

@@ -1,5 +1,13 @@
 import duckdb from '@duckdb/node-bindings';
-import { ResultReturnType, type StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType } from '@duckdb/node-api';
+import {
+  ResultReturnType,
+  type StatementType,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  type DuckDBType,
+} from '@duckdb/node-api';
 import { Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
 import { DEFAULT_BATCH_ROWS } from '../settings.ts';
 import { leaseConnection, type ConnectionLease } from './connection-lease.ts';
@@ -41,11 +49,7 @@ export interface ArrowQueryStream extends AsyncIterable<RecordBatch> {
  * for await (const batch of stream) send(batch);
  * ```
  */
-export async function streamQuery(
-  connection: DuckDBConnection,
-  sql: string,
-  options: QueryStreamOptions = {},
-): Promise<ArrowQueryStream> {
+export async function streamQuery(connection: DuckDBConnection, sql: string, options: QueryStreamOptions = {}): Promise<ArrowQueryStream> {
   checkOptions(options);
   options.signal?.throwIfAborted();
   // The lease is taken for the statements that run first too: a stream cannot share the connection.
@@ -126,7 +130,11 @@ async function streamLeased(
 }
 
 /** The Arrow schema of a prepared statement's result, and the builders that will produce it. */
-async function plan(connection: DuckDBConnection, prepared: DuckDBPreparedStatement, batchRows: number): Promise<{ schema: Schema; builders: ColumnBuilder[] }> {
+async function plan(
+  connection: DuckDBConnection,
+  prepared: DuckDBPreparedStatement,
+  batchRows: number,
+): Promise<{ schema: Schema; builders: ColumnBuilder[] }> {
   const { names, types } = columnsOf(prepared);
   const timezone = types.some(containsTimestampTz) ? await readTimezone(connection) : 'UTC';
   return buildersFor(names, types, timezone, batchRows);
@@ -143,7 +151,12 @@ export function columnsOf(source: DuckDBPreparedStatement | DuckDBResult): { nam
   return { names, types };
 }
 
-function buildersFor(names: string[], types: DuckDBType[], timezone: string, batchRows: number): { schema: Schema; builders: ColumnBuilder[] } {
+function buildersFor(
+  names: string[],
+  types: DuckDBType[],
+  timezone: string,
+  batchRows: number,
+): { schema: Schema; builders: ColumnBuilder[] } {
   let dictionaryId = 0;
   const context = { capacityHint: batchRows, timezone, nextDictionaryId: () => dictionaryId++ };
   const builders = types.map((type) => createColumnBuilder(type, context));
@@ -166,13 +179,26 @@ export function arrowSchemaOf(names: string[], types: DuckDBType[], timezone: st
  * to finish. The caller keeps the connection for the stream's life; `timezone` is the
  * connection's TimeZone, read before the result started (any other query would end it).
  */
-export function streamResult(connection: DuckDBConnection, result: DuckDBResult, options: QueryStreamOptions & { timezone: string }): ArrowQueryStream {
+export function streamResult(
+  connection: DuckDBConnection,
+  result: DuckDBResult,
+  options: QueryStreamOptions & { timezone: string },
+): ArrowQueryStream {
   checkOptions(options);
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   const { names, types } = columnsOf(result);
   const { schema, builders } = buildersFor(names, types, options.timezone, batchRows);
   const callerHeld: ConnectionLease = { release() {} };
-  return new DuckDBArrowStream(connection, result, schema, builders, callerHeld, batchRows, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, options.signal);
+  return new DuckDBArrowStream(
+    connection,
+    result,
+    schema,
+    builders,
+    callerHeld,
+    batchRows,
+    options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+    options.signal,
+  );
 }
 
 /**
@@ -190,7 +216,11 @@ export async function describePrepared(connection: DuckDBConnection, prepared: D
 }
 
 /** Runs every statement of `sql` but the last, and prepares the last. */
-async function prepareLastStatement(connection: DuckDBConnection, sql: string, admit?: (type: StatementType) => void): Promise<DuckDBPreparedStatement> {
+async function prepareLastStatement(
+  connection: DuckDBConnection,
+  sql: string,
+  admit?: (type: StatementType) => void,
+): Promise<DuckDBPreparedStatement> {
   const extracted = await connection.extractStatements(sql);
   const count = extracted.count;
   if (count === 0) throw new Error('bridge: no SQL statement to run');
@@ -305,7 +335,7 @@ class DuckDBArrowStream implements ArrowQueryStream {
         pending = this.result.fetchChunk();
         const size = chunk.rowCount;
         const raw = chunk.chunk;
-        for (let start = 0; start < size; ) {
+        for (let start = 0; start < size;) {
           const take = Math.min(size - start, batchRows - rows);
           for (let c = 0; c < builders.length; c++) builders[c].appendRange(duckdb.data_chunk_get_vector(raw, c), start, take);
           rows += take;

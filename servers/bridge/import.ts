@@ -121,7 +121,15 @@ export async function appendBatches(
       const target = { catalog: location.catalog, schema: location.schema, table: name };
       let rows: number;
       try {
-        rows = await appendNative(native.addon, native.handle, native.fields, target, () => nextOrAbort(iterator, signal), (batch, index) => checkBatchSchema(batch, schema, index), signal);
+        rows = await appendNative(
+          native.addon,
+          native.handle,
+          native.fields,
+          target,
+          () => nextOrAbort(iterator, signal),
+          (batch, index) => checkBatchSchema(batch, schema, index),
+          signal,
+        );
       } catch (error) {
         throw error instanceof NativeInsertError ? castFailure(error, plan, name, "the upload's rows") : error;
       }
@@ -361,9 +369,7 @@ async function planColumns(connection: DuckDBConnection, table: string, columns:
 /** Whether the appender may cast `from` into `to`: DuckDB's implicit casts, and text into ENUM. */
 async function converts(connection: DuckDBConnection, from: DuckDBType, to: DuckDBType): Promise<boolean> {
   if (from.typeId === DuckDBTypeId.VARCHAR && to.typeId === DuckDBTypeId.ENUM) return true;
-  const reader = await connection.runAndReadAll(
-    `SELECT can_cast_implicitly(NULL::${duckdbTypeSql(from)}, NULL::${duckdbTypeSql(to)})`,
-  );
+  const reader = await connection.runAndReadAll(`SELECT can_cast_implicitly(NULL::${duckdbTypeSql(from)}, NULL::${duckdbTypeSql(to)})`);
   return reader.getRows()[0][0] === true;
 }
 

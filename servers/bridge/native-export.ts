@@ -199,7 +199,12 @@ const TIMESTAMPS: Record<string, new (timezone?: string | null) => DataType> = {
   n: TimestampNanosecond,
 };
 
-const TIME_UNITS: Record<string, TimeUnit> = { s: TimeUnit.SECOND, m: TimeUnit.MILLISECOND, u: TimeUnit.MICROSECOND, n: TimeUnit.NANOSECOND };
+const TIME_UNITS: Record<string, TimeUnit> = {
+  s: TimeUnit.SECOND,
+  m: TimeUnit.MILLISECOND,
+  u: TimeUnit.MICROSECOND,
+  n: TimeUnit.NANOSECOND,
+};
 
 const PRIMITIVES: Record<string, () => DataType> = {
   n: () => new Null(),

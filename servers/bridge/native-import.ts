@@ -163,12 +163,20 @@ export async function appendNative(
   const qualified = [target.catalog, target.schema, target.table].map(quoteIdentifier).join('.');
   let wake: (() => void) | null = null;
   let outcome: { error: string | null } | null = null;
-  const stream = addon.openImport(connection, fields, view, `INSERT INTO ${qualified} SELECT * FROM ${quoteIdentifier(view)}`, QUEUE_BATCHES, (done, error) => {
-    if (done) outcome = { error };
-    const resume = wake;
-    wake = null;
-    resume?.();
-  }, nativeImportSettings.mode === 'appender' ? target : undefined);
+  const stream = addon.openImport(
+    connection,
+    fields,
+    view,
+    `INSERT INTO ${qualified} SELECT * FROM ${quoteIdentifier(view)}`,
+    QUEUE_BATCHES,
+    (done, error) => {
+      if (done) outcome = { error };
+      const resume = wake;
+      wake = null;
+      resume?.();
+    },
+    nativeImportSettings.mode === 'appender' ? target : undefined,
+  );
   const event = () => new Promise<void>((resolve) => (wake = resolve));
   const onAbort = () => addon.abortImport(stream, 'the upload was cancelled');
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -8,12 +8,7 @@ import { Field, Schema, type RecordBatch } from 'apache-arrow';
 import { schemaToIpcMessage } from '../../flight/index.ts';
 import { quoteIdentifier } from '../bridge/sql.ts';
 import { fromDuckDBError } from '../errors.ts';
-import type {
-  CommandGetCrossReference,
-  CommandGetDbSchemas,
-  CommandGetTables,
-  TableReference,
-} from './messages.ts';
+import type { CommandGetCrossReference, CommandGetDbSchemas, CommandGetTables, TableReference } from './messages.ts';
 import { batchOf, rowsToColumns } from './record-batches.ts';
 import { arrowSchema, preparedColumns, sessionTimezone } from './result-stream.ts';
 import {
@@ -111,13 +106,21 @@ export async function getTables(connection: DuckDBConnection, command: CommandGe
     name: name as string,
     type: type as string,
   }));
-  const columns: unknown[][] = [tables.map((t) => t.catalog), tables.map((t) => t.schema), tables.map((t) => t.name), tables.map((t) => t.type)];
+  const columns: unknown[][] = [
+    tables.map((t) => t.catalog),
+    tables.map((t) => t.schema),
+    tables.map((t) => t.name),
+    tables.map((t) => t.type),
+  ];
   if (!command.includeSchema) return batchOf(TABLES_SCHEMA, columns);
   const schemas: Uint8Array[] = [];
   for (const table of tables) {
     const schema = await tableSchema(connection, table).catch((error: unknown) => {
       // A view whose query no longer binds (its table was dropped) has no schema to give.
-      throw fromDuckDBError(error, `GetTables: the columns of ${table.type.toLowerCase()} ${table.catalog}.${table.schema}.${table.name} cannot be described`);
+      throw fromDuckDBError(
+        error,
+        `GetTables: the columns of ${table.type.toLowerCase()} ${table.catalog}.${table.schema}.${table.name} cannot be described`,
+      );
     });
     schemas.push(schemaToIpcMessage(schema));
   }
@@ -202,7 +205,9 @@ async function constraints(connection: DuckDBConnection, types: string[]): Promi
 }
 
 function matches(ref: TableReference, catalog: string, schema: string, table: string): boolean {
-  return (ref.catalog === undefined || ref.catalog === catalog) && (ref.dbSchema === undefined || ref.dbSchema === schema) && ref.table === table;
+  return (
+    (ref.catalog === undefined || ref.catalog === catalog) && (ref.dbSchema === undefined || ref.dbSchema === schema) && ref.table === table
+  );
 }
 
 const compare = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
@@ -212,7 +217,14 @@ export async function getPrimaryKeys(connection: DuckDBConnection, ref: TableRef
   const out: Record<string, unknown>[] = [];
   for (const key of keys) {
     key.columns.forEach((column, i) =>
-      out.push({ catalog_name: key.catalog, db_schema_name: key.schema, table_name: key.table, column_name: column, key_name: key.name, key_sequence: i + 1 }),
+      out.push({
+        catalog_name: key.catalog,
+        db_schema_name: key.schema,
+        table_name: key.table,
+        column_name: column,
+        key_name: key.name,
+        key_sequence: i + 1,
+      }),
     );
   }
   out.sort(
@@ -314,7 +326,9 @@ export async function getCrossReference(connection: DuckDBConnection, command: C
   const pk: TableReference = { catalog: command.pkCatalog, dbSchema: command.pkDbSchema, table: command.pkTable };
   const fk: TableReference = { catalog: command.fkCatalog, dbSchema: command.fkDbSchema, table: command.fkTable };
   const found = (await foreignKeys(connection)).filter(
-    (r) => matches(pk, r.pk_catalog_name, r.pk_db_schema_name, r.pk_table_name) && matches(fk, r.fk_catalog_name, r.fk_db_schema_name, r.fk_table_name),
+    (r) =>
+      matches(pk, r.pk_catalog_name, r.pk_db_schema_name, r.pk_table_name) &&
+      matches(fk, r.fk_catalog_name, r.fk_db_schema_name, r.fk_table_name),
   );
   return keysBatch(found, 'pk');
 }

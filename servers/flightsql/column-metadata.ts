@@ -20,7 +20,12 @@ export interface ResultOrigin {
 }
 
 /** The origin of `sql`'s result columns (a table only for a plain scan whose columns line up). */
-export async function resultOrigin(connection: DuckDBConnection, sql: string | null, columnCount: number, readOnly: boolean): Promise<ResultOrigin> {
+export async function resultOrigin(
+  connection: DuckDBConnection,
+  sql: string | null,
+  columnCount: number,
+  readOnly: boolean,
+): Promise<ResultOrigin> {
   const table = sql === null ? null : await plainTableScan(connection, sql);
   const columns = table ? await tableColumns(connection, table) : null;
   if (!table || columns?.length !== columnCount) return { table: null, columns: null, readOnly };

@@ -94,11 +94,20 @@ export interface FlightSqlOptions {
 /** Actions of the Flight SQL protocol (and Flight's CancelFlightInfo), by type. */
 const ACTIONS: readonly ActionType[] = [
   { type: 'CreatePreparedStatement', description: 'Flight SQL: prepares a statement (body: Any(ActionCreatePreparedStatementRequest)).' },
-  { type: 'ClosePreparedStatement', description: 'Flight SQL: closes a prepared statement (body: Any(ActionClosePreparedStatementRequest)).' },
-  { type: 'BeginTransaction', description: 'Flight SQL: begins a transaction on a DuckDB connection of its own (body: Any(ActionBeginTransactionRequest)).' },
+  {
+    type: 'ClosePreparedStatement',
+    description: 'Flight SQL: closes a prepared statement (body: Any(ActionClosePreparedStatementRequest)).',
+  },
+  {
+    type: 'BeginTransaction',
+    description: 'Flight SQL: begins a transaction on a DuckDB connection of its own (body: Any(ActionBeginTransactionRequest)).',
+  },
   { type: 'EndTransaction', description: 'Flight SQL: commits or rolls back a transaction (body: Any(ActionEndTransactionRequest)).' },
   { type: 'CancelFlightInfo', description: 'Cancels the query behind a FlightInfo (body: CancelFlightInfoRequest).' },
-  { type: 'CancelQuery', description: 'Flight SQL (deprecated): cancels the query behind a FlightInfo (body: Any(ActionCancelQueryRequest)).' },
+  {
+    type: 'CancelQuery',
+    description: 'Flight SQL (deprecated): cancels the query behind a FlightInfo (body: Any(ActionCancelQueryRequest)).',
+  },
 ];
 
 /** Actions of the protocol this server does not implement: they answer UNIMPLEMENTED by name. */
@@ -319,9 +328,13 @@ export class FlightSqlServer {
       case CommandStatementIngest.name:
         return [await ingest(this.state, decodeAs(command, CommandStatementIngest), reader, context)];
       case CommandPreparedStatementQuery.name:
-        return [await bindParameters(this.state, decodeAs(command, CommandPreparedStatementQuery).preparedStatementHandle, reader, context)];
+        return [
+          await bindParameters(this.state, decodeAs(command, CommandPreparedStatementQuery).preparedStatementHandle, reader, context),
+        ];
       case CommandPreparedStatementUpdate.name:
-        return [await preparedUpdate(this.state, decodeAs(command, CommandPreparedStatementUpdate).preparedStatementHandle, reader, context)];
+        return [
+          await preparedUpdate(this.state, decodeAs(command, CommandPreparedStatementUpdate).preparedStatementHandle, reader, context),
+        ];
       default:
         if (METADATA_COMMANDS.has(command.name) || command.name === CommandStatementQuery.name) {
           throw FlightError.invalidArgument(`Flight SQL ${command.name} goes with GetFlightInfo, not DoPut`);
@@ -331,7 +344,8 @@ export class FlightSqlServer {
   }
 
   async doAction(action: Action, context: CallContext): Promise<Uint8Array[]> {
-    if (UNIMPLEMENTED_ACTIONS.has(action.type)) throw FlightError.unimplemented(`the ${action.type} action is not supported by this server`);
+    if (UNIMPLEMENTED_ACTIONS.has(action.type))
+      throw FlightError.unimplemented(`the ${action.type} action is not supported by this server`);
     switch (action.type) {
       case 'CreatePreparedStatement': {
         const { query, transactionId } = body(action, ActionCreatePreparedStatementRequest);
@@ -361,7 +375,12 @@ export class FlightSqlServer {
       case 'CancelQuery': {
         const { info } = body(action, ActionCancelQueryRequest);
         const status = this.cancel(FlightInfoCodec.decode(info));
-        const result = status === 'cancelled' ? CancelResult.CANCELLED : status === 'cancelling' ? CancelResult.CANCELLING : CancelResult.NOT_CANCELLABLE;
+        const result =
+          status === 'cancelled'
+            ? CancelResult.CANCELLED
+            : status === 'cancelling'
+              ? CancelResult.CANCELLING
+              : CancelResult.NOT_CANCELLABLE;
         return [packAny(ActionCancelQueryResult, { result })];
       }
       default:
@@ -390,7 +409,9 @@ export class FlightSqlServer {
 function body<T extends object>(action: Action, codec: Pick<MessageCodec<T>, 'name'> & Partial<Pick<MessageCodec<T>, 'decode'>>): T {
   const any = unpackFlightSql(action.body);
   if (!any || any.name !== codec.name) {
-    throw FlightError.invalidArgument(`the ${action.type} action's body must be a google.protobuf.Any holding arrow.flight.protocol.sql.${codec.name}`);
+    throw FlightError.invalidArgument(
+      `the ${action.type} action's body must be a google.protobuf.Any holding arrow.flight.protocol.sql.${codec.name}`,
+    );
   }
   return codec.decode ? codec.decode(any.value) : ({} as T);
 }

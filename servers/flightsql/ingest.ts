@@ -49,7 +49,8 @@ function plan(command: CommandStatementIngest, exists: boolean, target: string):
   }
   if (!exists) {
     if (ifNotExist === TableNotExistOption.FAIL) throw FlightError.notFound(`ingest: table ${target} does not exist (if_not_exist: FAIL)`);
-    if (ifNotExist !== TableNotExistOption.CREATE) throw FlightError.invalidArgument(`CommandStatementIngest: unknown if_not_exist ${ifNotExist}`);
+    if (ifNotExist !== TableNotExistOption.CREATE)
+      throw FlightError.invalidArgument(`CommandStatementIngest: unknown if_not_exist ${ifNotExist}`);
     return 'create';
   }
   switch (ifExists) {
@@ -80,7 +81,12 @@ async function tableExists(connection: DuckDBConnection, catalog: string, schema
 }
 
 /** DoPut of CommandStatementIngest: answers DoPutUpdateResult with the rows ingested. */
-export async function ingest(state: FlightSqlState, command: CommandStatementIngest, reader: FlightDataReader, context: CallContext): Promise<Uint8Array> {
+export async function ingest(
+  state: FlightSqlState,
+  command: CommandStatementIngest,
+  reader: FlightDataReader,
+  context: CallContext,
+): Promise<Uint8Array> {
   if (state.service.settings.readOnly) throw FlightError.permissionDenied('the server is read-only: CommandStatementIngest is refused');
   const table = command.table;
   if (table.length === 0) throw FlightError.invalidArgument('CommandStatementIngest: the table name is empty');
@@ -91,7 +97,9 @@ export async function ingest(state: FlightSqlState, command: CommandStatementIng
       );
     }
     if (command.catalog !== undefined || command.schema !== undefined) {
-      throw FlightError.invalidArgument('CommandStatementIngest: temporary tables live in DuckDB\'s "temp" catalog; leave catalog and schema unset');
+      throw FlightError.invalidArgument(
+        'CommandStatementIngest: temporary tables live in DuckDB\'s "temp" catalog; leave catalog and schema unset',
+      );
     }
   }
   const schema = await reader.schema();
@@ -103,15 +111,22 @@ export async function ingest(state: FlightSqlState, command: CommandStatementIng
   let healthy = false;
   let moved: { catalog: string; schema: string } | null = null;
   try {
-    const [currentCatalog, currentSchema] = (await scalarRow(connection, 'SELECT current_database(), current_schema()')) as [string, string];
+    const [currentCatalog, currentSchema] = (await scalarRow(connection, 'SELECT current_database(), current_schema()')) as [
+      string,
+      string,
+    ];
     const catalog = command.catalog ?? currentCatalog;
     const schemaName = command.schema ?? currentSchema;
     if (own) await connection.run('BEGIN TRANSACTION');
     const progress = { writing: false };
     try {
       if (catalog !== currentCatalog || schemaName !== currentSchema) {
-        const [found] = await scalarRow(connection, 'SELECT count(*) FROM duckdb_schemas() WHERE database_name = $1 AND schema_name = $2', [catalog, schemaName]);
-        if (Number(found) === 0) throw FlightError.notFound(`ingest: there is no schema ${JSON.stringify(schemaName)} in catalog ${JSON.stringify(catalog)}`);
+        const [found] = await scalarRow(connection, 'SELECT count(*) FROM duckdb_schemas() WHERE database_name = $1 AND schema_name = $2', [
+          catalog,
+          schemaName,
+        ]);
+        if (Number(found) === 0)
+          throw FlightError.notFound(`ingest: there is no schema ${JSON.stringify(schemaName)} in catalog ${JSON.stringify(catalog)}`);
         moved = { catalog: currentCatalog, schema: currentSchema };
         await connection.run(`USE ${quoteIdentifier(catalog)}.${quoteIdentifier(schemaName)}`);
       }
@@ -122,7 +137,8 @@ export async function ingest(state: FlightSqlState, command: CommandStatementIng
     } catch (error) {
       if (own) await connection.run('ROLLBACK').catch(() => undefined);
       // The client's transaction may hold part of the rows now: it can only be rolled back.
-      else if (progress.writing) session.transaction!.abortedBy = `an ingest into ${JSON.stringify(table)} failed: ${(error as Error).message}`;
+      else if (progress.writing)
+        session.transaction!.abortedBy = `an ingest into ${JSON.stringify(table)} failed: ${(error as Error).message}`;
       throw error;
     }
   } catch (error) {

@@ -64,7 +64,9 @@ export function parameterBindings(prepared: DuckDBPreparedStatement, sets: Param
   let columnOf: number[];
   if (names.every(isPositional)) {
     if (fields.length !== count) {
-      throw FlightError.invalidArgument(`the statement has ${count} parameter(s) but ${fields.length} were bound (${fields.map((f) => f.name).join(', ')})`);
+      throw FlightError.invalidArgument(
+        `the statement has ${count} parameter(s) but ${fields.length} were bound (${fields.map((f) => f.name).join(', ')})`,
+      );
     }
     columnOf = names.map((_, i) => i);
   } else {
@@ -72,7 +74,9 @@ export function parameterBindings(prepared: DuckDBPreparedStatement, sets: Param
       let index = fields.findIndex((f) => f.name === name);
       if (index < 0) index = fields.findIndex((f) => f.name.toLowerCase() === name.toLowerCase());
       if (index < 0) {
-        throw FlightError.invalidArgument(`parameter $${name} has no bound column of that name (bound: ${fields.map((f) => f.name).join(', ')})`);
+        throw FlightError.invalidArgument(
+          `parameter $${name} has no bound column of that name (bound: ${fields.map((f) => f.name).join(', ')})`,
+        );
       }
       return index;
     });

@@ -48,7 +48,10 @@ export class PreparedStatements {
 
   add(entry: Omit<PreparedStatement, 'handle' | 'key' | 'parameters' | 'lastUsed'>): PreparedStatement {
     if (this.open.size >= this.maxStatements) {
-      throw new FlightError('resource-exhausted', `${this.open.size} prepared statements are open, the most this server holds; close some first`);
+      throw new FlightError(
+        'resource-exhausted',
+        `${this.open.size} prepared statements are open, the most this server holds; close some first`,
+      );
     }
     const handle = randomBytes(16);
     const statement: PreparedStatement = { ...entry, handle, key: handle.toString('hex'), parameters: null, lastUsed: Date.now() };

@@ -98,7 +98,9 @@ export async function runPrepared(
       for (let run = 0; run < bindings.length; run++) {
         const stream = run === 0 ? first! : await start(run);
         if (String(stream.schema) !== String(schema)) {
-          throw FlightError.invalidArgument(`parameter set ${run + 1} changed the result's columns from ${String(schema)} to ${String(stream.schema)}`);
+          throw FlightError.invalidArgument(
+            `parameter set ${run + 1} changed the result's columns from ${String(schema)} to ${String(stream.schema)}`,
+          );
         }
         yield* stream;
         current = null;

@@ -2,21 +2,7 @@
 // and nullability exactly as clients check them (the ADBC driver compares GetCatalogs,
 // GetDbSchemas and GetTables results field by field).
 
-import {
-  Binary,
-  Bool,
-  DenseUnion,
-  Field,
-  Int32,
-  Int64,
-  List,
-  Map_,
-  Schema,
-  Struct,
-  Uint32,
-  Uint8,
-  Utf8,
-} from 'apache-arrow';
+import { Binary, Bool, DenseUnion, Field, Int32, Int64, List, Map_, Schema, Struct, Uint32, Uint8, Utf8 } from 'apache-arrow';
 
 const utf8 = (name: string, nullable: boolean) => new Field(name, new Utf8(), nullable);
 const int32 = (name: string, nullable: boolean) => new Field(name, new Int32(), nullable);
@@ -84,7 +70,11 @@ export const SQL_INFO_VALUE_TYPE = new DenseUnion(
     new Field(
       'int32_to_int32_list_map',
       new Map_(
-        new Field('entries', new Struct<{ key: Int32; value: List<Int32> }>([int32('key', false), new Field('value', new List(int32('item', true)), true)]), false),
+        new Field(
+          'entries',
+          new Struct<{ key: Int32; value: List<Int32> }>([int32('key', false), new Field('value', new List(int32('item', true)), true)]),
+          false,
+        ),
       ),
       true,
     ),

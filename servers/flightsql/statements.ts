@@ -9,7 +9,15 @@
 
 import { StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { RecordBatch, Schema } from 'apache-arrow';
-import { FlightError, schemaToIpcMessage, type CallContext, type FlightDataReader, type FlightDescriptor, type FlightInfo, type FlightOutput } from '../../flight/index.ts';
+import {
+  FlightError,
+  schemaToIpcMessage,
+  type CallContext,
+  type FlightDataReader,
+  type FlightDescriptor,
+  type FlightInfo,
+  type FlightOutput,
+} from '../../flight/index.ts';
 import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
@@ -103,7 +111,11 @@ const TRANSACTION_CONTROL_REFUSED =
  * client's transaction. A script run in autocommit may hold a balanced BEGIN ... COMMIT; one
  * that leaves a transaction open is rolled back when it ends (see closeScript).
  */
-async function prepareOne(state: FlightSqlState, session: Session, sql: string): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
+async function prepareOne(
+  state: FlightSqlState,
+  session: Session,
+  sql: string,
+): Promise<{ count: number; prepared: DuckDBPreparedStatement | null }> {
   await guard(checkText(session.connection, state.service.settings, sql));
   const extracted = await guard(extractStatements(session.connection, sql));
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
@@ -143,7 +155,9 @@ async function closeScript(connection: DuckDBConnection, sql: string): Promise<v
   } catch (error) {
     if (!/within a transaction/i.test((error as Error).message)) throw error;
     await connection.run('ROLLBACK');
-    throw FlightError.invalidArgument(`the SQL text left a transaction open (BEGIN without COMMIT); it was rolled back. ${TRANSACTION_CONTROL_REFUSED}`);
+    throw FlightError.invalidArgument(
+      `the SQL text left a transaction open (BEGIN without COMMIT); it was rolled back. ${TRANSACTION_CONTROL_REFUSED}`,
+    );
   }
   await connection.run('ROLLBACK');
 }
@@ -152,7 +166,12 @@ async function closeScript(connection: DuckDBConnection, sql: string): Promise<v
  * Runs a statement that returns no rows once per parameter set and totals the rows changed.
  * Several sets run as one atomic execution: in the client's transaction, or in one of our own.
  */
-async function runForRowsChanged(session: Session, prepared: DuckDBPreparedStatement, bindings: (() => void)[], signal: AbortSignal): Promise<number> {
+async function runForRowsChanged(
+  session: Session,
+  prepared: DuckDBPreparedStatement,
+  bindings: (() => void)[],
+  signal: AbortSignal,
+): Promise<number> {
   const connection = session.connection;
   const own = session.transaction === null && bindings.length > 1;
   if (own) await guard(connection.run('BEGIN TRANSACTION'));
@@ -201,7 +220,12 @@ async function boundSchema(state: FlightSqlState, connection: DuckDBConnection, 
  * SQL column metadata, and where the rows come from (a table, for a plain scan of one; `sql` null
  * when the result does not come from one statement's text alone).
  */
-async function resultSchema(state: FlightSqlState, connection: DuckDBConnection, sql: string | null, columns: Columns): Promise<{ schema: Schema; origin: ResultOrigin }> {
+async function resultSchema(
+  state: FlightSqlState,
+  connection: DuckDBConnection,
+  sql: string | null,
+  columns: Columns,
+): Promise<{ schema: Schema; origin: ResultOrigin }> {
   const origin = await guard(resultOrigin(connection, sql, columns.names.length, state.service.settings.readOnly));
   const schema = arrowSchema(columns, await guard(sessionTimezone(connection, columns)));
   return { schema: withColumnMetadata(schema, columns.types, origin), origin };
@@ -258,15 +282,22 @@ export async function statementInfo(
 }
 
 /** GetSchema of CommandStatementQuery: planned, never run. */
-export async function statementSchema(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Schema> {
+export async function statementSchema(
+  state: FlightSqlState,
+  sql: string,
+  transactionId: Uint8Array | undefined,
+  context: CallContext,
+): Promise<Schema> {
   checkSql(sql, 'CommandStatementQuery');
   return state.sessions.run(transactionId, context, async (session) => {
     const { prepared } = await prepareOne(state, session, sql);
-    if (!prepared) throw FlightError.invalidArgument('GetSchema: the text holds several statements; the schema of a script is known only once it runs');
+    if (!prepared)
+      throw FlightError.invalidArgument('GetSchema: the text holds several statements; the schema of a script is known only once it runs');
     try {
       if (!ROW_STATEMENTS.has(prepared.statementType)) return statusSchema();
       const columns = preparedColumns(prepared);
-      if (!columns) throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; prepare the statement and bind them');
+      if (!columns)
+        throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; prepare the statement and bind them');
       return (await resultSchema(state, session.connection, sql, columns)).schema;
     } finally {
       prepared.destroySync();
@@ -311,7 +342,10 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
       const timezone = await guard(readTimezone(session.connection));
       const runs = await guard(runPrepared(session.connection, prepared, bindings, { batchRows, signal, timezone }), signal);
       stream = runs;
-      schema = runs.schema && runs.columns ? withColumnMetadata(runs.schema, runs.columns.types, { table: null, columns: null, readOnly: state.service.settings.readOnly }) : new Schema([]);
+      schema =
+        runs.schema && runs.columns
+          ? withColumnMetadata(runs.schema, runs.columns.types, { table: null, columns: null, readOnly: state.service.settings.readOnly })
+          : new Schema([]);
     } else {
       const extracted = await guard(extractStatements(session.connection, ticket.sql), signal);
       if (extracted.count === 1) {
@@ -325,7 +359,10 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
         }
         let origin: ResultOrigin;
         try {
-          origin = await guard(resultOrigin(session.connection, ticket.sql, statement.columnCount, state.service.settings.readOnly), signal);
+          origin = await guard(
+            resultOrigin(session.connection, ticket.sql, statement.columnCount, state.service.settings.readOnly),
+            signal,
+          );
         } catch (error) {
           statement.destroySync();
           throw error;
@@ -394,7 +431,12 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
 }
 
 /** DoPut of CommandStatementUpdate: runs the statement(s), answers the rows changed. */
-export async function statementUpdate(state: FlightSqlState, sql: string, transactionId: Uint8Array | undefined, context: CallContext): Promise<Uint8Array> {
+export async function statementUpdate(
+  state: FlightSqlState,
+  sql: string,
+  transactionId: Uint8Array | undefined,
+  context: CallContext,
+): Promise<Uint8Array> {
   checkSql(sql, 'CommandStatementUpdate');
   const rows = await state.sessions.run(transactionId, context, async (session) => {
     await guard(checkText(session.connection, state.service.settings, sql));
@@ -440,14 +482,25 @@ export async function createPreparedStatement(
     const { prepared } = await prepareOne(state, session, sql);
     const common = { sql, transactionId, identity: context.identity };
     if (!prepared) {
-      return state.prepared.add({ ...common, script: true, returnsRows: true, parameterCount: 0, datasetSchema: null, parameterSchema: new Schema([]) });
+      return state.prepared.add({
+        ...common,
+        script: true,
+        returnsRows: true,
+        parameterCount: 0,
+        datasetSchema: null,
+        parameterSchema: new Schema([]),
+      });
     }
     try {
       const returnsRows = ROW_STATEMENTS.has(prepared.statementType);
       const columns = returnsRows ? preparedColumns(prepared) : null;
       // The spec gives a dataset schema to statements that return rows: an empty one is how
       // clients (the JDBC driver) know to run the statement as an update and read its count.
-      const datasetSchema = !returnsRows ? new Schema([]) : columns ? (await resultSchema(state, session.connection, sql, columns)).schema : null;
+      const datasetSchema = !returnsRows
+        ? new Schema([])
+        : columns
+          ? (await resultSchema(state, session.connection, sql, columns)).schema
+          : null;
       return state.prepared.add({
         ...common,
         script: false,
@@ -474,7 +527,12 @@ function transactionOf(state: FlightSqlState, entry: PreparedStatement, context:
 }
 
 /** GetFlightInfo of CommandPreparedStatementQuery. */
-export async function preparedInfo(state: FlightSqlState, handle: Uint8Array, descriptor: FlightDescriptor, context: CallContext): Promise<FlightInfo> {
+export async function preparedInfo(
+  state: FlightSqlState,
+  handle: Uint8Array,
+  descriptor: FlightDescriptor,
+  context: CallContext,
+): Promise<FlightInfo> {
   const entry = state.prepared.get(handle, context.identity);
   const transactionId = transactionOf(state, entry, context);
   if (entry.script) return statementInfo(state, entry.sql, transactionId, descriptor, context);
@@ -496,7 +554,9 @@ export async function preparedSchema(state: FlightSqlState, handle: Uint8Array, 
   if (entry.script) throw FlightError.invalidArgument('GetSchema: the statement is a script; its schema is known only once it runs');
   if (!entry.parameters) throw FlightError.invalidArgument('GetSchema: the result types depend on parameters; bind them with DoPut first');
   const parameters = entry.parameters;
-  const schema = await state.sessions.run(transactionOf(state, entry, context), context, (session) => guard(boundSchema(state, session.connection, entry.sql, parameters)));
+  const schema = await state.sessions.run(transactionOf(state, entry, context), context, (session) =>
+    guard(boundSchema(state, session.connection, entry.sql, parameters)),
+  );
   if (!schema) throw FlightError.invalidArgument('GetSchema: the result schema is known only once the statement runs');
   return schema;
 }
@@ -509,7 +569,12 @@ async function readParameterSets(reader: FlightDataReader): Promise<ParameterSet
 }
 
 /** DoPut of CommandPreparedStatementQuery: binds parameter sets for the next execution. */
-export async function bindParameters(state: FlightSqlState, handle: Uint8Array, reader: FlightDataReader, context: CallContext): Promise<Uint8Array> {
+export async function bindParameters(
+  state: FlightSqlState,
+  handle: Uint8Array,
+  reader: FlightDataReader,
+  context: CallContext,
+): Promise<Uint8Array> {
   const entry = state.prepared.get(handle, context.identity);
   const sets = await readParameterSets(reader);
   if (entry.script && sets !== null && sets.schema.fields.length > 0) {
@@ -520,13 +585,19 @@ export async function bindParameters(state: FlightSqlState, handle: Uint8Array, 
 }
 
 /** DoPut of CommandPreparedStatementUpdate: one execution per parameter set, atomically. */
-export async function preparedUpdate(state: FlightSqlState, handle: Uint8Array, reader: FlightDataReader, context: CallContext): Promise<Uint8Array> {
+export async function preparedUpdate(
+  state: FlightSqlState,
+  handle: Uint8Array,
+  reader: FlightDataReader,
+  context: CallContext,
+): Promise<Uint8Array> {
   const entry = state.prepared.get(handle, context.identity);
   const sent = await readParameterSets(reader);
   const sets = sent !== null && sent.schema.fields.length > 0 ? sent : entry.parameters;
   const transactionId = transactionOf(state, entry, context);
   if (entry.script) {
-    if (sets !== null && sets.schema.fields.length > 0) throw FlightError.invalidArgument('the prepared text holds several statements, which take no parameters');
+    if (sets !== null && sets.schema.fields.length > 0)
+      throw FlightError.invalidArgument('the prepared text holds several statements, which take no parameters');
     return statementUpdate(state, entry.sql, transactionId, context);
   }
   const rows = await state.sessions.run(transactionId, context, async (session) => {

@@ -43,8 +43,19 @@ export function newQueryId(): Uint8Array {
 export function encodeTicket(ticket: StatementTicket): Buffer {
   const handle =
     ticket.kind === 'query'
-      ? StatementHandle.encode({ kind: KIND_QUERY, queryId: ticket.queryId, sql: ticket.sql, transactionId: ticket.transactionId, parameters: ticket.parameters })
-      : StatementHandle.encode({ kind: KIND_OUTCOME, queryId: ticket.queryId, statement: ticket.statement, rowsChanged: ticket.rowsChanged });
+      ? StatementHandle.encode({
+          kind: KIND_QUERY,
+          queryId: ticket.queryId,
+          sql: ticket.sql,
+          transactionId: ticket.transactionId,
+          parameters: ticket.parameters,
+        })
+      : StatementHandle.encode({
+          kind: KIND_OUTCOME,
+          queryId: ticket.queryId,
+          statement: ticket.statement,
+          rowsChanged: ticket.rowsChanged,
+        });
   return packAny(TicketStatementQuery, { statementHandle: handle });
 }
 
@@ -85,6 +96,6 @@ export function decodeParameters(bytes: Uint8Array): ParameterSets {
   const schema = reader.schema;
   const batches: RecordBatch[] = [];
   for (const batch of reader as Iterable<RecordBatch>) batches.push(batch);
-  if (!schema) throw FlightError.invalidArgument('the ticket\'s parameter sets carry no schema');
+  if (!schema) throw FlightError.invalidArgument("the ticket's parameter sets carry no schema");
   return { schema, batches };
 }

@@ -181,7 +181,9 @@ export class TransactionRegistry {
       if (ended.successor === null) return undefined;
       key = ended.successor;
     }
-    throw FlightError.notFound(`no open transaction ${Buffer.from(id).toString('hex') || '(empty id)'}: it was ended, timed out, or never begun`);
+    throw FlightError.notFound(
+      `no open transaction ${Buffer.from(id).toString('hex') || '(empty id)'}: it was ended, timed out, or never begun`,
+    );
   }
 
   private retire(transaction: Transaction): void {

@@ -42,7 +42,10 @@ describe('decide', () => {
       0.25,
     );
     assert.equal(decision.pass, true);
-    assert.deepEqual(decision.verdicts.map((v) => v.ratio), [0.75, 1]);
+    assert.deepEqual(
+      decision.verdicts.map((v) => v.ratio),
+      [0.75, 1],
+    );
   });
 
   test('even counts take the mean of the middle two; one outlier does not decide', () => {
@@ -78,7 +81,10 @@ describe('bench/regression.ts as a process', () => {
     assert.notEqual(has.status, 0, 'the first commit was expected to have no bench harness');
     const worktreesBefore = spawnSync('git', ['worktree', 'list', '--porcelain'], { cwd: root, encoding: 'utf8' }).stdout;
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/regression.ts', '--ci', '--baseline', first], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/regression.ts', '--ci', '--baseline', first], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -86,7 +92,10 @@ describe('bench/regression.ts as a process', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
 
     assert.equal(code, 0, `${stdout}\n${stderr}`);
-    assert.match(stdout, /regression: PASS \(nothing to compare\): the baseline [0-9a-f]+ .* has no bench harness to run \(it has no bench\/harness\/index\.ts\)/);
+    assert.match(
+      stdout,
+      /regression: PASS \(nothing to compare\): the baseline [0-9a-f]+ .* has no bench harness to run \(it has no bench\/harness\/index\.ts\)/,
+    );
     const worktreesAfter = spawnSync('git', ['worktree', 'list', '--porcelain'], { cwd: root, encoding: 'utf8' }).stdout;
     assert.equal(worktreesAfter, worktreesBefore);
   });

@@ -41,7 +41,26 @@ describe('npm run bench (tiny)', () => {
     const out = join(dir, 'results');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'bench/run.ts', '--rows', String(ROWS), '--runs', '1', '--warmup', '0', '--no-micro', '--batch-rows', '16K,64K', '--python', peerPython(), '--out-dir', out, '--data-dir', join(dir, 'data')],
+      [
+        '--import',
+        'tsx',
+        'bench/run.ts',
+        '--rows',
+        String(ROWS),
+        '--runs',
+        '1',
+        '--warmup',
+        '0',
+        '--no-micro',
+        '--batch-rows',
+        '16K,64K',
+        '--python',
+        peerPython(),
+        '--out-dir',
+        out,
+        '--data-dir',
+        join(dir, 'data'),
+      ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -66,7 +85,10 @@ describe('npm run bench (tiny)', () => {
     assert.match(report.machine.versions['pyarrow'] ?? '', /^\d+\./);
     assert.match(report.machine.versions['@duckdb/node-api'] ?? '', /^\d+\./);
     assert.deepEqual(report.options.rows, [ROWS]);
-    assert.deepEqual(report.matrix.map((c) => c.op), [...OPERATIONS]);
+    assert.deepEqual(
+      report.matrix.map((c) => c.op),
+      [...OPERATIONS],
+    );
     for (const cell of report.matrix) {
       assert.equal(cell.rows, ROWS);
       assert.equal(cell.ours.verified, true, `${cell.operation} ours: ${cell.ours.samples[0]?.detail}`);
@@ -85,7 +107,10 @@ describe('npm run bench (tiny)', () => {
       }
     }
     // The sweep: 64K is the default batch size, so its cells are the matrix's; 16K was measured.
-    assert.deepEqual([...new Set(report.sweep.map((c) => c.batchRows))].sort((a, b) => a - b), [16384, 65536]);
+    assert.deepEqual(
+      [...new Set(report.sweep.map((c) => c.batchRows))].sort((a, b) => a - b),
+      [16384, 65536],
+    );
     assert.equal(report.sweep.filter((c) => c.batchRows === 16384).length, OPERATIONS.length);
     for (const cell of report.sweep) assert.ok(cell.ratio !== null && cell.ratio > 0);
 
@@ -93,7 +118,8 @@ describe('npm run bench (tiny)', () => {
     assert.match(html, /^<!doctype html>/);
     assert.ok((html.match(/<svg /g) ?? []).length >= 3, 'expected the throughput, sweep and memory charts');
     for (const op of OPERATIONS) assert.ok(html.includes(OPERATION_LABELS[op]), `the chart lacks ${OPERATION_LABELS[op]}`);
-    for (const cell of report.matrix) assert.ok(html.includes(`×${cell.ratio!.toFixed(2)}`), `the chart lacks the ratio of ${cell.operation}`);
+    for (const cell of report.matrix)
+      assert.ok(html.includes(`×${cell.ratio!.toFixed(2)}`), `the chart lacks the ratio of ${cell.operation}`);
     assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'the page must be self-contained');
 
     // Every server it started (two per side, per batch size) is gone.

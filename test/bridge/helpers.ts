@@ -12,9 +12,10 @@ import { decodeEncoded } from '../support/native-ipc.ts';
  * native path wherever it can and the native export works: the import tests run on both paths
  * (CI runs them twice); the export type matrix always asks for one, and compares both bridges.
  */
-export async function memoryDatabase(
-  { shared = process.env.TEST_BRIDGE === 'native' }: { shared?: boolean } = {},
-): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+export async function memoryDatabase({ shared = process.env.TEST_BRIDGE === 'native' }: { shared?: boolean } = {}): Promise<{
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+}> {
   if (shared) {
     const { instance, database } = await openSharedDatabase(':memory:');
     return { instance, connection: await connectShared(database) };

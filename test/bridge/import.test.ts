@@ -101,7 +101,10 @@ describe('duckdbColumnTypeSql', () => {
       [new Dictionary(new Utf8(), new Int32()), 'VARCHAR'],
       [new Null(), 'INTEGER'],
       [new FixedSizeList(3, new Field('item', new Float32())), 'FLOAT[3]'],
-      [new List(new Field('item', new Struct([new Field('x', new Int32()), new Field('y "q"', new Utf8())]))), 'STRUCT("x" INTEGER, "y ""q""" VARCHAR)[]'],
+      [
+        new List(new Field('item', new Struct([new Field('x', new Int32()), new Field('y "q"', new Utf8())]))),
+        'STRUCT("x" INTEGER, "y ""q""" VARCHAR)[]',
+      ],
       [
         new Map_(new Field('entries', new Struct([new Field('key', new Utf8(), false), new Field('value', new Int64())]), false) as never),
         'MAP(VARCHAR, BIGINT)',
@@ -140,9 +143,25 @@ describe('appendBatches', () => {
       ts_ny: vectorFromArray([Date.UTC(2020, 0, 1, 12, 30, 0, 250), null, -1], new TimestampMillisecond('America/New_York')),
       category: vectorFromArray(['red', 'a much longer category name', null], new Dictionary(new Utf8(), new Int32())),
       pair: vectorFromArray([[1, 2], null, [3, null]], new FixedSizeList(2, new Field('item', new Int32()))),
-      attrs: vectorFromArray([new Map([['a', 1]]), null, new Map([['b', null], ['c', 3]])], new Map_(entries)),
-      point: vectorFromArray([{ x: 1, y: 'one' }, null, { x: null, y: 'three, a long one' }], new Struct([new Field('x', new Int32()), new Field('y', new Utf8())])),
-      price: vectorFromArray([new Uint32Array([12345, 0, 0, 0]), null, new Uint32Array([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff])], new Decimal(2, 10, 128)),
+      attrs: vectorFromArray(
+        [
+          new Map([['a', 1]]),
+          null,
+          new Map([
+            ['b', null],
+            ['c', 3],
+          ]),
+        ],
+        new Map_(entries),
+      ),
+      point: vectorFromArray(
+        [{ x: 1, y: 'one' }, null, { x: null, y: 'three, a long one' }],
+        new Struct([new Field('x', new Int32()), new Field('y', new Utf8())]),
+      ),
+      price: vectorFromArray(
+        [new Uint32Array([12345, 0, 0, 0]), null, new Uint32Array([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff])],
+        new Decimal(2, 10, 128),
+      ),
       u8: vectorFromArray([255, null, 0], new Uint8()),
       u16: vectorFromArray([65535, null, 0], new Uint16()),
       u32: vectorFromArray([4294967295, null, 0], new Uint32()),
@@ -158,10 +177,26 @@ describe('appendBatches', () => {
     assert.deepEqual(result, { rows: 3, created: true });
     const types = await duckRows(connection, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'from_pyarrow'");
     assert.deepEqual(Object.fromEntries(types as [string, string][]), {
-      big_text: 'VARCHAR', big_bytes: 'BLOB', view_text: 'VARCHAR', day64: 'DATE', ts_utc: 'TIMESTAMP WITH TIME ZONE',
-      ts_ny: 'TIMESTAMP WITH TIME ZONE', category: 'VARCHAR', pair: 'INTEGER[2]', attrs: 'MAP(VARCHAR, INTEGER)',
-      point: 'STRUCT(x INTEGER, y VARCHAR)', price: 'DECIMAL(10,2)', u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER',
-      u64: 'UBIGINT', flag: 'BOOLEAN', clock: 'TIME', wait: 'INTERVAL', gap: 'INTERVAL', nothing: 'INTEGER',
+      big_text: 'VARCHAR',
+      big_bytes: 'BLOB',
+      view_text: 'VARCHAR',
+      day64: 'DATE',
+      ts_utc: 'TIMESTAMP WITH TIME ZONE',
+      ts_ny: 'TIMESTAMP WITH TIME ZONE',
+      category: 'VARCHAR',
+      pair: 'INTEGER[2]',
+      attrs: 'MAP(VARCHAR, INTEGER)',
+      point: 'STRUCT(x INTEGER, y VARCHAR)',
+      price: 'DECIMAL(10,2)',
+      u8: 'UTINYINT',
+      u16: 'USMALLINT',
+      u32: 'UINTEGER',
+      u64: 'UBIGINT',
+      flag: 'BOOLEAN',
+      clock: 'TIME',
+      wait: 'INTERVAL',
+      gap: 'INTERVAL',
+      nothing: 'INTEGER',
       choice: 'UNION(n INTEGER, s VARCHAR)',
     });
     const rows = await duckRows(
@@ -171,12 +206,75 @@ describe('appendBatches', () => {
        FROM from_pyarrow`,
     );
     assert.deepEqual(rows, [
-      ['a', '\\x01\\x02', 'inline', '2024-02-29', '2020-01-01 12:30:00+00', '1577881800250', 'red', [1, 2], '{a=1}', "{'x': 1, 'y': one}",
-        '123.45', 255, 65535, 4294967295, '18446744073709551615', true, '01:02:03.456', '00:00:01.5', '2 days 00:00:00.5', null, '7'],
-      [null, null, 'a utf8view string past twelve bytes', null, null, null, 'a much longer category name', null, null, null, null, null, null, null, null, null, null, null, null, null, 'sss'],
-      ['a large_utf8 value over twelve', '\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09',
-        null, '1969-12-31', '1970-01-01 00:00:00+00', '-1', null, [3, null], '{b=NULL, c=3}', "{'x': NULL, 'y': 'three, a long one'}",
-        '-0.01', 0, 0, 0, '0', false, '00:00:00', '-00:00:00.001', '-1 day -00:00:00.001', null, null],
+      [
+        'a',
+        '\\x01\\x02',
+        'inline',
+        '2024-02-29',
+        '2020-01-01 12:30:00+00',
+        '1577881800250',
+        'red',
+        [1, 2],
+        '{a=1}',
+        "{'x': 1, 'y': one}",
+        '123.45',
+        255,
+        65535,
+        4294967295,
+        '18446744073709551615',
+        true,
+        '01:02:03.456',
+        '00:00:01.5',
+        '2 days 00:00:00.5',
+        null,
+        '7',
+      ],
+      [
+        null,
+        null,
+        'a utf8view string past twelve bytes',
+        null,
+        null,
+        null,
+        'a much longer category name',
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        'sss',
+      ],
+      [
+        'a large_utf8 value over twelve',
+        '\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09\\x09',
+        null,
+        '1969-12-31',
+        '1970-01-01 00:00:00+00',
+        '-1',
+        null,
+        [3, null],
+        '{b=NULL, c=3}',
+        "{'x': NULL, 'y': 'three, a long one'}",
+        '-0.01',
+        0,
+        0,
+        0,
+        '0',
+        false,
+        '00:00:00',
+        '-00:00:00.001',
+        '-1 day -00:00:00.001',
+        null,
+        null,
+      ],
     ]);
   });
 
@@ -189,7 +287,15 @@ describe('appendBatches', () => {
       mood2: vectorFromArray(['sad', 'happy', null], new Dictionary(new Utf8(), new Uint8())),
       id: vectorFromArray(['12345678-1234-5678-1234-567812345678', null, 'FFFFFFFF000000000000000000000001'], new Utf8()),
       big: vectorFromArray([new Uint32Array([5, 0, 0, 0]), null, new Uint32Array([0, 0, 0, 0x80000000])], new Decimal(0, 38, 128)),
-      t: new Vector([makeData({ type: new TimeNanosecond(), length: 3, nullCount: 1, nullBitmap: new Uint8Array([0b101]), data: new BigInt64Array([3723000000n, 0n, 0n]) })]),
+      t: new Vector([
+        makeData({
+          type: new TimeNanosecond(),
+          length: 3,
+          nullCount: 1,
+          nullBitmap: new Uint8Array([0b101]),
+          data: new BigInt64Array([3723000000n, 0n, 0n]),
+        }),
+      ]),
       f: vectorFromArray([1.5, null, 2], new Float32()),
     });
     const result = await appendBatches(connection, 'typed', table.schema, iterate(table.batches), { create: 'never' });
@@ -208,9 +314,16 @@ describe('appendBatches', () => {
     const [whole] = simpleBatches(1, 10000);
     const sliced = whole.slice(3, 4997 + 3);
     await appendBatches(connection, 'sliced', whole.schema, iterate([whole.slice(0, 3), sliced, whole.slice(5000)]));
-    assert.deepEqual(await duckRows(connection, 'SELECT count(*)::INTEGER, count(note)::INTEGER, sum(id)::BIGINT FROM sliced'), [[10000, 9000, '49995000']]);
+    assert.deepEqual(await duckRows(connection, 'SELECT count(*)::INTEGER, count(note)::INTEGER, sum(id)::BIGINT FROM sliced'), [
+      [10000, 9000, '49995000'],
+    ]);
     assert.deepEqual(await duckRows(connection, 'SELECT id, note FROM sliced WHERE id IN (2, 3, 10, 4999, 5000, 9999) ORDER BY id'), [
-      [2, 'note 2'], [3, 'note 3 with a longer tail'], [10, null], [4999, 'note 4999'], [5000, null], [9999, 'note 9999 with a longer tail'],
+      [2, 'note 2'],
+      [3, 'note 3 with a longer tail'],
+      [10, null],
+      [4999, 'note 4999'],
+      [5000, null],
+      [9999, 'note 9999 with a longer tail'],
     ]);
   });
 
@@ -224,12 +337,21 @@ describe('appendBatches', () => {
       /column "id" of table "guarded" is INTEGER but the data's field has Arrow type Utf8 \(DuckDB VARCHAR\)/,
     );
     const wrongCount = tableOf({ id: vectorFromArray([1], new Int32()) });
-    await assert.rejects(appendBatches(connection, 'guarded', wrongCount.schema, iterate(wrongCount.batches)), /has 2 columns \(id, note\) but the data has 1 \(id\)/);
+    await assert.rejects(
+      appendBatches(connection, 'guarded', wrongCount.schema, iterate(wrongCount.batches)),
+      /has 2 columns \(id, note\) but the data has 1 \(id\)/,
+    );
     const wrongName = tableOf({ id: vectorFromArray([1], new Int32()), remark: vectorFromArray(['x'], new Utf8()) });
-    await assert.rejects(appendBatches(connection, 'guarded', wrongName.schema, iterate(wrongName.batches)), /column 2 of table "guarded" is "note" but the data's field 2 is "remark"/);
+    await assert.rejects(
+      appendBatches(connection, 'guarded', wrongName.schema, iterate(wrongName.batches)),
+      /column 2 of table "guarded" is "note" but the data's field 2 is "remark"/,
+    );
     // A batch that does not match the declared schema.
     const [good] = simpleBatches(1, 5, 100);
-    await assert.rejects(appendBatches(connection, 'guarded', good.schema, iterate([good, wrongType.batches[0]])), /batch 1 does not match/);
+    await assert.rejects(
+      appendBatches(connection, 'guarded', good.schema, iterate([good, wrongType.batches[0]])),
+      /batch 1 does not match/,
+    );
     assert.deepEqual(await snapshot('guarded'), before);
     await assert.rejects(appendBatches(connection, 'no_such_table', good.schema, iterate([good]), { create: 'never' }), /does not exist/);
   });
@@ -257,8 +379,14 @@ describe('appendBatches', () => {
     await connection.run('DELETE FROM strict WHERE id >= 500');
 
     await connection.run("CREATE TABLE moods (id INTEGER, mood ENUM('sad', 'ok'))");
-    const good = tableOf({ id: vectorFromArray([1, 2], new Int32()), mood: vectorFromArray(['ok', 'sad'], new Dictionary(new Utf8(), new Int32())) });
-    const bad = tableOf({ id: vectorFromArray([3], new Int32()), mood: vectorFromArray(['furious'], new Dictionary(new Utf8(), new Int32())) });
+    const good = tableOf({
+      id: vectorFromArray([1, 2], new Int32()),
+      mood: vectorFromArray(['ok', 'sad'], new Dictionary(new Utf8(), new Int32())),
+    });
+    const bad = tableOf({
+      id: vectorFromArray([3], new Int32()),
+      mood: vectorFromArray(['furious'], new Dictionary(new Utf8(), new Int32())),
+    });
     await assert.rejects(
       appendBatches(connection, 'moods', good.schema, iterate([...good.batches, ...bad.batches])),
       /"furious" is not a value of ENUM\('sad', 'ok'\)/,
@@ -288,7 +416,10 @@ describe('appendBatches', () => {
       controller.abort(new Error('client cancelled the upload'));
       await new Promise(() => {}); // never yields again
     }
-    await assert.rejects(appendBatches(connection, 'aborted', schema, stuck(), { signal: controller.signal }), /client cancelled the upload/);
+    await assert.rejects(
+      appendBatches(connection, 'aborted', schema, stuck(), { signal: controller.signal }),
+      /client cancelled the upload/,
+    );
     assert.deepEqual(await snapshot('aborted'), before);
     // Aborted while the next batch is awaited, right after a big one went in.
     const second = new AbortController();
@@ -309,7 +440,10 @@ describe('appendBatches', () => {
   test("create: 'replace' swaps the table atomically; a failed replace keeps the old one", async () => {
     await appendBatches(connection, 'swapped', simpleBatches(1, 1)[0].schema, iterate(simpleBatches(1, 4)));
     const other = tableOf({ code: vectorFromArray(['x', 'y'], new Utf8()) });
-    assert.deepEqual(await appendBatches(connection, 'swapped', other.schema, iterate(other.batches), { create: 'replace' }), { rows: 2, created: true });
+    assert.deepEqual(await appendBatches(connection, 'swapped', other.schema, iterate(other.batches), { create: 'replace' }), {
+      rows: 2,
+      created: true,
+    });
     assert.deepEqual(await duckRows(connection, 'SELECT * FROM swapped ORDER BY code'), [['x'], ['y']]);
     async function* failing() {
       yield* simpleBatches(1, 10);
@@ -350,12 +484,27 @@ describe('appendBatches', () => {
 
   test('short strings read back equal to the same text typed in SQL', async () => {
     const texts = ['ab', 'cd', 'ab', 'abcdefgh', 'abcdefghijkl', 'abcdefghi', 'x', 'abcdefghijklm', 'abcd'];
-    const table = tableOf({ s: vectorFromArray(texts, new Utf8()), b: vectorFromArray(texts.map((t) => new TextEncoder().encode(t)), new Binary()) });
+    const table = tableOf({
+      s: vectorFromArray(texts, new Utf8()),
+      b: vectorFromArray(
+        texts.map((t) => new TextEncoder().encode(t)),
+        new Binary(),
+      ),
+    });
     await appendBatches(connection, 'padded', table.schema, iterate(table.batches));
     assert.deepEqual(await duckRows(connection, "SELECT count(*)::INTEGER FROM padded WHERE s = 'ab' AND b = 'ab'::BLOB"), [[2]]);
     assert.deepEqual(
-      await duckRows(connection, "SELECT s, count(*)::INTEGER FROM padded WHERE s IN ('abcd', 'abcdefgh', 'abcdefghi', 'abcdefghijkl', 'x') GROUP BY s ORDER BY s"),
-      [['abcd', 1], ['abcdefgh', 1], ['abcdefghi', 1], ['abcdefghijkl', 1], ['x', 1]],
+      await duckRows(
+        connection,
+        "SELECT s, count(*)::INTEGER FROM padded WHERE s IN ('abcd', 'abcdefgh', 'abcdefghi', 'abcdefghijkl', 'x') GROUP BY s ORDER BY s",
+      ),
+      [
+        ['abcd', 1],
+        ['abcdefgh', 1],
+        ['abcdefghi', 1],
+        ['abcdefghijkl', 1],
+        ['x', 1],
+      ],
     );
   });
 
@@ -363,8 +512,18 @@ describe('appendBatches', () => {
     // Arrow lets a null list slot span child values; DuckDB must not see them.
     const child = vectorFromArray([1, 2, 3, 4, 5], new Int32()).data[0];
     const type = new List(new Field('item', new Int32()));
-    const data = makeData({ type, length: 3, nullCount: 1, nullBitmap: new Uint8Array([0b101]), valueOffsets: new Int32Array([0, 1, 4, 5]), child });
-    const batch = new RecordBatch(new Schema([new Field('l', type)]), makeData({ type: new Struct([new Field('l', type)]), length: 3, children: [data] }));
+    const data = makeData({
+      type,
+      length: 3,
+      nullCount: 1,
+      nullBitmap: new Uint8Array([0b101]),
+      valueOffsets: new Int32Array([0, 1, 4, 5]),
+      child,
+    });
+    const batch = new RecordBatch(
+      new Schema([new Field('l', type)]),
+      makeData({ type: new Struct([new Field('l', type)]), length: 3, children: [data] }),
+    );
     await appendBatches(connection, 'sparse_lists', batch.schema, iterate([batch]));
     assert.deepEqual(await duckRows(connection, 'SELECT l FROM sparse_lists'), [[[1]], [null], [[5]]]);
   });
@@ -426,7 +585,9 @@ describe('bytes DuckDB trusts are checked before they are appended', () => {
     values.forEach((v, i) => (offsets[i + 1] = offsets[i]! + v.length));
     const data = new Uint8Array(offsets[values.length]!);
     values.forEach((v, i) => data.set(v, offsets[i]!));
-    return new Table({ b: new Vector([makeData({ type: new Binary(), length: values.length, nullCount: 0, valueOffsets: offsets, data })]) });
+    return new Table({
+      b: new Vector([makeData({ type: new Binary(), length: values.length, nullCount: 0, valueOffsets: offsets, data })]),
+    });
   }
 
   const cases: [string, Uint8Array[], Uint8Array, RegExp][] = [
@@ -435,13 +596,21 @@ describe('bytes DuckDB trusts are checked before they are appended', () => {
     ['BIT', [Uint8Array.of(0, 7)], Uint8Array.of(3, 0), /padding bits not set/],
     ['BIT', [Uint8Array.of(7, 0xff)], Uint8Array.of(), /0 bytes; at least 2/],
     // 5::BIGNUM is [0x80, 0, 1, 5]; -5 the same inverted.
-    ['BIGNUM', [Uint8Array.of(0x80, 0, 1, 5), Uint8Array.of(0x7f, 0xff, 0xfe, 0xfa)], Uint8Array.of(0x80, 0, 9, 1), /declares 9 bytes, 1 follow/],
+    [
+      'BIGNUM',
+      [Uint8Array.of(0x80, 0, 1, 5), Uint8Array.of(0x7f, 0xff, 0xfe, 0xfa)],
+      Uint8Array.of(0x80, 0, 9, 1),
+      /declares 9 bytes, 1 follow/,
+    ],
   ];
   for (const [type, good, bad, message] of cases) {
     test(`${type}: ${bad.length} bytes refused, nothing written`, async () => {
       const table = `checked_${type.toLowerCase()}`;
       await connection.run(`CREATE OR REPLACE TABLE ${table} (b ${type})`);
-      assert.deepEqual(await appendBatches(connection, table, binaryTable(good).schema, iterate(binaryTable(good).batches)), { rows: good.length, created: false });
+      assert.deepEqual(await appendBatches(connection, table, binaryTable(good).schema, iterate(binaryTable(good).batches)), {
+        rows: good.length,
+        created: false,
+      });
       const refused = binaryTable([...good, bad]);
       await assert.rejects(appendBatches(connection, table, refused.schema, iterate(refused.batches)), message);
       assert.deepEqual(await duckRows(connection, `SELECT count(*) FROM ${table}`), [[String(good.length)]]);

@@ -67,7 +67,10 @@ describe('native export: stopping', () => {
   });
 
   test('SQL that does not prepare rejects with DuckDB message and releases the connection', async () => {
-    await assert.rejects(streamQueryNative(connection, 'SELECT * FROM no_such_table'), /Catalog Error: Table with name no_such_table does not exist/);
+    await assert.rejects(
+      streamQueryNative(connection, 'SELECT * FROM no_such_table'),
+      /Catalog Error: Table with name no_such_table does not exist/,
+    );
     const stream = await streamQueryNative(connection, 'SELECT 2 AS two');
     for await (const _ of stream);
   });

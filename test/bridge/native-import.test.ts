@@ -3,7 +3,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { DateDay, Dictionary, Field, Float64, Int32, List, Struct, Table, TimestampMicrosecond, Utf8, makeData, vectorFromArray, Vector, type RecordBatch } from 'apache-arrow';
+import {
+  DateDay,
+  Dictionary,
+  Field,
+  Float64,
+  Int32,
+  List,
+  Struct,
+  Table,
+  TimestampMicrosecond,
+  Utf8,
+  makeData,
+  vectorFromArray,
+  Vector,
+  type RecordBatch,
+} from 'apache-arrow';
 import { appendBatches } from '../../servers/bridge/index.ts';
 import { loadNative } from '../../servers/bridge/native.ts';
 import { nativeImportSettings, nativeImportStats } from '../../servers/bridge/native-import.ts';
@@ -31,14 +46,38 @@ function flights(batches: number, rows: number): RecordBatch[] {
   for (let b = 0; b < batches; b++) {
     const ids = Array.from({ length: rows }, (_, i) => b * rows + i);
     const table = new Table({
-      day: vectorFromArray(ids.map((i) => (i % 11 === 0 ? null : new Date(Date.UTC(2024, 0, 1 + (i % 300))))), new DateDay()),
-      carrier: vectorFromArray(ids.map((i) => ['AA', 'DL', 'UA', 'WN', 'éé'][i % 5]), new Utf8()),
-      origin: vectorFromArray(ids.map((i) => (i % 7 === 0 ? null : `O${i % 97}`)), new Utf8()),
-      dest: vectorFromArray(ids.map((i) => `a destination name longer than twelve bytes ${i % 13}`), new Utf8()),
-      delay: vectorFromArray(ids.map((i) => (i % 5 === 0 ? null : i / 8)), new Float64()),
-      dep: vectorFromArray(ids.map((i) => i), new Int32()),
-      arr: vectorFromArray(ids.map((i) => (i % 3 === 0 ? null : -i)), new Int32()),
-      distance: vectorFromArray(ids.map((i) => i % 4000), new Int32()),
+      day: vectorFromArray(
+        ids.map((i) => (i % 11 === 0 ? null : new Date(Date.UTC(2024, 0, 1 + (i % 300))))),
+        new DateDay(),
+      ),
+      carrier: vectorFromArray(
+        ids.map((i) => ['AA', 'DL', 'UA', 'WN', 'éé'][i % 5]),
+        new Utf8(),
+      ),
+      origin: vectorFromArray(
+        ids.map((i) => (i % 7 === 0 ? null : `O${i % 97}`)),
+        new Utf8(),
+      ),
+      dest: vectorFromArray(
+        ids.map((i) => `a destination name longer than twelve bytes ${i % 13}`),
+        new Utf8(),
+      ),
+      delay: vectorFromArray(
+        ids.map((i) => (i % 5 === 0 ? null : i / 8)),
+        new Float64(),
+      ),
+      dep: vectorFromArray(
+        ids.map((i) => i),
+        new Int32(),
+      ),
+      arr: vectorFromArray(
+        ids.map((i) => (i % 3 === 0 ? null : -i)),
+        new Int32(),
+      ),
+      distance: vectorFromArray(
+        ids.map((i) => i % 4000),
+        new Int32(),
+      ),
     });
     out.push(...table.batches);
   }
@@ -115,7 +154,13 @@ describe('native import', () => {
     const carrier = bad.getChild('carrier')!.data[0];
     const values = new Uint8Array(carrier.values);
     values[carrier.valueOffsets[1]] = 0xff;
-    const broken = makeData({ type: carrier.type, length: carrier.length, nullCount: 0, valueOffsets: carrier.valueOffsets, data: values } as never);
+    const broken = makeData({
+      type: carrier.type,
+      length: carrier.length,
+      nullCount: 0,
+      valueOffsets: carrier.valueOffsets,
+      data: values,
+    } as never);
     const columns = bad.schema.fields.map((f) => (f.name === 'carrier' ? new Vector([broken]) : bad.getChild(f.name)!));
     const lying = new Table(Object.fromEntries(bad.schema.fields.map((f, i) => [f.name, columns[i]]))).batches[0];
     const before = nativeImportStats.uploads;
@@ -139,7 +184,10 @@ describe('native import', () => {
     const good = flights(1, 10);
     await appendBatches(connection, 'strict_schema', good[0].schema, iterate(good), { create: 'replace' });
     const other = new Table({ x: vectorFromArray([1], new Int32()) }).batches[0];
-    await assert.rejects(appendBatches(connection, 'strict_schema', good[0].schema, iterate([...flights(1, 10), other])), /does not match the upload's schema/);
+    await assert.rejects(
+      appendBatches(connection, 'strict_schema', good[0].schema, iterate([...flights(1, 10), other])),
+      /does not match the upload's schema/,
+    );
     assert.deepEqual(await duckRows(connection, 'SELECT count(*)::INTEGER FROM strict_schema'), [[10]]);
   });
 });

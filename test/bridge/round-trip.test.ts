@@ -83,31 +83,66 @@ describe('round trip DuckDB -> Arrow -> DuckDB', () => {
     const result = await copy('same', 'SELECT * FROM matrix', 'never');
     assert.deepEqual(result, { rows: 5000, created: false });
     // DuckDB's Arrow export (and so ours) keeps a TIMETZ's local time but not its offset.
-    const all = 'i, b, ti, si, ii, bi, uti, usi, ui, ubi, hi, uhi, f, d, d4, d9, d18, d38, vc, bl, dt, tm, tns, ts, ts_s, ts_ms, ts_ns, tstz, iv, uu, en, li, ar, st, mp, un, nested, bits, bn, geo, js';
+    const all =
+      'i, b, ti, si, ii, bi, uti, usi, ui, ubi, hi, uhi, f, d, d4, d9, d18, d38, vc, bl, dt, tm, tns, ts, ts_s, ts_ms, ts_ns, tstz, iv, uu, en, li, ar, st, mp, un, nested, bits, bn, geo, js';
     const lhs = `(SELECT ${all}, ttz::TIME AS ttz FROM memory.main.matrix)`;
     const rhs = `(SELECT ${all}, ttz::TIME AS ttz FROM dst.main.same)`;
     assert.equal(await exceptAll(lhs, rhs), 0);
     assert.equal(await exceptAll(rhs, lhs), 0);
-    assert.deepEqual(await duckRows(judge, "SELECT DISTINCT ttz::VARCHAR FROM dst.main.same"), [['01:02:03+00']]);
+    assert.deepEqual(await duckRows(judge, 'SELECT DISTINCT ttz::VARCHAR FROM dst.main.same'), [['01:02:03+00']]);
   });
 
   test('into a new table: created from the Arrow schema with the types DuckDB maps Arrow to', async () => {
     const result = await copy('fresh', 'SELECT * FROM matrix', 'if-missing');
     assert.deepEqual(result, { rows: 5000, created: true });
     const types = Object.fromEntries(
-      (await duckRows(judge, "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'dst' AND table_name = 'fresh'")) as [
-        string,
-        string,
-      ][],
+      (await duckRows(
+        judge,
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'dst' AND table_name = 'fresh'",
+      )) as [string, string][],
     );
     assert.deepEqual(types, {
-      i: 'BIGINT', b: 'BOOLEAN', ti: 'TINYINT', si: 'SMALLINT', ii: 'INTEGER', bi: 'BIGINT', uti: 'UTINYINT', usi: 'USMALLINT',
-      ui: 'UINTEGER', ubi: 'UBIGINT', hi: 'DECIMAL(38,0)', uhi: 'DECIMAL(38,0)', f: 'FLOAT', d: 'DOUBLE', d4: 'DECIMAL(4,1)',
-      d9: 'DECIMAL(9,2)', d18: 'DECIMAL(18,3)', d38: 'DECIMAL(38,10)', vc: 'VARCHAR', bl: 'BLOB', dt: 'DATE', tm: 'TIME',
-      tns: 'TIME_NS', ts: 'TIMESTAMP', ts_s: 'TIMESTAMP_S', ts_ms: 'TIMESTAMP_MS', ts_ns: 'TIMESTAMP_NS',
-      tstz: 'TIMESTAMP WITH TIME ZONE', iv: 'INTERVAL', uu: 'VARCHAR', en: 'VARCHAR', li: 'BIGINT[]', ar: 'INTEGER[3]',
-      st: 'STRUCT(a BIGINT, b VARCHAR)', mp: 'MAP(VARCHAR, BIGINT)', un: 'UNION(num INTEGER, str VARCHAR)',
-      nested: 'STRUCT(x BIGINT[], y MAP(BIGINT, VARCHAR))[]', ttz: 'TIME', bits: 'BLOB', bn: 'BIGNUM', geo: 'GEOMETRY',
+      i: 'BIGINT',
+      b: 'BOOLEAN',
+      ti: 'TINYINT',
+      si: 'SMALLINT',
+      ii: 'INTEGER',
+      bi: 'BIGINT',
+      uti: 'UTINYINT',
+      usi: 'USMALLINT',
+      ui: 'UINTEGER',
+      ubi: 'UBIGINT',
+      hi: 'DECIMAL(38,0)',
+      uhi: 'DECIMAL(38,0)',
+      f: 'FLOAT',
+      d: 'DOUBLE',
+      d4: 'DECIMAL(4,1)',
+      d9: 'DECIMAL(9,2)',
+      d18: 'DECIMAL(18,3)',
+      d38: 'DECIMAL(38,10)',
+      vc: 'VARCHAR',
+      bl: 'BLOB',
+      dt: 'DATE',
+      tm: 'TIME',
+      tns: 'TIME_NS',
+      ts: 'TIMESTAMP',
+      ts_s: 'TIMESTAMP_S',
+      ts_ms: 'TIMESTAMP_MS',
+      ts_ns: 'TIMESTAMP_NS',
+      tstz: 'TIMESTAMP WITH TIME ZONE',
+      iv: 'INTERVAL',
+      uu: 'VARCHAR',
+      en: 'VARCHAR',
+      li: 'BIGINT[]',
+      ar: 'INTEGER[3]',
+      st: 'STRUCT(a BIGINT, b VARCHAR)',
+      mp: 'MAP(VARCHAR, BIGINT)',
+      un: 'UNION(num INTEGER, str VARCHAR)',
+      nested: 'STRUCT(x BIGINT[], y MAP(BIGINT, VARCHAR))[]',
+      ttz: 'TIME',
+      bits: 'BLOB',
+      bn: 'BIGNUM',
+      geo: 'GEOMETRY',
       js: 'VARCHAR',
     });
     // Same values, seen through the types the Arrow round trip changes.
@@ -117,7 +152,10 @@ describe('round trip DuckDB -> Arrow -> DuckDB', () => {
     assert.equal(await exceptAll(view('dst.main.fresh'), view('memory.main.matrix')), 0);
     // UHUGEINT comes back as DuckDB's export reinterprets it: the same 128 bits, signed.
     assert.deepEqual(
-      await duckRows(judge, 'SELECT count(*)::INTEGER FROM memory.main.matrix m JOIN dst.main.fresh f USING (i) WHERE m.uhi::DECIMAL(38,0) <> f.uhi'),
+      await duckRows(
+        judge,
+        'SELECT count(*)::INTEGER FROM memory.main.matrix m JOIN dst.main.fresh f USING (i) WHERE m.uhi::DECIMAL(38,0) <> f.uhi',
+      ),
       [[0]],
     );
     // BIT travels as DuckDB's own bytes, now a BLOB.
@@ -139,7 +177,10 @@ describe('round trip DuckDB -> Arrow -> DuckDB', () => {
       [[1000, 0, 0]],
     );
     assert.deepEqual(
-      await duckRows(judge, `SELECT count(*)::INTEGER, count(union_tag(un))::INTEGER, count(un::VARCHAR)::INTEGER FROM dst.main.same WHERE un IS NULL`),
+      await duckRows(
+        judge,
+        `SELECT count(*)::INTEGER, count(union_tag(un))::INTEGER, count(un::VARCHAR)::INTEGER FROM dst.main.same WHERE un IS NULL`,
+      ),
       [[1000, 0, 0]],
     );
   });
@@ -165,7 +206,12 @@ describe('round trip DuckDB -> Arrow -> DuckDB', () => {
     await copy('big_children', 'SELECT * FROM big_children', 'if-missing', 3);
     assert.equal(await exceptAll('memory.main.big_children', 'dst.main.big_children'), 0);
     assert.equal(await exceptAll('dst.main.big_children', 'memory.main.big_children'), 0);
-    assert.deepEqual(await duckRows(judge, 'SELECT len(arrays)::INTEGER FROM dst.main.big_children ORDER BY i'), [[3000], [3001], [3002], [3003]]);
+    assert.deepEqual(await duckRows(judge, 'SELECT len(arrays)::INTEGER FROM dst.main.big_children ORDER BY i'), [
+      [3000],
+      [3001],
+      [3002],
+      [3003],
+    ]);
   });
 
   test('an empty result creates an empty table', async () => {

@@ -154,10 +154,7 @@ describe('streamQuery streaming', () => {
   test('one stream per connection: a second user is refused, not silently truncating the first', async () => {
     const stream = await streamQuery(connection, 'SELECT range AS n FROM range(100000)');
     await assert.rejects(streamQuery(connection, 'SELECT 1'), /busy with streamQuery/);
-    await assert.rejects(
-      appendBatches(connection, 'x', stream.schema, (async function* () {})()),
-      /busy with streamQuery/,
-    );
+    await assert.rejects(appendBatches(connection, 'x', stream.schema, (async function* () {})()), /busy with streamQuery/);
     let rows = 0;
     for await (const batch of stream) rows += batch.numRows;
     assert.equal(rows, 100000);

@@ -5,7 +5,22 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { Dictionary, Field, Int32, MessageHeader, MetadataVersion, Schema, Table, Utf8, makeVector, tableFromArrays, tableFromIPC, tableToIPC, vectorFromArray, type Data } from 'apache-arrow';
+import {
+  Dictionary,
+  Field,
+  Int32,
+  MessageHeader,
+  MetadataVersion,
+  Schema,
+  Table,
+  Utf8,
+  makeVector,
+  tableFromArrays,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  type Data,
+} from 'apache-arrow';
 import {
   BodyCompression,
   BufferRegion,
@@ -45,9 +60,17 @@ const table: Table = new Table({ id: vectorFromArray(Int32Array.of(1, 2, 3)), na
 
 describe('apache-arrow internals (flight/arrow-internals.ts)', () => {
   it('the pinned version is the installed one', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
-    const installed = JSON.parse(readFileSync(new URL('../../node_modules/apache-arrow/package.json', import.meta.url), 'utf8')) as { version: string };
-    assert.match(pkg.dependencies['apache-arrow']!, /^\d+\.\d+\.\d+$/, 'apache-arrow must be pinned exactly while its internals are imported');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const installed = JSON.parse(readFileSync(new URL('../../node_modules/apache-arrow/package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.match(
+      pkg.dependencies['apache-arrow']!,
+      /^\d+\.\d+\.\d+$/,
+      'apache-arrow must be pinned exactly while its internals are imported',
+    );
     assert.equal(installed.version, pkg.dependencies['apache-arrow']);
   });
 
@@ -55,7 +78,10 @@ describe('apache-arrow internals (flight/arrow-internals.ts)', () => {
     const flatbuffer = Message.encode(Message.from(table.schema));
     const message = Message.decode(flatbuffer);
     assert.equal(message.headerType, MessageHeader.Schema);
-    assert.deepEqual((message.header() as Schema).fields.map((f) => f.name), ['id', 'name']);
+    assert.deepEqual(
+      (message.header() as Schema).fields.map((f) => f.name),
+      ['id', 'name'],
+    );
   });
 
   it('VectorAssembler, RecordBatchHeader and Message make a stream the public reader reads', () => {
@@ -69,7 +95,12 @@ describe('apache-arrow internals (flight/arrow-internals.ts)', () => {
       { flatbuffer: Message.encode(Message.from(table.schema)) },
       { flatbuffer: Message.encode(Message.from(header, body.byteLength)), body },
     ]);
-    assert.deepEqual(tableFromIPC(stream).toArray().map((r) => r.toJSON()), table.toArray().map((r) => r.toJSON()));
+    assert.deepEqual(
+      tableFromIPC(stream)
+        .toArray()
+        .map((r) => r.toJSON()),
+      table.toArray().map((r) => r.toJSON()),
+    );
   });
 
   it('DictionaryBatch carries a dictionary the public reader resolves', () => {
@@ -84,7 +115,10 @@ describe('apache-arrow internals (flight/arrow-internals.ts)', () => {
     const batchBody = assembledBody(indices.buffers, indices.bufferRegions, indices.byteLength);
     const stream = ipcStream([
       { flatbuffer: Message.encode(Message.from(schema)) },
-      { flatbuffer: Message.encode(Message.from(new DictionaryBatch(dictionaryHeader, 0, false), dictionaryBody.byteLength)), body: dictionaryBody },
+      {
+        flatbuffer: Message.encode(Message.from(new DictionaryBatch(dictionaryHeader, 0, false), dictionaryBody.byteLength)),
+        body: dictionaryBody,
+      },
       { flatbuffer: Message.encode(Message.from(batchHeader, batchBody.byteLength)), body: batchBody },
     ]);
     assert.deepEqual([...tableFromIPC(stream).getChild('d')!], ['x', 'y', 'x']);
@@ -94,7 +128,7 @@ describe('apache-arrow internals (flight/arrow-internals.ts)', () => {
     const bytes = tableToIPC(table, 'stream');
     const messages: Message[] = [];
     const bodies: Uint8Array[] = [];
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const length = new DataView(bytes.buffer, bytes.byteOffset + at + 4, 4).getInt32(0, true);
       if (length === 0) break;
       const message = Message.decode(bytes.subarray(at + 8, at + 8 + length));

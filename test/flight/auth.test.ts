@@ -63,9 +63,15 @@ async function everyRpc(client: FlightClient): Promise<void> {
   assert.equal((await client.pollFlightInfo(FlightDescriptor.path('stored'))).info?.totalRecords, 3);
   assert.equal((await client.getSchema(FlightDescriptor.path('stored'))).fields[0]!.name, 'n');
   assert.equal((await client.doGet('stored').readAll()).numRows, 3);
-  assert.deepEqual((await client.doPut(FlightDescriptor.path('uploaded'), table)).map((r) => text.decode(r)), ['batch 0']);
+  assert.deepEqual(
+    (await client.doPut(FlightDescriptor.path('uploaded'), table)).map((r) => text.decode(r)),
+    ['batch 0'],
+  );
   assert.equal((await client.exchange(FlightDescriptor.command('echo'), table).readAll()).numRows, 3);
-  assert.deepEqual((await collect(client.doAction('echo', 'hi'))).map((r) => text.decode(r)), ['hi']);
+  assert.deepEqual(
+    (await collect(client.doAction('echo', 'hi'))).map((r) => text.decode(r)),
+    ['hi'],
+  );
   assert.equal((await client.listActions()).length, 5);
 }
 
@@ -147,7 +153,7 @@ describe('token auth', () => {
     try {
       await unauthenticated(client.authenticateBasicToken('alice', 'wrong'), /invalid username or password/);
       await unauthenticated(client.authenticateBasicToken('mallory', 'correct horse'), /invalid username or password/);
-      await unauthenticated(client.authenticateBasicToken('bob', 'correct horse'), /invalid username or password/, );
+      await unauthenticated(client.authenticateBasicToken('bob', 'correct horse'), /invalid username or password/);
       assert.equal(client.token, undefined, 'no token kept after a failed login');
       const basic = new FlightClient(env.location, { headers: { authorization: basicAuthHeader('alice', 'nope') } });
       try {
@@ -172,8 +178,14 @@ describe('token auth', () => {
       const forged = new FlightClient(env.location, { token: `${first.slice(0, -2)}AA` });
       try {
         await unauthenticated(forged.listActions(), /invalid or expired bearer token/);
-        await unauthenticated(forged.listActions({ headers: { authorization: 'Digest abc' } }), /unsupported authorization scheme "Digest"/);
-        await unauthenticated(forged.listActions({ headers: { authorization: 'Basic !!!' } }), /malformed Basic credentials|invalid username/);
+        await unauthenticated(
+          forged.listActions({ headers: { authorization: 'Digest abc' } }),
+          /unsupported authorization scheme "Digest"/,
+        );
+        await unauthenticated(
+          forged.listActions({ headers: { authorization: 'Basic !!!' } }),
+          /malformed Basic credentials|invalid username/,
+        );
       } finally {
         forged.close();
       }
@@ -308,5 +320,3 @@ describe('TLS', () => {
     }
   });
 });
-
-

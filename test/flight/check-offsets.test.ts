@@ -162,13 +162,20 @@ test('under node --jitless (no WebAssembly) the JavaScript path answers', () => 
     const falling = rising.slice(); falling[999] = 0;
     console.log(JSON.stringify([usesWebAssembly, int32Decreases(rising, 0, 999), int32Decreases(falling, 0, 999), int32Decreases(falling, 0, 998)]));
   `;
-  const child = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', '--input-type=module', '--eval', script], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', '--input-type=module', '--eval', script], {
+    encoding: 'utf8',
+  });
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), [false, false, true, false]);
 });
 
 test('the decoder refuses a received column whose offsets decrease, naming the row', () => {
-  for (const [rows, row] of [[1000, 0], [1000, 517], [1000, 999], [5, 3]] as const) {
+  for (const [rows, row] of [
+    [1000, 0],
+    [1000, 517],
+    [1000, 999],
+    [5, 3],
+  ] as const) {
     // Rising by one from 1, then one step back at `row`: the only decrease. The encoder rebases
     // the offsets to start at 0, so the receiver sees row - 1 after row.
     const offsets = Int32Array.from({ length: rows + 1 }, (_, i) => i + 1);

@@ -74,7 +74,10 @@ describe('malformed requests answer INVALID_ARGUMENT saying what was wrong, and 
     const sanity = await raw.bidi('DoPut', validFrames(FlightDescriptor.path('sanity')));
     assert.equal(sanity.code, GrpcStatus.OK, sanity.details);
     const got = await client.doGet('sanity').readAll();
-    assert.deepEqual(got.toArray().map((r) => r.toJSON()), table.toArray().map((r) => r.toJSON()));
+    assert.deepEqual(
+      got.toArray().map((r) => r.toJSON()),
+      table.toArray().map((r) => r.toJSON()),
+    );
     assert.ok(!echo.store.has('raw/target'), 'nothing was stored from the malformed upload');
   }
 
@@ -88,7 +91,10 @@ describe('malformed requests answer INVALID_ARGUMENT saying what was wrong, and 
 
   test('DoPut: a frame that is not protobuf', async () => {
     // Field 2 (data_header) declares 127 bytes; one follows.
-    expectInvalid(await raw.bidi('DoPut', [Buffer.from([0x12, 0x7f, 0x01])]), /malformed FlightData: field declares 127 bytes but only 1 remain/);
+    expectInvalid(
+      await raw.bidi('DoPut', [Buffer.from([0x12, 0x7f, 0x01])]),
+      /malformed FlightData: field declares 127 bytes but only 1 remain/,
+    );
     await stillServing();
   });
 
@@ -150,7 +156,11 @@ describe('malformed requests answer INVALID_ARGUMENT saying what was wrong, and 
     const assembled = VectorAssembler.assemble(words);
     const data = new RecordBatchHeader(2, assembled.nodes, assembled.bufferRegions, null);
     const header = Message.encode(Message.from(new DictionaryBatch(data, 7, false), assembled.byteLength));
-    const frame = encodeFlightData(header, { length: assembled.byteLength, buffers: assembled.buffers, offsets: assembled.bufferRegions.map((r) => r.offset) });
+    const frame = encodeFlightData(header, {
+      length: assembled.byteLength,
+      buffers: assembled.buffers,
+      offsets: assembled.bufferRegions.map((r) => r.offset),
+    });
     expectInvalid(await raw.bidi('DoPut', [schema!, frame]), /FlightData message 1: dictionary id 7 is not in the schema/);
     await stillServing();
   });
@@ -163,7 +173,13 @@ describe('malformed requests answer INVALID_ARGUMENT saying what was wrong, and 
   });
 
   test('DoPut: string offsets past the end of the data buffer', async () => {
-    const strings = makeData({ type: new Utf8(), length: 2, nullCount: 0, valueOffsets: Int32Array.from([0, 3, 100]), data: new Uint8Array(8) });
+    const strings = makeData({
+      type: new Utf8(),
+      length: 2,
+      nullCount: 0,
+      valueOffsets: Int32Array.from([0, 3, 100]),
+      data: new Uint8Array(8),
+    });
     const ints = makeData({ type: new Int32(), length: 2, nullCount: 0, data: Int32Array.from([1, 2]) });
     const batch = new Table({ n: makeVector(ints), s: makeVector(strings) }).batches[0]!;
     const [schema] = validFrames();
@@ -185,7 +201,10 @@ describe('malformed requests answer INVALID_ARGUMENT saying what was wrong, and 
   });
 
   test('DoGet: a malformed Ticket', async () => {
-    expectInvalid(await raw.serverStream('DoGet', Buffer.from([0x0a, 0x05, 0x61])), /malformed Ticket: field declares 5 bytes but only 1 remain/);
+    expectInvalid(
+      await raw.serverStream('DoGet', Buffer.from([0x0a, 0x05, 0x61])),
+      /malformed Ticket: field declares 5 bytes but only 1 remain/,
+    );
     await stillServing();
   });
 
@@ -197,7 +216,10 @@ describe('malformed requests answer INVALID_ARGUMENT saying what was wrong, and 
   }
 
   test('GetFlightInfo: a FlightDescriptor with a path segment that is not UTF-8', async () => {
-    expectInvalid(await raw.unary('GetFlightInfo', Buffer.from([0x08, 0x01, 0x1a, 0x02, 0xc3, 0x28])), /malformed FlightDescriptor: string field is not valid UTF-8/);
+    expectInvalid(
+      await raw.unary('GetFlightInfo', Buffer.from([0x08, 0x01, 0x1a, 0x02, 0xc3, 0x28])),
+      /malformed FlightDescriptor: string field is not valid UTF-8/,
+    );
     await stillServing();
   });
 
@@ -438,7 +460,7 @@ describe('a handler failing in the middle of a stream', () => {
     }
     assert.ok(writeError instanceof FlightError, `a write rejected with ${String(writeError)}`);
     assert.ok(['invalid-argument', 'cancelled'].includes((writeError as FlightError).kind), (writeError as FlightError).kind);
-    assert.match(String((await reading as Error).message), /exchange refuses batch 3/);
+    assert.match(String(((await reading) as Error).message), /exchange refuses batch 3/);
     exchange.cancel();
   });
 

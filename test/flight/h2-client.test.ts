@@ -90,7 +90,7 @@ function prefixed(message: Uint8Array): Buffer {
 /** The messages of a gRPC body. */
 function splitMessages(body: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < body.byteLength; ) {
+  for (let at = 0; at < body.byteLength;) {
     const length = body.readUInt32BE(at + 1);
     out.push(body.subarray(at + 5, at + 5 + length));
     at += 5 + length;
@@ -105,7 +105,11 @@ function readBody(stream: http2.ServerHttp2Stream): Promise<Buffer> {
 }
 
 /** A gRPC response on a node:http2 stream: headers, the messages, trailers with grpc-status 0. */
-function respond(stream: http2.ServerHttp2Stream, messages: readonly Uint8Array[], extra: { headers?: http2.OutgoingHttpHeaders; trailers?: http2.OutgoingHttpHeaders } = {}): void {
+function respond(
+  stream: http2.ServerHttp2Stream,
+  messages: readonly Uint8Array[],
+  extra: { headers?: http2.OutgoingHttpHeaders; trailers?: http2.OutgoingHttpHeaders } = {},
+): void {
   stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...extra.headers }, { waitForTrailers: true });
   stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', ...extra.trailers }));
   for (const message of messages) stream.write(prefixed(message));
@@ -181,12 +185,22 @@ describe('frames the client must take apart', () => {
     assert.deepEqual(result.status.metadata.get('x-padded'), ['trailers']);
     // The point of the test: the server really padded both kinds of frame.
     const down = wire.frames.filter((f) => f.direction === 'down');
-    assert.ok(down.some((f) => f.type === FrameType.DATA && f.flags & FrameFlag.PADDED), 'no padded DATA frame was sent');
-    assert.ok(down.some((f) => f.type === FrameType.HEADERS && f.flags & FrameFlag.PADDED), 'no padded HEADERS frame was sent');
+    assert.ok(
+      down.some((f) => f.type === FrameType.DATA && f.flags & FrameFlag.PADDED),
+      'no padded DATA frame was sent',
+    );
+    assert.ok(
+      down.some((f) => f.type === FrameType.HEADERS && f.flags & FrameFlag.PADDED),
+      'no padded HEADERS frame was sent',
+    );
   });
 
   test('headers and trailers over 16 KiB, split into HEADERS + CONTINUATION, arrive intact', { timeout: 30_000 }, async () => {
-    const letters = (n: number) => randomBytes(n).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, n);
+    const letters = (n: number) =>
+      randomBytes(n)
+        .toString('base64')
+        .replace(/[^A-Za-z0-9]/g, 'x')
+        .slice(0, n);
     const bigHeader = letters(40 * KiB);
     const bigTrailer = letters(40 * KiB);
     const server = await h2Server({ maxSendHeaderBlockLength: 256 * KiB } as http2.ServerOptions, (stream) => {
@@ -208,74 +222,78 @@ describe('frames the client must take apart', () => {
 });
 
 describe('flow control and concurrency', () => {
-  test('a 20 MiB upload to a slow reader with a 64 KiB window and 16 KiB frames arrives whole and in order', { timeout: 30_000 }, async () => {
-    const WINDOW = 64 * KiB;
-    const server = await h2Server({ settings: { initialWindowSize: WINDOW, maxFrameSize: 16_384 } }, (stream) => {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      let sincePause = 0;
-      stream.on('data', (chunk: Buffer) => {
-        hash.update(chunk);
-        bytes += chunk.byteLength;
-        sincePause += chunk.byteLength;
-        if (sincePause >= 128 * KiB) {
-          // Reads slowly: a pause every 128 KiB holds back the window updates.
-          sincePause = 0;
-          stream.pause();
-          setTimeout(() => stream.resume(), 2);
-        }
+  test(
+    'a 20 MiB upload to a slow reader with a 64 KiB window and 16 KiB frames arrives whole and in order',
+    { timeout: 30_000 },
+    async () => {
+      const WINDOW = 64 * KiB;
+      const server = await h2Server({ settings: { initialWindowSize: WINDOW, maxFrameSize: 16_384 } }, (stream) => {
+        const hash = createHash('sha256');
+        let bytes = 0;
+        let sincePause = 0;
+        stream.on('data', (chunk: Buffer) => {
+          hash.update(chunk);
+          bytes += chunk.byteLength;
+          sincePause += chunk.byteLength;
+          if (sincePause >= 128 * KiB) {
+            // Reads slowly: a pause every 128 KiB holds back the window updates.
+            sincePause = 0;
+            stream.pause();
+            setTimeout(() => stream.resume(), 2);
+          }
+        });
+        stream.on('end', () => respond(stream, [Buffer.from(`${bytes} ${hash.digest('hex')}`)]));
       });
-      stream.on('end', () => respond(stream, [Buffer.from(`${bytes} ${hash.digest('hex')}`)]));
-    });
-    const { tap: wire, address } = await tap(server.port);
+      const { tap: wire, address } = await tap(server.port);
 
-    const call = channel(address).makeBidiStreamRequest(PATH, identity, asBuffer, new Metadata(), {});
-    const done = outcome(call);
-    const expected = createHash('sha256');
-    let sent = 0;
-    const block = randomBytes(256 * KiB);
-    for (let i = 0; i < 80; i++) {
-      const message = Buffer.from(block);
-      message.writeUInt32BE(i, 0); // each message distinct, so that reordering shows
-      expected.update(prefixed(message));
-      sent += 5 + message.byteLength;
-      if (!call.write(message)) await once(call, 'drain');
-    }
-    call.end();
-    const result = await done;
-
-    assert.equal(result.status.code, Status.OK, result.status.details);
-    assert.deepEqual(result.messages.map(String), [`${sent} ${expected.digest('hex')}`]);
-    // What the client put on the wire kept to the frame size and to the windows the server gave.
-    let peerInitial = 65_535;
-    let connectionWindow = 65_535;
-    const streamWindows = new Map<number, number>();
-    const windowOf = (stream: number) => streamWindows.get(stream) ?? peerInitial;
-    let uploaded = 0;
-    for (const f of wire.frames) {
-      if (f.direction === 'down' && f.type === FrameType.SETTINGS && !(f.flags & FrameFlag.ACK)) {
-        for (let at = 0; at < f.payload.byteLength; at += 6) {
-          if (f.payload.readUInt16BE(at) !== SETTINGS_INITIAL_WINDOW_SIZE) continue;
-          const value = f.payload.readUInt32BE(at + 2);
-          for (const [stream, window] of streamWindows) streamWindows.set(stream, window + value - peerInitial);
-          peerInitial = value;
-        }
-      } else if (f.direction === 'down' && f.type === FrameType.WINDOW_UPDATE) {
-        const increment = f.payload.readUInt32BE(0) & 0x7fffffff;
-        if (f.stream === 0) connectionWindow += increment;
-        else streamWindows.set(f.stream, windowOf(f.stream) + increment);
-      } else if (f.direction === 'up' && f.type === FrameType.DATA) {
-        assert.ok(f.length <= 16_384, `a ${f.length}-byte DATA frame, over the server's 16384`);
-        streamWindows.set(f.stream, windowOf(f.stream) - f.length);
-        connectionWindow -= f.length;
-        uploaded += f.length;
-        assert.ok(windowOf(f.stream) >= 0, `stream ${f.stream} overran its send window by ${-windowOf(f.stream)} bytes`);
-        assert.ok(connectionWindow >= 0, `the connection send window was overrun by ${-connectionWindow} bytes`);
+      const call = channel(address).makeBidiStreamRequest(PATH, identity, asBuffer, new Metadata(), {});
+      const done = outcome(call);
+      const expected = createHash('sha256');
+      let sent = 0;
+      const block = randomBytes(256 * KiB);
+      for (let i = 0; i < 80; i++) {
+        const message = Buffer.from(block);
+        message.writeUInt32BE(i, 0); // each message distinct, so that reordering shows
+        expected.update(prefixed(message));
+        sent += 5 + message.byteLength;
+        if (!call.write(message)) await once(call, 'drain');
       }
-    }
-    assert.equal(peerInitial, WINDOW);
-    assert.equal(uploaded, sent);
-  });
+      call.end();
+      const result = await done;
+
+      assert.equal(result.status.code, Status.OK, result.status.details);
+      assert.deepEqual(result.messages.map(String), [`${sent} ${expected.digest('hex')}`]);
+      // What the client put on the wire kept to the frame size and to the windows the server gave.
+      let peerInitial = 65_535;
+      let connectionWindow = 65_535;
+      const streamWindows = new Map<number, number>();
+      const windowOf = (stream: number) => streamWindows.get(stream) ?? peerInitial;
+      let uploaded = 0;
+      for (const f of wire.frames) {
+        if (f.direction === 'down' && f.type === FrameType.SETTINGS && !(f.flags & FrameFlag.ACK)) {
+          for (let at = 0; at < f.payload.byteLength; at += 6) {
+            if (f.payload.readUInt16BE(at) !== SETTINGS_INITIAL_WINDOW_SIZE) continue;
+            const value = f.payload.readUInt32BE(at + 2);
+            for (const [stream, window] of streamWindows) streamWindows.set(stream, window + value - peerInitial);
+            peerInitial = value;
+          }
+        } else if (f.direction === 'down' && f.type === FrameType.WINDOW_UPDATE) {
+          const increment = f.payload.readUInt32BE(0) & 0x7fffffff;
+          if (f.stream === 0) connectionWindow += increment;
+          else streamWindows.set(f.stream, windowOf(f.stream) + increment);
+        } else if (f.direction === 'up' && f.type === FrameType.DATA) {
+          assert.ok(f.length <= 16_384, `a ${f.length}-byte DATA frame, over the server's 16384`);
+          streamWindows.set(f.stream, windowOf(f.stream) - f.length);
+          connectionWindow -= f.length;
+          uploaded += f.length;
+          assert.ok(windowOf(f.stream) >= 0, `stream ${f.stream} overran its send window by ${-windowOf(f.stream)} bytes`);
+          assert.ok(connectionWindow >= 0, `the connection send window was overrun by ${-connectionWindow} bytes`);
+        }
+      }
+      assert.equal(peerInitial, WINDOW);
+      assert.equal(uploaded, sent);
+    },
+  );
 
   test('a server allowing 2 concurrent streams gets 10 concurrent calls, all answered', { timeout: 30_000 }, async () => {
     let open = 0;
@@ -286,7 +304,10 @@ describe('flow control and concurrency', () => {
       stream.once('close', () => open--);
       void readBody(stream).then(async (body) => {
         await delay(30); // held open, so that the limit is reached
-        respond(stream, splitMessages(body).map((m) => Buffer.concat([Buffer.from('echo '), m])));
+        respond(
+          stream,
+          splitMessages(body).map((m) => Buffer.concat([Buffer.from('echo '), m])),
+        );
       });
     });
     const client = channel(server.address);
@@ -346,7 +367,10 @@ describe('flow control and concurrency', () => {
       received: wire.frames.reduce((sum, f) => sum + (f.direction === 'down' && f.type === FrameType.DATA ? f.length : 0), 0),
     };
     assert.ok(!serverDone && !call.finished, 'the server finished although the client read nothing');
-    assert.ok(stalled.received >= 8 * MiB, `only ${stalled.received} bytes reached the client: the measure is broken or the window too small`);
+    assert.ok(
+      stalled.received >= 8 * MiB,
+      `only ${stalled.received} bytes reached the client: the measure is broken or the window too small`,
+    );
 
     let read = 0;
     for await (const message of call as AsyncIterable<Buffer>) {
@@ -365,7 +389,10 @@ describe('flow control and concurrency', () => {
     assert.ok(flushed < 40 * MiB, `the server wrote ${(flushed / MiB).toFixed(1)} MiB to a client that read nothing`);
     // The call holds up to 4 MiB of unread messages (and the one that crossed the line) before it
     // pauses the stream; one 16 MiB window more may arrive after that.
-    assert.ok(received <= 16 * MiB + 4 * MiB + 2 * (MiB + 5) + 64 * KiB, `${(received / MiB).toFixed(1)} MiB reached a client that read nothing`);
+    assert.ok(
+      received <= 16 * MiB + 4 * MiB + 2 * (MiB + 5) + 64 * KiB,
+      `${(received / MiB).toFixed(1)} MiB reached a client that read nothing`,
+    );
   });
 
   test(
@@ -437,13 +464,18 @@ describe('the server ends or refuses things', () => {
     const payload = Buffer.from('h2-ping!');
     const { raw, address } = await rawServer({
       onFrame(connection, frame) {
-        if (frame.type === FrameType.SETTINGS && !(frame.flags & FrameFlag.ACK)) connection.write(encodeFrame(FrameType.PING, 0, 0, payload));
+        if (frame.type === FrameType.SETTINGS && !(frame.flags & FrameFlag.ACK))
+          connection.write(encodeFrame(FrameType.PING, 0, 0, payload));
       },
     });
     const client = channel(address);
     await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5000, (error) => (error ? reject(error) : resolve())));
 
-    const ack = await within(raw.connections[0]!.frame((f) => f.type === FrameType.PING), 5000, 'the PING acknowledgement');
+    const ack = await within(
+      raw.connections[0]!.frame((f) => f.type === FrameType.PING),
+      5000,
+      'the PING acknowledgement',
+    );
 
     assert.equal(ack.flags & FrameFlag.ACK, FrameFlag.ACK);
     assert.equal(ack.stream, 0);
@@ -560,11 +592,19 @@ describe('hostile servers', () => {
       await failure();
       const first = raw.connections[0]!;
       if (hostile.goaway !== undefined) {
-        await within(first.frame((f) => f.type === GOAWAY), 5000, "the client's GOAWAY");
+        await within(
+          first.frame((f) => f.type === GOAWAY),
+          5000,
+          "the client's GOAWAY",
+        );
         assert.equal(first.goaway?.code, hostile.goaway);
         assert.match(first.goaway?.debug ?? '', hostile.message);
       } else {
-        const reset = await within(first.frame((f) => f.type === FrameType.RST_STREAM), 5000, "the client's RST_STREAM");
+        const reset = await within(
+          first.frame((f) => f.type === FrameType.RST_STREAM),
+          5000,
+          "the client's RST_STREAM",
+        );
         assert.equal(reset.payload.readUInt32BE(0), H2_PROTOCOL_ERROR);
         assert.equal(first.goaway, undefined, 'a stream error should not close the connection');
       }
@@ -576,21 +616,17 @@ describe('hostile servers', () => {
     });
   }
 
-  test(
-    'a protocol error in the same read as the server SETTINGS is named in the status',
-    { timeout: 30_000 },
-    async () => {
-      const { raw } = await rawServer({
-        onConnect: (connection) => connection.write(Buffer.concat([settingsFrame(), encodeFrame(FrameType.DATA, 0, 0, Buffer.from('x'))])),
-      });
-      const client = channel(`127.0.0.1:${raw.port}`);
+  test('a protocol error in the same read as the server SETTINGS is named in the status', { timeout: 30_000 }, async () => {
+    const { raw } = await rawServer({
+      onConnect: (connection) => connection.write(Buffer.concat([settingsFrame(), encodeFrame(FrameType.DATA, 0, 0, Buffer.from('x'))])),
+    });
+    const client = channel(`127.0.0.1:${raw.port}`);
 
-      const result = await outcome(serverStream(client));
+    const result = await outcome(serverStream(client));
 
-      assert.equal(result.status.code, Status.UNAVAILABLE);
-      assert.match(result.status.details, /DATA on stream 0/);
-    },
-  );
+    assert.equal(result.status.code, Status.UNAVAILABLE);
+    assert.match(result.status.details, /DATA on stream 0/);
+  });
 });
 
 describe('TLS', () => {

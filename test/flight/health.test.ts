@@ -23,18 +23,27 @@ const identity = (buffer: Buffer) => buffer;
 function rawCheck(port: number, request: Buffer): Promise<{ code: number; details?: string; status?: ServingStatus }> {
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
   return new Promise((resolve) => {
-    client.makeUnaryRequest(`/${HEALTH_SERVICE_NAME}/Check`, identity, identity, request, { deadline: Date.now() + 10_000 }, (error: ServiceError | null, response?: Buffer) => {
-      client.close();
-      if (error) resolve({ code: error.code, details: error.details });
-      else resolve({ code: GrpcStatus.OK, status: HealthCheckResponseCodec.decode(response!).status });
-    });
+    client.makeUnaryRequest(
+      `/${HEALTH_SERVICE_NAME}/Check`,
+      identity,
+      identity,
+      request,
+      { deadline: Date.now() + 10_000 },
+      (error: ServiceError | null, response?: Buffer) => {
+        client.close();
+        if (error) resolve({ code: error.code, details: error.details });
+        else resolve({ code: GrpcStatus.OK, status: HealthCheckResponseCodec.decode(response!).status });
+      },
+    );
   });
 }
 
 /** Watch with raw request bytes through grpc-js: the final status code and details. */
 function rawWatchStatus(port: number, request: Buffer): Promise<{ code: number; details: string; messages: number }> {
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
-  const call = client.makeServerStreamRequest(`/${HEALTH_SERVICE_NAME}/Watch`, identity, identity, request, { deadline: Date.now() + 10_000 });
+  const call = client.makeServerStreamRequest(`/${HEALTH_SERVICE_NAME}/Watch`, identity, identity, request, {
+    deadline: Date.now() + 10_000,
+  });
   let messages = 0;
   return new Promise((resolve) => {
     call.on('data', () => messages++);
@@ -52,7 +61,10 @@ test('the health messages: field 1 each, proto3 defaults elided', () => {
   assert.deepEqual([...HealthCheckResponseCodec.encode({ status: ServingStatus.NOT_SERVING })], [0x08, 2]);
   assert.equal(HealthCheckResponseCodec.encode({ status: ServingStatus.UNKNOWN }).byteLength, 0);
   assert.deepEqual(HealthCheckResponseCodec.decode(Buffer.from([0x08, 3, 0x12, 1, 0x7a])), { status: ServingStatus.SERVICE_UNKNOWN });
-  assert.throws(() => HealthCheckRequestCodec.decode(Buffer.from([0x0a, 5, 0x61])), /malformed HealthCheckRequest: field declares 5 bytes but only 1 remain/);
+  assert.throws(
+    () => HealthCheckRequestCodec.decode(Buffer.from([0x0a, 5, 0x61])),
+    /malformed HealthCheckRequest: field declares 5 bytes but only 1 remain/,
+  );
 });
 
 for (const transport of ['http2', 'grpc-js'] as const) {
@@ -75,7 +87,10 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       const badWatch = await rawWatchStatus(port, Buffer.from([0x0a, 5, 0x61]));
       assert.deepEqual({ ...badWatch, details: '' }, { code: GrpcStatus.INVALID_ARGUMENT, details: '', messages: 0 });
       assert.match(badWatch.details, /malformed HealthCheckRequest/);
-      assert.deepEqual(await rawCheck(port, HealthCheckRequestCodec.encode({ service: SERVICE_NAME })), { code: GrpcStatus.OK, status: ServingStatus.SERVING });
+      assert.deepEqual(await rawCheck(port, HealthCheckRequestCodec.encode({ service: SERVICE_NAME })), {
+        code: GrpcStatus.OK,
+        status: ServingStatus.SERVING,
+      });
     });
 
     test('a Watch the client cancels, or whose deadline passes, stops being watched', async () => {
@@ -85,11 +100,14 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       try {
         const cancelled = client.makeServerStreamRequest(path, identity, identity, request);
         const expiring = client.makeServerStreamRequest(path, identity, identity, request, { deadline: Date.now() + 500 });
-        const statuses = [cancelled, expiring].map((call) => new Promise<number>((resolve) => {
-          call.on('data', () => {});
-          call.on('error', () => {});
-          call.on('status', (status) => resolve(status.code));
-        }));
+        const statuses = [cancelled, expiring].map(
+          (call) =>
+            new Promise<number>((resolve) => {
+              call.on('data', () => {});
+              call.on('error', () => {});
+              call.on('status', (status) => resolve(status.code));
+            }),
+        );
         await new Promise<void>((resolve) => cancelled.once('data', () => resolve()));
         assert.equal(server.health!.watchers, 2);
         cancelled.cancel();
@@ -103,14 +121,22 @@ for (const transport of ['http2', 'grpc-js'] as const) {
 
     test("statuses the server sets reach grpcio's Watch as they change; close() ends with NOT_SERVING", async () => {
       const script = join(REPO_ROOT, 'test', 'peers', 'health_checks.py');
-      const child = spawn(peerPython(), [script, 'watch', '--target', `127.0.0.1:${port}`, '--service', SERVICE_NAME, '--service', 'later'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(
+        peerPython(),
+        [script, 'watch', '--target', `127.0.0.1:${port}`, '--service', SERVICE_NAME, '--service', 'later'],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
       child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
       child.stdin.end();
       const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-      const lines = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { service: string; status?: string; end?: string });
+      const lines = () =>
+        stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { service: string; status?: string; end?: string });
       const until = async (count: number) => {
         for (let tries = 0; lines().length < count; tries++) {
           if (tries > 600) throw new Error(`waited for ${count} Watch lines, got ${stdout}; stderr: ${stderr}`);
@@ -127,7 +153,10 @@ for (const transport of ['http2', 'grpc-js'] as const) {
         await until(5);
         await server.close(1000);
         assert.equal(await exited, 0, stderr);
-        const of = (service: string) => lines().filter((l) => l.service === service).map((l) => l.status ?? `end ${l.end}`);
+        const of = (service: string) =>
+          lines()
+            .filter((l) => l.service === service)
+            .map((l) => l.status ?? `end ${l.end}`);
         assert.deepEqual(of(SERVICE_NAME), ['SERVING', 'NOT_SERVING', 'SERVING', 'NOT_SERVING', 'end OK']);
         assert.deepEqual(of('later'), ['SERVICE_UNKNOWN', 'SERVING', 'NOT_SERVING', 'end OK']);
         server.health!.set(SERVICE_NAME, ServingStatus.SERVING);

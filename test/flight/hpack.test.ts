@@ -222,7 +222,11 @@ test('encodeHeaders round trips pseudo-headers and gRPC headers, without touchin
   // Indexed :method POST, :scheme https and accept-encoding; the rest name the static table where they can.
   assert.deepEqual([...block.subarray(0, 2)], [0x83, 0x87]);
 
-  const response: Headers = [[':status', '200'], ['content-type', 'application/grpc'], ['grpc-status', '0']];
+  const response: Headers = [
+    [':status', '200'],
+    ['content-type', 'application/grpc'],
+    ['grpc-status', '0'],
+  ];
   assert.deepEqual(decoder.decode(encodeHeaders(response)), response);
 });
 
@@ -324,7 +328,9 @@ async function fetchHeaderBlocks(port: number, requests: Headers[]): Promise<Arr
   try {
     await once(socket, 'connect');
     socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(FRAME_SETTINGS, 0, 0)]));
-    requests.forEach((headers, i) => socket.write(frame(FRAME_HEADERS, FLAG_END_STREAM | FLAG_END_HEADERS, 1 + 2 * i, encodeHeaders(headers))));
+    requests.forEach((headers, i) =>
+      socket.write(frame(FRAME_HEADERS, FLAG_END_STREAM | FLAG_END_HEADERS, 1 + 2 * i, encodeHeaders(headers))),
+    );
 
     const blocks: Array<{ stream: number; block: Buffer }> = [];
     let pending: Buffer[] = [];

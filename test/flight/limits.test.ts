@@ -60,7 +60,11 @@ async function silentCall(port: number, method: string, headers: http2.OutgoingH
       stream.on('response', take);
       stream.on('trailers', take);
       stream.resume();
-      stream.on('close', () => (status === undefined ? reject(new Error(`the stream closed without a status (rst ${stream.rstCode})`)) : resolve({ status, message, ms: performance.now() - started })));
+      stream.on('close', () =>
+        status === undefined
+          ? reject(new Error(`the stream closed without a status (rst ${stream.rstCode})`))
+          : resolve({ status, message, ms: performance.now() - started }),
+      );
     });
   } finally {
     session.destroy();
@@ -130,7 +134,10 @@ for (const transport of ['http2', 'grpc-js'] as const) {
         await client.authenticateBasicToken('alice', 'secret');
         const results: Uint8Array[] = [];
         for await (const body of client.doAction('echo', 'still here')) results.push(body);
-        assert.deepEqual(results.map((r) => Buffer.from(r).toString()), ['still here']);
+        assert.deepEqual(
+          results.map((r) => Buffer.from(r).toString()),
+          ['still here'],
+        );
       } finally {
         client.close();
       }
@@ -164,7 +171,10 @@ describe('the per-connection stream limit', () => {
           return out.join();
         }),
       );
-      assert.deepEqual(answers, Array.from({ length: 300 }, (_, i) => `call ${i}`));
+      assert.deepEqual(
+        answers,
+        Array.from({ length: 300 }, (_, i) => `call ${i}`),
+      );
       assert.equal(most, DEFAULT_MAX_CONCURRENT_STREAMS, 'the server saw at most the limit at once, and the limit was reached');
     } finally {
       client.close();
@@ -214,7 +224,10 @@ for (const transport of ['http2', 'grpc-js'] as const) {
         );
         assert.ok(n < 96, `${n} batches came back before the error`);
         // A client that reads as it writes is not limited: 48 MiB through the same server.
-        const batches = Array.from({ length: 48 }, (_, i) => new Table({ i: makeVector(Int32Array.from({ length: values }, () => i)) }).batches[0]!);
+        const batches = Array.from(
+          { length: 48 },
+          (_, i) => new Table({ i: makeVector(Int32Array.from({ length: values }, () => i)) }).batches[0]!,
+        );
         let back = 0;
         for await (const chunk of client.exchange(FlightDescriptor.command('echo'), [batches[0]!.schema, ...batches]).chunks()) {
           if (chunk.batch) assert.equal(chunk.batch.getChild('i')!.get(0), back++);

@@ -16,11 +16,19 @@ for (const dir of ['flight/proto', 'servers/flightsql/proto']) {
       const buf = join(REPO_ROOT, 'node_modules', '.bin', 'buf');
       const env = { ...process.env, PATH: `${join(REPO_ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
       execFileSync(buf, ['generate', dir, '--template', 'buf.gen.yaml', '--output', out], { cwd: REPO_ROOT, env, stdio: 'pipe' });
-      const generated = readdirSync(out).filter((f) => f.endsWith('_pb.ts')).sort();
-      const checkedIn = readdirSync(join(REPO_ROOT, dir)).filter((f) => f.endsWith('_pb.ts')).sort();
+      const generated = readdirSync(out)
+        .filter((f) => f.endsWith('_pb.ts'))
+        .sort();
+      const checkedIn = readdirSync(join(REPO_ROOT, dir))
+        .filter((f) => f.endsWith('_pb.ts'))
+        .sort();
       assert.deepEqual(checkedIn, generated, 'one NAME_pb.ts per NAME.proto');
       for (const file of generated) {
-        assert.equal(readFileSync(join(REPO_ROOT, dir, file), 'utf8'), readFileSync(join(out, file), 'utf8'), `${dir}/${file} differs: run npm run gen:proto`);
+        assert.equal(
+          readFileSync(join(REPO_ROOT, dir, file), 'utf8'),
+          readFileSync(join(out, file), 'utf8'),
+          `${dir}/${file} differs: run npm run gen:proto`,
+        );
       }
     } finally {
       rmSync(out, { recursive: true, force: true });

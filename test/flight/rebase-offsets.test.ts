@@ -13,8 +13,14 @@ test('adds the delta to every offset, at any alignment, and writes nothing aroun
       copyRebased(offsets, -1000, out, at);
       const view = new DataView(out.buffer);
       for (let i = 0; i < count; i++) assert.equal(view.getInt32(at + i * 4, true), i * 5, `count ${count}, at ${at}, offset ${i}`);
-      assert.ok(out.subarray(0, at).every((b) => b === 0xaa), `before, count ${count}, at ${at}`);
-      assert.ok(out.subarray(at + count * 4).every((b) => b === 0xaa), `after, count ${count}, at ${at}`);
+      assert.ok(
+        out.subarray(0, at).every((b) => b === 0xaa),
+        `before, count ${count}, at ${at}`,
+      );
+      assert.ok(
+        out.subarray(at + count * 4).every((b) => b === 0xaa),
+        `after, count ${count}, at ${at}`,
+      );
     }
   }
 });

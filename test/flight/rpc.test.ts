@@ -40,24 +40,33 @@ describe('every FlightService RPC against the echo store', () => {
 
   test('DoPut stores a table and answers one PutResult per batch', async () => {
     const results = await client.doPut(FlightDescriptor.path('t', 'one'), table);
-    assert.deepEqual(results.map((r) => text.decode(r)), ['batch 0']);
+    assert.deepEqual(
+      results.map((r) => text.decode(r)),
+      ['batch 0'],
+    );
     assert.equal(echo.store.get('t/one')?.table.numRows, 3);
   });
 
   test('DoPut carries app_metadata with each batch', async () => {
     const chunks = table.batches.map((batch, i) => ({ batch, appMetadata: utf8.encode(`meta-${i}`) }));
     const results = await client.doPut(FlightDescriptor.command('t/cmd'), chunks);
-    assert.deepEqual(results.map((r) => text.decode(r)), ['meta-0']);
+    assert.deepEqual(
+      results.map((r) => text.decode(r)),
+      ['meta-0'],
+    );
     assert.equal(echo.store.get('t/cmd')?.table.numRows, 3);
   });
 
   test('DoGet returns what was put, values intact', async () => {
     const got = await client.doGet('t/one').readAll();
-    assert.deepEqual(got.toArray().map((r) => r.toJSON()), [
-      { id: 1, name: 'a' },
-      { id: 2, name: 'b' },
-      { id: 3, name: null },
-    ]);
+    assert.deepEqual(
+      got.toArray().map((r) => r.toJSON()),
+      [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+        { id: 3, name: null },
+      ],
+    );
   });
 
   test('DoGet of a missing key is NOT_FOUND with the key in the message', async () => {
@@ -67,7 +76,10 @@ describe('every FlightService RPC against the echo store', () => {
   test('GetFlightInfo and GetSchema describe a stored table', async () => {
     const info = await client.getFlightInfo(FlightDescriptor.path('t', 'one'));
     assert.equal(info.totalRecords, 3);
-    assert.deepEqual(info.schema?.fields.map((f) => f.name), ['id', 'name']);
+    assert.deepEqual(
+      info.schema?.fields.map((f) => f.name),
+      ['id', 'name'],
+    );
     assert.equal(text.decode(info.endpoints[0]!.ticket), 't/one');
     const schema = await client.getSchema(FlightDescriptor.path('t', 'one'));
     assert.equal(String(schema.fields[0]!.type), 'Int32');
@@ -83,9 +95,15 @@ describe('every FlightService RPC against the echo store', () => {
 
   test('ListFlights lists keys, filtered by prefix', async () => {
     const all = await collect(client.listFlights());
-    assert.deepEqual(all.map((i) => descriptorKey(i.descriptor!)), ['t/cmd', 't/one']);
+    assert.deepEqual(
+      all.map((i) => descriptorKey(i.descriptor!)),
+      ['t/cmd', 't/one'],
+    );
     // Each listed with the descriptor it was put under.
-    assert.deepEqual(all.map((i) => i.descriptor?.type), ['cmd', 'path']);
+    assert.deepEqual(
+      all.map((i) => i.descriptor?.type),
+      ['cmd', 'path'],
+    );
     const some = await collect(client.listFlights('t/o'));
     assert.equal(some.length, 1);
   });
@@ -111,14 +129,20 @@ describe('every FlightService RPC against the echo store', () => {
 
   test('DoAction runs actions and maps errors', async () => {
     const echoed = await collect(client.doAction('echo', 'hello'));
-    assert.deepEqual(echoed.map((b) => text.decode(b)), ['hello']);
+    assert.deepEqual(
+      echoed.map((b) => text.decode(b)),
+      ['hello'],
+    );
     await rejectsWith(collect(client.doAction('error', 'bad thing')), 'invalid-argument', /bad thing/);
     await rejectsWith(collect(client.doAction('nope')), 'unimplemented', /unknown action: nope/);
   });
 
   test('ListActions describes every action', async () => {
     const actions = await client.listActions();
-    assert.deepEqual(actions.map((a) => a.type), ['echo', 'list', 'drop', 'error', 'compare']);
+    assert.deepEqual(
+      actions.map((a) => a.type),
+      ['echo', 'list', 'drop', 'error', 'compare'],
+    );
     assert.ok(actions.every((a) => a.description.length > 0));
   });
 
@@ -145,7 +169,10 @@ describe('every FlightService RPC against the echo store', () => {
     await client.doPut(FlightDescriptor.path('empty'), empty);
     const got = await client.doGet('empty').readAll();
     assert.equal(got.numRows, 0);
-    assert.deepEqual(got.schema.fields.map((f) => f.name), ['id', 'name']);
+    assert.deepEqual(
+      got.schema.fields.map((f) => f.name),
+      ['id', 'name'],
+    );
   });
 
   test('a batch larger than the message limit is sliced and reassembled', async () => {
@@ -206,7 +233,10 @@ describe('every FlightService RPC against the echo store', () => {
         assert.ok(a.dataHeader.byteLength > 0 || (a.appMetadata?.byteLength ?? 0) > 0, 'no empty message (pyarrow reads one as the end)');
       }
       const { table: echoed } = decodeMessages(answers);
-      assert.deepEqual(echoed.toArray().map((r) => r.toJSON()), table.toArray().map((r) => r.toJSON()));
+      assert.deepEqual(
+        echoed.toArray().map((r) => r.toJSON()),
+        table.toArray().map((r) => r.toJSON()),
+      );
       const put = await raw.bidi('DoPut', [
         encodeFlightData(new Uint8Array(0), undefined, undefined, FlightDescriptor.path('descriptor-first')),
         ...encodeTable(table),

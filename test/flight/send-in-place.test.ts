@@ -32,7 +32,12 @@ function wideBatch(seed: number): RecordBatch {
   const ints = Int32Array.from({ length: ROWS }, (_, i) => i * 3 + seed);
   const doubles = Float64Array.from({ length: ROWS }, (_, i) => i / 4 + seed);
   const flags = new Uint8Array((ROWS + 7) >> 3).map((_, i) => (i * 37 + seed) & 0xff);
-  const fields = [new Field('s', new Utf8(), true), new Field('i', new Int32(), false), new Field('d', new Float64(), true), new Field('b', new Bool(), false)];
+  const fields = [
+    new Field('s', new Utf8(), true),
+    new Field('i', new Int32(), false),
+    new Field('d', new Float64(), true),
+    new Field('b', new Bool(), false),
+  ];
   const children = [
     makeData({ type: new Utf8(), length: ROWS, nullCount: Math.ceil(ROWS / 7), nullBitmap: bitmap(7), valueOffsets: offsets, data }),
     makeData({ type: new Int32(), length: ROWS, data: ints }),
@@ -60,7 +65,10 @@ describe('FlightDataMessage.writeChunks', () => {
         const joined = Buffer.concat(chunks);
         assert.equal(joined.byteLength, GRPC_PREFIX + message.byteLength);
         assert.ok(joined.subarray(GRPC_PREFIX).equals(message.toBuffer()));
-        assert.equal(chunks.filter((c) => c.buffer === out.buffer).reduce((n, c) => n + c.byteLength, 0), out.byteLength);
+        assert.equal(
+          chunks.filter((c) => c.buffer === out.buffer).reduce((n, c) => n + c.byteLength, 0),
+          out.byteLength,
+        );
       }
     });
   }

@@ -284,7 +284,10 @@ describe('backpressure', () => {
       }
     })();
     const results = await client.doPut(FlightDescriptor.path('slow-sink'), input);
-    assert.deepEqual(results.map((r) => text.decode(r)), [String(total)]);
+    assert.deepEqual(
+      results.map((r) => text.decode(r)),
+      [String(total)],
+    );
     assert.equal(state.putReceived, total);
     // The server reads 8 messages ahead; add the client's 8 MiB write buffer, the window, sockets.
     t.diagnostic(`the client produced at most ${state.putMaxAhead} batches ahead of the handler`);
@@ -342,7 +345,10 @@ describe('the server receive window', () => {
    * the connection (a WINDOW_UPDATE after the first SETTINGS; the grpc-js server announces its
    * stream window in a second SETTINGS). Waits up to 5 s for them to reach `expected`.
    */
-  async function announced(options: ConstructorParameters<typeof FlightServer>[1], expected: number): Promise<{ stream: number | undefined; connection: number | undefined }> {
+  async function announced(
+    options: ConstructorParameters<typeof FlightServer>[1],
+    expected: number,
+  ): Promise<{ stream: number | undefined; connection: number | undefined }> {
     const server = new FlightServer({}, options);
     const port = await server.listen('127.0.0.1', 0);
     const session = http2.connect(`http://127.0.0.1:${port}`);

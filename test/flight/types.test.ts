@@ -6,7 +6,20 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Field, Int32, MessageHeader, RecordBatch, Schema, Struct, Table, Utf8, makeData, tableFromIPC, vectorFromArray, Dictionary } from 'apache-arrow';
+import {
+  Field,
+  Int32,
+  MessageHeader,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Utf8,
+  makeData,
+  tableFromIPC,
+  vectorFromArray,
+  Dictionary,
+} from 'apache-arrow';
 import { Message, DictionaryBatch, RecordBatchHeader, VectorAssembler } from '../../flight/arrow-internals.ts';
 import { FlightClient, FlightDescriptor, decodeFlightData, encodeFlightData } from '../../flight/index.ts';
 import {
@@ -98,7 +111,10 @@ describe('dictionaries across batches', () => {
   const field = new Field('color', new Dictionary(new Utf8(), new Int32(), 0, false), true);
   const schema = new Schema([field]);
   const batchOf = (words: string[], indices: number[]) =>
-    new RecordBatch(schema, makeData({ type: new Struct([field]), length: indices.length, nullCount: 0, children: [dictionaryColumn(words, indices, 0)] }));
+    new RecordBatch(
+      schema,
+      makeData({ type: new Struct([field]), length: indices.length, nullCount: 0, children: [dictionaryColumn(words, indices, 0)] }),
+    );
 
   test('a batch with a new dictionary sends a replacement; a batch with the same one does not', () => {
     const first = batchOf(['red', 'green'], [0, 1, 1]);
@@ -119,13 +135,23 @@ describe('dictionaries across batches', () => {
       const assembled = VectorAssembler.assemble(vector);
       const data = new RecordBatchHeader(vector.length, assembled.nodes, assembled.bufferRegions, null);
       const header = Message.encode(Message.from(new DictionaryBatch(data, 0, isDelta), assembled.byteLength));
-      return encodeFlightData(header, { length: assembled.byteLength, buffers: assembled.buffers, offsets: assembled.bufferRegions.map((r) => r.offset) });
+      return encodeFlightData(header, {
+        length: assembled.byteLength,
+        buffers: assembled.buffers,
+        offsets: assembled.bufferRegions.map((r) => r.offset),
+      });
     };
     const batchMessage = (indices: number[]) => {
       const batch = batchOf(['unused'], indices);
       const assembled = VectorAssembler.assemble(batch);
-      const header = Message.encode(Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null), assembled.byteLength));
-      return encodeFlightData(header, { length: assembled.byteLength, buffers: assembled.buffers, offsets: assembled.bufferRegions.map((r) => r.offset) });
+      const header = Message.encode(
+        Message.from(new RecordBatchHeader(batch.numRows, assembled.nodes, assembled.bufferRegions, null), assembled.byteLength),
+      );
+      return encodeFlightData(header, {
+        length: assembled.byteLength,
+        buffers: assembled.buffers,
+        offsets: assembled.bufferRegions.map((r) => r.offset),
+      });
     };
     const { table } = decodeMessages([
       schemaMessage,
@@ -166,7 +192,10 @@ describe('through the echo server', () => {
 
   matrixTests('DoPut, then DoGet', async () => {
     const results = await client.doPut(FlightDescriptor.path('matrix'), matrix);
-    assert.deepEqual(results.map((r) => Buffer.from(r).toString()), ['batch 0']);
+    assert.deepEqual(
+      results.map((r) => Buffer.from(r).toString()),
+      ['batch 0'],
+    );
     const stored = echo.store.get('matrix')!.table;
     assert.equal(firstDifference(stored, matrix), null, 'the server stored what was sent');
     return client.doGet('matrix').readAll();
@@ -183,9 +212,7 @@ describe('through the echo server', () => {
 
   matrixTests('DoExchange echo', () => client.exchange(FlightDescriptor.command('echo'), matrix).readAll());
 
-  matrixTests('DoExchange echo, sliced one row per message', () =>
-    slicing.exchange(FlightDescriptor.command('echo'), matrix).readAll(),
-  );
+  matrixTests('DoExchange echo, sliced one row per message', () => slicing.exchange(FlightDescriptor.command('echo'), matrix).readAll());
 
   test('GetSchema and GetFlightInfo carry the full schema', async () => {
     await client.doPut(FlightDescriptor.path('matrix-info'), matrix);

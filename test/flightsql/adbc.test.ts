@@ -48,7 +48,11 @@ interface CheckResult {
 
 async function python(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(peerPython(), [CHECKS, ...args], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(peerPython(), [CHECKS, ...args], {
+      cwd: REPO_ROOT,
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; code?: number | string };

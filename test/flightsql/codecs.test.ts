@@ -46,7 +46,10 @@ describe('Flight SQL message codecs', () => {
     assert.equal(hex(CommandStatementQuery.encode({ query: 'SELECT 1' })), `0a08${ascii('SELECT 1')}`);
     const withTransaction = CommandStatementQuery.encode({ query: 'SELECT 1', transactionId: Uint8Array.of(1, 2) });
     assert.equal(hex(withTransaction), `0a08${ascii('SELECT 1')}12020102`);
-    assert.deepEqual(CommandStatementQuery.decode(Uint8Array.from(withTransaction)), { query: 'SELECT 1', transactionId: Uint8Array.of(1, 2) });
+    assert.deepEqual(CommandStatementQuery.decode(Uint8Array.from(withTransaction)), {
+      query: 'SELECT 1',
+      transactionId: Uint8Array.of(1, 2),
+    });
     assert.deepEqual(CommandStatementQuery.decode(new Uint8Array(0)), { query: '', transactionId: undefined });
   });
 
@@ -127,7 +130,10 @@ describe('Flight SQL message codecs', () => {
   });
 
   test('the prepared statement result leaves an unknown dataset schema out', () => {
-    const encoded = ActionCreatePreparedStatementResult.encode({ preparedStatementHandle: Uint8Array.of(7), parameterSchema: Uint8Array.of(1, 2) });
+    const encoded = ActionCreatePreparedStatementResult.encode({
+      preparedStatementHandle: Uint8Array.of(7),
+      parameterSchema: Uint8Array.of(1, 2),
+    });
     assert.equal(hex(encoded), '0a0107 1a020102'.replace(' ', ''));
   });
 });
@@ -187,7 +193,13 @@ describe('google.protobuf.Any and Flight SQL detection', () => {
 
 describe('statement tickets', () => {
   test('a query ticket carries its SQL, transaction and parameters inside TicketStatementQuery', () => {
-    const ticket = { kind: 'query', queryId: Uint8Array.of(9, 9), sql: 'SELECT ?', transactionId: Uint8Array.of(1), parameters: Uint8Array.of(5, 6) } as const;
+    const ticket = {
+      kind: 'query',
+      queryId: Uint8Array.of(9, 9),
+      sql: 'SELECT ?',
+      transactionId: Uint8Array.of(1),
+      parameters: Uint8Array.of(5, 6),
+    } as const;
     const encoded = encodeTicket(ticket);
     assert.equal(unpackFlightSql(encoded)?.name, 'TicketStatementQuery');
     assert.deepEqual(statementTicketOf(Uint8Array.from(encoded)), ticket);
@@ -224,7 +236,11 @@ describe('GetSqlInfo values', () => {
       ],
     );
     const union = table.getChild('value')!.data[0]!;
-    assert.deepEqual([...union.typeIds.subarray(0, union.length)], [4, 0, 3], 'string_list, string_value, int32_bitmask; the unknown id 9999 is left out');
+    assert.deepEqual(
+      [...union.typeIds.subarray(0, union.length)],
+      [4, 0, 3],
+      'string_list, string_value, int32_bitmask; the unknown id 9999 is left out',
+    );
     assert.deepEqual(table.getChild('info_name')!.toArray(), Uint32Array.of(508, 0, 8));
     assert.deepEqual([...table.getChild('value')!.get(0)!], ['select', 'from']);
     assert.equal(table.getChild('value')!.get(1), 'duck-flight');

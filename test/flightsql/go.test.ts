@@ -10,7 +10,7 @@ import { goPeer, runClientPeer, type ClientCheck } from '../support/peers.ts';
 
 const NAMES = ['execute', 'execute_update', 'status_table', 'prepared_query', 'prepared_update', 'column_metadata', 'get_tables', 'ingest'];
 
-describe('Flight SQL through arrow-go\'s flightsql client', () => {
+describe("Flight SQL through arrow-go's flightsql client", () => {
   let server: ServerProcess;
   let checks: Map<string, ClientCheck>;
 
@@ -35,7 +35,14 @@ describe('Flight SQL through arrow-go\'s flightsql client', () => {
   });
 
   test('Execute and DoGet', () => {
-    assert.deepEqual(seen('execute'), { types: ['int64', 'utf8'], rows: [[0, 'v0'], [1, 'v1'], [2, 'v2']] });
+    assert.deepEqual(seen('execute'), {
+      types: ['int64', 'utf8'],
+      rows: [
+        [0, 'v0'],
+        [1, 'v1'],
+        [2, 'v2'],
+      ],
+    });
   });
 
   test('ExecuteUpdate counts', () => {
@@ -70,7 +77,15 @@ describe('Flight SQL through arrow-go\'s flightsql client', () => {
       read_only: false,
     });
     assert.deepEqual((result['table_scan'] as Record<string, Record<string, unknown>>)['id']!['nullable'], false, 'NOT NULL');
-    assert.deepEqual(result['computed'], { ...flags, type_name: 'DECIMAL(12,3)', precision: 12, scale: 3, nullable: true, case_sensitive: false, read_only: true });
+    assert.deepEqual(result['computed'], {
+      ...flags,
+      type_name: 'DECIMAL(12,3)',
+      precision: 12,
+      scale: 3,
+      nullable: true,
+      case_sensitive: false,
+      read_only: true,
+    });
     assert.equal(result['streamed_same'], true, 'the DoGet stream carries the FlightInfo schema, metadata included');
     assert.equal(result['total_records'], 4);
     assert.equal(result['computed_total_records'], -1);

@@ -40,7 +40,11 @@ describe('Flight SQL through the Arrow Flight SQL JDBC driver', () => {
   });
 
   test('executeQuery', () => {
-    assert.deepEqual(seen('execute_query'), [[0, 'v0'], [1, 'v1'], [2, 'v2']]);
+    assert.deepEqual(seen('execute_query'), [
+      [0, 'v0'],
+      [1, 'v1'],
+      [2, 'v2'],
+    ]);
   });
 
   test('executeUpdate returns the real counts of CREATE, INSERT, UPDATE and DELETE', () => {
@@ -60,11 +64,15 @@ describe('Flight SQL through the Arrow Flight SQL JDBC driver', () => {
     const decimal = { type_name: 'DECIMAL', precision: 10, scale: 2, case_sensitive: false, searchable: true };
     assert.deepEqual(pick(result['table_scan']!['price']!, decimal), decimal);
     assert.deepEqual(pick(result['computed']!['d']!, decimal), decimal);
-    assert.deepEqual(pick(result['prepared']!['price']!, decimal), decimal, 'a prepared statement\'s metadata too');
+    assert.deepEqual(pick(result['prepared']!['price']!, decimal), decimal, "a prepared statement's metadata too");
     const origin = { table: 'jdbc_t', schema: 'main', catalog: 'memory', read_only: false };
     assert.deepEqual(pick(result['table_scan']!['name']!, origin), origin);
     assert.equal(result['table_scan']!['name']!['case_sensitive'], true);
-    assert.deepEqual(pick(result['computed']!['d']!, { table: null, read_only: true }), { table: null, read_only: true }, 'a computed column claims no table');
+    assert.deepEqual(
+      pick(result['computed']!['d']!, { table: null, read_only: true }),
+      { table: null, read_only: true },
+      'a computed column claims no table',
+    );
   });
 
   test('DatabaseMetaData: getTables and getColumns', () => {

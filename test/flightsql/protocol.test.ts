@@ -108,12 +108,22 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
   /** Runs SQL through the plain face (a SQL text ticket). */
   const plain = (text: string) => flight.doGet(text).readAll();
   const count = async (table: string) => Number((await plain(`SELECT count(*) AS n FROM ${table}`)).getChild('n')!.get(0));
-  const begin = async () => (await sql.action('BeginTransaction', ActionBeginTransactionRequest, {}, ActionBeginTransactionResult))[0]!.transactionId;
-  const end = (transactionId: Uint8Array, action: number) => sql.action('EndTransaction', ActionEndTransactionRequest, { transactionId, action });
+  const begin = async () =>
+    (await sql.action('BeginTransaction', ActionBeginTransactionRequest, {}, ActionBeginTransactionResult))[0]!.transactionId;
+  const end = (transactionId: Uint8Array, action: number) =>
+    sql.action('EndTransaction', ActionEndTransactionRequest, { transactionId, action });
 
   describe('metadata commands', () => {
     test('GetSqlInfo: the spec schema, requested ids in order, truthful values', async () => {
-      const info = await sql.info(CommandGetSqlInfo, { info: [SqlInfo.FLIGHT_SQL_SERVER_NAME, SqlInfo.FLIGHT_SQL_SERVER_READ_ONLY, SqlInfo.FLIGHT_SQL_SERVER_TRANSACTION, SqlInfo.SQL_DDL_CATALOG, SqlInfo.SQL_KEYWORDS] });
+      const info = await sql.info(CommandGetSqlInfo, {
+        info: [
+          SqlInfo.FLIGHT_SQL_SERVER_NAME,
+          SqlInfo.FLIGHT_SQL_SERVER_READ_ONLY,
+          SqlInfo.FLIGHT_SQL_SERVER_TRANSACTION,
+          SqlInfo.SQL_DDL_CATALOG,
+          SqlInfo.SQL_KEYWORDS,
+        ],
+      });
       assert.equal(String(info.schema), String(SQL_INFO_SCHEMA));
       const table = await sql.read(info);
       assert.deepEqual(column(table, 'info_name'), [0, 3, 8, 500, 508]);
@@ -160,7 +170,12 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       assert.deepEqual(column(views, 'table_name'), ['v1']);
       const escaped = await sql.fetch(CommandGetTables, { dbSchemaFilterPattern: 'tabs', tableNameFilterPattern: 't\\_%' });
       assert.deepEqual(column(escaped, 'table_name'), ['t_2'], 'an escaped underscore matches only itself');
-      const withSchema = await sql.fetch(CommandGetTables, { catalog: 'memory', dbSchemaFilterPattern: 'tabs', tableNameFilterPattern: 't1', includeSchema: true });
+      const withSchema = await sql.fetch(CommandGetTables, {
+        catalog: 'memory',
+        dbSchemaFilterPattern: 'tabs',
+        tableNameFilterPattern: 't1',
+        includeSchema: true,
+      });
       assert.equal(String(withSchema.schema), String(TABLES_WITH_SCHEMA_SCHEMA));
       const schema = schemaFromIpcMessage(withSchema.getChild('table_schema')!.get(0) as Uint8Array);
       assert.deepEqual(
@@ -218,7 +233,10 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       const all = await sql.fetch(CommandGetXdbcTypeInfo, {});
       assert.equal(String(all.schema), String(XDBC_TYPE_INFO_SCHEMA));
       const codes = column(all, 'data_type') as number[];
-      assert.deepEqual(codes, [...codes].sort((a, b) => a - b));
+      assert.deepEqual(
+        codes,
+        [...codes].sort((a, b) => a - b),
+      );
       const bigints = await sql.fetch(CommandGetXdbcTypeInfo, { dataType: -5 });
       assert.deepEqual(column(bigints, 'type_name'), ['BIGINT', 'UBIGINT']);
       assert.deepEqual(column(bigints, 'unsigned_attribute'), [false, true]);
@@ -226,14 +244,23 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       assert.deepEqual(column(decimal, 'create_params'), [['precision', 'scale']]);
     });
 
-    test('GetSchema answers each command\'s schema without running anything', async () => {
+    test("GetSchema answers each command's schema without running anything", async () => {
       assert.equal(String(await flight.getSchema(command(CommandGetTables, { includeSchema: true }))), String(TABLES_WITH_SCHEMA_SCHEMA));
       assert.equal(String(await flight.getSchema(command(CommandGetSqlInfo, {}))), String(SQL_INFO_SCHEMA));
       const query = await flight.getSchema(command(CommandStatementQuery, { query: "SELECT 1::BIGINT AS a, 'x' AS b" }));
-      assert.deepEqual(query.fields.map((f) => [f.name, String(f.type)]), [['a', 'Int64'], ['b', 'Utf8']]);
+      assert.deepEqual(
+        query.fields.map((f) => [f.name, String(f.type)]),
+        [
+          ['a', 'Int64'],
+          ['b', 'Utf8'],
+        ],
+      );
       await plain('CREATE OR REPLACE TABLE schema_only (i INTEGER)');
       const insert = await flight.getSchema(command(CommandStatementQuery, { query: 'INSERT INTO schema_only VALUES (1)' }));
-      assert.deepEqual(insert.fields.map((f) => f.name), ['status', 'statement', 'rows_changed']);
+      assert.deepEqual(
+        insert.fields.map((f) => f.name),
+        ['status', 'statement', 'rows_changed'],
+      );
       assert.equal(await count('schema_only'), 0, 'GetSchema did not run the INSERT');
     });
   });
@@ -241,7 +268,13 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
   describe('statements', () => {
     test('CommandStatementQuery: FlightInfo with the schema, a TicketStatementQuery, rows at DoGet', async () => {
       const info = await sql.info(CommandStatementQuery, { query: 'SELECT range AS i, range * 2 AS j FROM range(5)' });
-      assert.deepEqual(info.schema?.fields.map((f) => [f.name, String(f.type)]), [['i', 'Int64'], ['j', 'Int64']]);
+      assert.deepEqual(
+        info.schema?.fields.map((f) => [f.name, String(f.type)]),
+        [
+          ['i', 'Int64'],
+          ['j', 'Int64'],
+        ],
+      );
       assert.equal(unpackFlightSql(info.endpoints[0]!.ticket)?.name, TicketStatementQuery.name);
       assert.equal(info.descriptor?.type, 'cmd');
       const table = await sql.read(info);
@@ -265,9 +298,13 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       assert.equal(await count('updated'), 5);
     });
 
-    test('errors carry DuckDB\'s message and kind', async () => {
+    test("errors carry DuckDB's message and kind", async () => {
       await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELEC 1' }), 'invalid-argument', /Parser Error: syntax error/);
-      await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT * FROM nowhere_at_all' }), 'not-found', /Catalog Error.*nowhere_at_all/);
+      await rejectsWith(
+        sql.info(CommandStatementQuery, { query: 'SELECT * FROM nowhere_at_all' }),
+        'not-found',
+        /Catalog Error.*nowhere_at_all/,
+      );
       await rejectsWith(sql.info(CommandStatementQuery, { query: '  ' }), 'invalid-argument', /empty/);
       await rejectsWith(sql.info(CommandStatementQuery, { query: '-- only a comment' }), 'invalid-argument', /no statement/);
       await rejectsWith(sql.put(CommandStatementUpdate, { query: 'INSERT INTO nowhere_at_all VALUES (1)' }), 'not-found', /nowhere_at_all/);
@@ -286,7 +323,12 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
 
   describe('prepared statements', () => {
     async function prepare(query: string, transactionId?: Uint8Array) {
-      const [result] = await sql.action('CreatePreparedStatement', ActionCreatePreparedStatementRequest, { query, transactionId }, ActionCreatePreparedStatementResult);
+      const [result] = await sql.action(
+        'CreatePreparedStatement',
+        ActionCreatePreparedStatementRequest,
+        { query, transactionId },
+        ActionCreatePreparedStatementResult,
+      );
       return result!;
     }
 
@@ -294,13 +336,25 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       const prepared = await prepare('SELECT ? AS n, ? AS s');
       assert.equal(prepared.datasetSchema.byteLength, 0, 'the result types depend on the parameters: no dataset schema');
       const params = schemaFromIpcMessage(prepared.parameterSchema);
-      assert.deepEqual(params.fields.map((f) => [f.name, String(f.type)]), [['1', 'Null'], ['2', 'Null']]);
+      assert.deepEqual(
+        params.fields.map((f) => [f.name, String(f.type)]),
+        [
+          ['1', 'Null'],
+          ['2', 'Null'],
+        ],
+      );
       const handle = prepared.preparedStatementHandle;
       const bound = new Table({ n: vectorFromArray([1, 2], new Int32()), s: vectorFromArray(['one', 'two'], new Utf8()) });
       const [answer] = await sql.put(CommandPreparedStatementQuery, { preparedStatementHandle: handle }, bound);
       assert.deepEqual(DoPutPreparedStatementResult.decode(answer!).preparedStatementHandle, handle);
       const info = await sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: handle });
-      assert.deepEqual(info.schema?.fields.map((f) => [f.name, String(f.type)]), [['n', 'Int32'], ['s', 'Utf8']]);
+      assert.deepEqual(
+        info.schema?.fields.map((f) => [f.name, String(f.type)]),
+        [
+          ['n', 'Int32'],
+          ['s', 'Utf8'],
+        ],
+      );
       const table = await sql.read(info);
       assert.deepEqual(column(table, 'n'), [1, 2], 'one result per parameter row, in order');
       assert.deepEqual(column(table, 's'), ['one', 'two']);
@@ -311,11 +365,19 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
     test('a parameterized query failing midway is an error, never a shortened result', async () => {
       const prepared = await prepare("SELECT CASE WHEN range < $1 THEN range ELSE error('boom') END AS id FROM range(300000)");
       const handle = prepared.preparedStatementHandle;
-      await sql.put(CommandPreparedStatementQuery, { preparedStatementHandle: handle }, new Table({ limit: vectorFromArray([150_000], new Int32()) }));
+      await sql.put(
+        CommandPreparedStatementQuery,
+        { preparedStatementHandle: handle },
+        new Table({ limit: vectorFromArray([150_000], new Int32()) }),
+      );
       const info = await sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: handle });
       await rejectsWith(sql.read(info), 'invalid-argument', /the DuckDB query failed after \d+ rows were streamed/);
       // The session's connection is healthy afterwards.
-      await sql.put(CommandPreparedStatementQuery, { preparedStatementHandle: handle }, new Table({ limit: vectorFromArray([400_000], new Int32()) }));
+      await sql.put(
+        CommandPreparedStatementQuery,
+        { preparedStatementHandle: handle },
+        new Table({ limit: vectorFromArray([400_000], new Int32()) }),
+      );
       assert.equal((await sql.read(await sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: handle }))).numRows, 300_000);
       await sql.action('ClosePreparedStatement', ActionClosePreparedStatementRequest, { preparedStatementHandle: handle });
     });
@@ -324,8 +386,17 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       await plain('CREATE OR REPLACE TABLE typed_prep (i INTEGER, s VARCHAR)');
       const prepared = await prepare('SELECT i, s FROM typed_prep WHERE i > $1');
       const schema = schemaFromIpcMessage(prepared.datasetSchema);
-      assert.deepEqual(schema.fields.map((f) => [f.name, String(f.type)]), [['i', 'Int32'], ['s', 'Utf8']]);
-      assert.deepEqual(schemaFromIpcMessage(prepared.parameterSchema).fields.map((f) => String(f.type)), ['Int32']);
+      assert.deepEqual(
+        schema.fields.map((f) => [f.name, String(f.type)]),
+        [
+          ['i', 'Int32'],
+          ['s', 'Utf8'],
+        ],
+      );
+      assert.deepEqual(
+        schemaFromIpcMessage(prepared.parameterSchema).fields.map((f) => String(f.type)),
+        ['Int32'],
+      );
     });
 
     test('CommandPreparedStatementUpdate: one execution per row, atomically', async () => {
@@ -333,8 +404,16 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       const { preparedStatementHandle } = await prepare('INSERT INTO prep_update VALUES (?, ?)');
       const [result] = await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, people([1, 2, 3]));
       assert.deepEqual(DoPutUpdateResult.decode(result!), { recordCount: 3 });
-      await rejectsWith(sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, people([4, 1, 5])), 'invalid-argument', /PRIMARY KEY|constraint/i);
-      assert.deepEqual(column(await plain('SELECT id FROM prep_update ORDER BY id'), 'id'), [1n, 2n, 3n], 'the failed set left nothing behind');
+      await rejectsWith(
+        sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, people([4, 1, 5])),
+        'invalid-argument',
+        /PRIMARY KEY|constraint/i,
+      );
+      assert.deepEqual(
+        column(await plain('SELECT id FROM prep_update ORDER BY id'), 'id'),
+        [1n, 2n, 3n],
+        'the failed set left nothing behind',
+      );
       await rejectsWith(
         sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, new Table({ only: vectorFromArray([1], new Int32()) })),
         'invalid-argument',
@@ -364,7 +443,11 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
     test('CommandStatementIngest into a catalog and schema, with the rows counted', async () => {
       await plain(`ATTACH ':memory:' AS ingest_db; CREATE SCHEMA ingest_db.s`);
       try {
-        const [result] = await sql.put(CommandStatementIngest, { table: 'p', catalog: 'ingest_db', schema: 's', tableDefinitionOptions: INGEST }, people([1, 2]));
+        const [result] = await sql.put(
+          CommandStatementIngest,
+          { table: 'p', catalog: 'ingest_db', schema: 's', tableDefinitionOptions: INGEST },
+          people([1, 2]),
+        );
         assert.deepEqual(DoPutUpdateResult.decode(result!), { recordCount: 2 });
         assert.equal(await count('ingest_db.s.p'), 2);
         const where = await plain('SELECT current_database() AS db, current_schema() AS s');
@@ -376,13 +459,21 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
 
     test('unspecified table options and a missing schema are refused', async () => {
       await rejectsWith(sql.put(CommandStatementIngest, { table: 'x' }, people([1])), 'invalid-argument', /if_not_exist and if_exists/);
-      await rejectsWith(sql.put(CommandStatementIngest, { table: 'x', schema: 'no_such_schema', tableDefinitionOptions: INGEST }, people([1])), 'not-found', /no_such_schema/);
+      await rejectsWith(
+        sql.put(CommandStatementIngest, { table: 'x', schema: 'no_such_schema', tableDefinitionOptions: INGEST }, people([1])),
+        'not-found',
+        /no_such_schema/,
+      );
     });
 
     test('with a transaction id: invisible until commit, gone after rollback', async () => {
       await plain('DROP TABLE IF EXISTS txn_ingest');
       const first = await begin();
-      await sql.put(CommandStatementIngest, { table: 'txn_ingest', transactionId: first, tableDefinitionOptions: INGEST }, people([1, 2, 3]));
+      await sql.put(
+        CommandStatementIngest,
+        { table: 'txn_ingest', transactionId: first, tableDefinitionOptions: INGEST },
+        people([1, 2, 3]),
+      );
       const inside = await sql.fetch(CommandStatementQuery, { query: 'SELECT count(*) AS n FROM txn_ingest', transactionId: first });
       assert.deepEqual(column(inside, 'n'), [3n], 'visible inside the transaction');
       await rejectsWith(plain('SELECT * FROM txn_ingest'), 'not-found', /txn_ingest/);
@@ -390,20 +481,48 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       assert.equal(await count('txn_ingest'), 3);
 
       const second = await begin();
-      await sql.put(CommandStatementIngest, { table: 'txn_ingest', transactionId: second, tableDefinitionOptions: { ifNotExist: TableNotExistOption.FAIL, ifExists: TableExistsOption.APPEND } }, people([4]));
+      await sql.put(
+        CommandStatementIngest,
+        {
+          table: 'txn_ingest',
+          transactionId: second,
+          tableDefinitionOptions: { ifNotExist: TableNotExistOption.FAIL, ifExists: TableExistsOption.APPEND },
+        },
+        people([4]),
+      );
       await end(second, EndTransaction.ROLLBACK);
       assert.equal(await count('txn_ingest'), 3);
       await rejectsWith(end(second, EndTransaction.COMMIT), 'not-found', /no open transaction/);
     });
 
     test('a temporary table lives in its transaction only', async () => {
-      await rejectsWith(sql.put(CommandStatementIngest, { table: 'tmp', temporary: true, tableDefinitionOptions: INGEST }, people([1])), 'invalid-argument', /within a transaction/);
+      await rejectsWith(
+        sql.put(CommandStatementIngest, { table: 'tmp', temporary: true, tableDefinitionOptions: INGEST }, people([1])),
+        'invalid-argument',
+        /within a transaction/,
+      );
       const transactionId = await begin();
-      await sql.put(CommandStatementIngest, { table: 'tmp_people', temporary: true, transactionId, tableDefinitionOptions: INGEST }, people([1, 2]));
-      await sql.put(CommandStatementIngest, { table: 'tmp_people', temporary: true, transactionId, tableDefinitionOptions: { ifNotExist: TableNotExistOption.FAIL, ifExists: TableExistsOption.APPEND } }, people([3]));
+      await sql.put(
+        CommandStatementIngest,
+        { table: 'tmp_people', temporary: true, transactionId, tableDefinitionOptions: INGEST },
+        people([1, 2]),
+      );
+      await sql.put(
+        CommandStatementIngest,
+        {
+          table: 'tmp_people',
+          temporary: true,
+          transactionId,
+          tableDefinitionOptions: { ifNotExist: TableNotExistOption.FAIL, ifExists: TableExistsOption.APPEND },
+        },
+        people([3]),
+      );
       const inside = await sql.fetch(CommandStatementQuery, { query: 'SELECT id FROM temp.main.tmp_people ORDER BY id', transactionId });
       assert.deepEqual(column(inside, 'id'), [1n, 2n, 3n]);
-      const staging = await sql.fetch(CommandStatementQuery, { query: "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '\\_\\_flightsql%' ESCAPE '\\'", transactionId });
+      const staging = await sql.fetch(CommandStatementQuery, {
+        query: "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '\\_\\_flightsql%' ESCAPE '\\'",
+        transactionId,
+      });
       assert.deepEqual(column(staging, 'n'), [0n], 'no staging table left');
       await rejectsWith(plain('SELECT * FROM tmp_people'), 'not-found', /tmp_people/);
       await end(transactionId, EndTransaction.COMMIT);
@@ -414,7 +533,11 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       const transactionId = await begin();
       const append = { ifNotExist: TableNotExistOption.FAIL, ifExists: TableExistsOption.APPEND };
       await sql.put(CommandStatementIngest, { table: 'txn_pk', transactionId, tableDefinitionOptions: append }, people([1]));
-      await rejectsWith(sql.put(CommandStatementIngest, { table: 'txn_pk', transactionId, tableDefinitionOptions: append }, people([2, 1])), 'invalid-argument', /PRIMARY KEY|constraint/i);
+      await rejectsWith(
+        sql.put(CommandStatementIngest, { table: 'txn_pk', transactionId, tableDefinitionOptions: append }, people([2, 1])),
+        'invalid-argument',
+        /PRIMARY KEY|constraint/i,
+      );
       await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT 1', transactionId }), 'failed-precondition', /aborted/);
       await rejectsWith(end(transactionId, EndTransaction.COMMIT), 'failed-precondition', /cannot commit/);
       assert.equal(await count('txn_pk'), 0, 'nothing of the transaction was committed');
@@ -427,10 +550,22 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       const transactionId = await begin();
       assert.equal(transactionId.byteLength, 16);
       await sql.info(CommandStatementQuery, { query: 'CREATE TABLE txn_t (i INTEGER)', transactionId });
-      const [prepared] = await sql.action('CreatePreparedStatement', ActionCreatePreparedStatementRequest, { query: 'INSERT INTO txn_t VALUES (?)', transactionId }, ActionCreatePreparedStatementResult);
-      await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle: prepared!.preparedStatementHandle }, new Table({ v: vectorFromArray([1, 2], new Int32()) }));
+      const [prepared] = await sql.action(
+        'CreatePreparedStatement',
+        ActionCreatePreparedStatementRequest,
+        { query: 'INSERT INTO txn_t VALUES (?)', transactionId },
+        ActionCreatePreparedStatementResult,
+      );
+      await sql.put(
+        CommandPreparedStatementUpdate,
+        { preparedStatementHandle: prepared!.preparedStatementHandle },
+        new Table({ v: vectorFromArray([1, 2], new Int32()) }),
+      );
       await sql.put(CommandStatementUpdate, { query: 'INSERT INTO txn_t VALUES (3)', transactionId });
-      assert.deepEqual(column(await sql.fetch(CommandStatementQuery, { query: 'SELECT sum(i)::BIGINT AS s FROM txn_t', transactionId }), 's'), [6n]);
+      assert.deepEqual(
+        column(await sql.fetch(CommandStatementQuery, { query: 'SELECT sum(i)::BIGINT AS s FROM txn_t', transactionId }), 's'),
+        [6n],
+      );
       await rejectsWith(plain('SELECT * FROM txn_t'), 'not-found', /txn_t/);
       await end(transactionId, EndTransaction.COMMIT);
       assert.equal(await count('txn_t'), 3);
@@ -440,7 +575,12 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       await plain('CREATE OR REPLACE TABLE chain_t (i INTEGER)');
       const values = (i: number) => new Table({ v: vectorFromArray([i], new Int32()) });
       const first = await begin();
-      const [prepared] = await sql.action('CreatePreparedStatement', ActionCreatePreparedStatementRequest, { query: 'INSERT INTO chain_t VALUES (?)', transactionId: first }, ActionCreatePreparedStatementResult);
+      const [prepared] = await sql.action(
+        'CreatePreparedStatement',
+        ActionCreatePreparedStatementRequest,
+        { query: 'INSERT INTO chain_t VALUES (?)', transactionId: first },
+        ActionCreatePreparedStatementResult,
+      );
       const preparedStatementHandle = prepared!.preparedStatementHandle;
       await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, values(1));
       await end(first, EndTransaction.COMMIT);
@@ -457,7 +597,10 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
         const [theirs] = await other.action('BeginTransaction', ActionBeginTransactionRequest, {}, ActionBeginTransactionResult);
         await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle }, values(3));
         assert.equal(await count('chain_t'), 2, 'with no next transaction of its own client, autocommit');
-        await other.action('EndTransaction', ActionEndTransactionRequest, { transactionId: theirs!.transactionId, action: EndTransaction.ROLLBACK });
+        await other.action('EndTransaction', ActionEndTransactionRequest, {
+          transactionId: theirs!.transactionId,
+          action: EndTransaction.ROLLBACK,
+        });
       } finally {
         other.flight.close();
       }
@@ -465,12 +608,20 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
     });
 
     test('BEGIN, COMMIT and ROLLBACK as SQL: refused alone or in a transaction, rolled back when a script leaves one open', async () => {
-      await rejectsWith(sql.info(CommandStatementQuery, { query: 'BEGIN TRANSACTION' }), 'invalid-argument', /BeginTransaction and EndTransaction actions/);
+      await rejectsWith(
+        sql.info(CommandStatementQuery, { query: 'BEGIN TRANSACTION' }),
+        'invalid-argument',
+        /BeginTransaction and EndTransaction actions/,
+      );
       await rejectsWith(sql.put(CommandStatementUpdate, { query: 'COMMIT' }), 'invalid-argument', /BeginTransaction/);
       await plain('DROP TABLE IF EXISTS script_a; DROP TABLE IF EXISTS script_b');
       await sql.put(CommandStatementUpdate, { query: 'BEGIN; CREATE TABLE script_a (i INTEGER); INSERT INTO script_a VALUES (1); COMMIT' });
       assert.equal(await count('script_a'), 1, 'a balanced script runs');
-      await rejectsWith(sql.put(CommandStatementUpdate, { query: 'BEGIN; CREATE TABLE script_b (i INTEGER)' }), 'invalid-argument', /left a transaction open/);
+      await rejectsWith(
+        sql.put(CommandStatementUpdate, { query: 'BEGIN; CREATE TABLE script_b (i INTEGER)' }),
+        'invalid-argument',
+        /left a transaction open/,
+      );
       await rejectsWith(plain('SELECT * FROM script_b'), 'not-found', /script_b/);
       const info = await sql.info(CommandStatementQuery, { query: 'BEGIN; CREATE TABLE script_b (i INTEGER); SELECT 1 AS one' });
       await rejectsWith(sql.read(info), 'invalid-argument', /left a transaction open/);
@@ -481,16 +632,28 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       }
       assert.equal(await count('script_c3'), 0, 'pool connections were left in autocommit: every table was committed');
       const transactionId = await begin();
-      await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT 1; COMMIT', transactionId }), 'invalid-argument', /BeginTransaction/);
+      await rejectsWith(
+        sql.info(CommandStatementQuery, { query: 'SELECT 1; COMMIT', transactionId }),
+        'invalid-argument',
+        /BeginTransaction/,
+      );
       await end(transactionId, EndTransaction.ROLLBACK);
     });
 
     test('unknown, ended and malformed transaction ids', async () => {
-      await rejectsWith(sql.info(CommandStatementQuery, { query: 'SELECT 1', transactionId: Uint8Array.of(1, 2, 3) }), 'not-found', /no open transaction 010203/);
+      await rejectsWith(
+        sql.info(CommandStatementQuery, { query: 'SELECT 1', transactionId: Uint8Array.of(1, 2, 3) }),
+        'not-found',
+        /no open transaction 010203/,
+      );
       const transactionId = await begin();
       await end(transactionId, EndTransaction.ROLLBACK);
       await rejectsWith(end(transactionId, EndTransaction.ROLLBACK), 'not-found', /no open transaction/);
-      await rejectsWith(sql.action('EndTransaction', ActionEndTransactionRequest, { transactionId, action: EndTransaction.UNSPECIFIED }), 'invalid-argument', /COMMIT \(1\) or ROLLBACK \(2\)/);
+      await rejectsWith(
+        sql.action('EndTransaction', ActionEndTransactionRequest, { transactionId, action: EndTransaction.UNSPECIFIED }),
+        'invalid-argument',
+        /COMMIT \(1\) or ROLLBACK \(2\)/,
+      );
       await rejectsWith(collect(flight.doAction('EndTransaction', 'not an any')), 'invalid-argument', /ActionEndTransactionRequest/);
     });
   });
@@ -514,7 +677,12 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
 
     test('a ticket cancelled before it is read fails; CancelQuery (deprecated) answers in an Any', async () => {
       const info = await sql.info(CommandStatementQuery, { query: LONG });
-      const [result] = await sql.action('CancelQuery', ActionCancelQueryRequest, { info: FlightInfoCodec.encode(info) }, ActionCancelQueryResult);
+      const [result] = await sql.action(
+        'CancelQuery',
+        ActionCancelQueryRequest,
+        { info: FlightInfoCodec.encode(info) },
+        ActionCancelQueryResult,
+      );
       assert.equal(result!.result, CancelResult.CANCELLED);
       await rejectsWith(sql.read(info), 'cancelled', /before it ran/);
       const done = await sql.info(CommandStatementQuery, { query: 'CREATE OR REPLACE TABLE cancel_done (i INTEGER)' });
@@ -525,12 +693,20 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
 
   describe('what is not supported answers UNIMPLEMENTED by name', () => {
     test('Substrait, savepoints, sessions and unknown commands', async () => {
-      await rejectsWith(sql.info(CommandStatementSubstraitPlan, { plan: { plan: Uint8Array.of(1), version: '0.1' } }), 'unimplemented', /CommandStatementSubstraitPlan/);
+      await rejectsWith(
+        sql.info(CommandStatementSubstraitPlan, { plan: { plan: Uint8Array.of(1), version: '0.1' } }),
+        'unimplemented',
+        /CommandStatementSubstraitPlan/,
+      );
       await rejectsWith(sql.action('BeginSavepoint', ActionBeginSavepointRequest, { name: 'x' }), 'unimplemented', /BeginSavepoint/);
       await rejectsWith(collect(flight.doAction('CloseSession', new Uint8Array(0))), 'unimplemented', /CloseSession/);
       const unknown = FlightDescriptor.command(encodeAny(`${TYPE_URL_PREFIX}CommandGetEverything`, new Uint8Array(0)));
       await rejectsWith(flight.getFlightInfo(unknown), 'unimplemented', /CommandGetEverything/);
-      await rejectsWith(flight.doPut(command(CommandStatementQuery, { query: 'SELECT 1' }), new Table(new Schema([new Field('a', new Int32())]))), 'invalid-argument', /GetFlightInfo, not DoPut/);
+      await rejectsWith(
+        flight.doPut(command(CommandStatementQuery, { query: 'SELECT 1' }), new Table(new Schema([new Field('a', new Int32())]))),
+        'invalid-argument',
+        /GetFlightInfo, not DoPut/,
+      );
       await rejectsWith(sql.info(CommandStatementUpdate, { query: 'SELECT 1' }), 'invalid-argument', /DoPut command/);
     });
   });
@@ -598,13 +774,27 @@ describe('Flight SQL on a read-only server', () => {
   });
 
   test('reads work; SqlInfo says read-only; ingest and writes are PERMISSION_DENIED', async () => {
-    const info = await sql.fetch(CommandGetSqlInfo, { info: [SqlInfo.FLIGHT_SQL_SERVER_READ_ONLY, SqlInfo.FLIGHT_SQL_SERVER_BULK_INGESTION] });
+    const info = await sql.fetch(CommandGetSqlInfo, {
+      info: [SqlInfo.FLIGHT_SQL_SERVER_READ_ONLY, SqlInfo.FLIGHT_SQL_SERVER_BULK_INGESTION],
+    });
     assert.deepEqual(column(info, 'value'), [true, false]);
     assert.deepEqual(column(await sql.fetch(CommandStatementQuery, { query: 'SELECT sum(i)::INTEGER AS s FROM kept' }), 's'), [3]);
-    await rejectsWith(sql.put(CommandStatementIngest, { table: 'kept', tableDefinitionOptions: INGEST }, people([1])), 'permission-denied', /read-only/);
-    await rejectsWith(sql.put(CommandStatementUpdate, { query: 'INSERT INTO kept VALUES (9)' }), 'permission-denied', /read-only|read only/i);
-    const transactionId = (await sql.action('BeginTransaction', ActionBeginTransactionRequest, {}, ActionBeginTransactionResult))[0]!.transactionId;
-    assert.deepEqual(column(await sql.fetch(CommandStatementQuery, { query: 'SELECT count(*)::INTEGER AS n FROM kept', transactionId }), 'n'), [3]);
+    await rejectsWith(
+      sql.put(CommandStatementIngest, { table: 'kept', tableDefinitionOptions: INGEST }, people([1])),
+      'permission-denied',
+      /read-only/,
+    );
+    await rejectsWith(
+      sql.put(CommandStatementUpdate, { query: 'INSERT INTO kept VALUES (9)' }),
+      'permission-denied',
+      /read-only|read only/i,
+    );
+    const transactionId = (await sql.action('BeginTransaction', ActionBeginTransactionRequest, {}, ActionBeginTransactionResult))[0]!
+      .transactionId;
+    assert.deepEqual(
+      column(await sql.fetch(CommandStatementQuery, { query: 'SELECT count(*)::INTEGER AS n FROM kept', transactionId }), 'n'),
+      [3],
+    );
     await sql.action('EndTransaction', ActionEndTransactionRequest, { transactionId, action: EndTransaction.COMMIT });
   });
 });

@@ -52,9 +52,17 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
 
   const plain = (text: string) => flight.doGet(text).readAll();
   const prepare = async (query: string, transactionId?: Uint8Array) =>
-    (await sql.action('CreatePreparedStatement', ActionCreatePreparedStatementRequest, { query, transactionId }, ActionCreatePreparedStatementResult))[0]!;
+    (
+      await sql.action(
+        'CreatePreparedStatement',
+        ActionCreatePreparedStatementRequest,
+        { query, transactionId },
+        ActionCreatePreparedStatementResult,
+      )
+    )[0]!;
   const update = async (handle: Uint8Array, parameters?: Table) =>
-    DoPutUpdateResult.decode((await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle: handle }, parameters))[0]!).recordCount;
+    DoPutUpdateResult.decode((await sql.put(CommandPreparedStatementUpdate, { preparedStatementHandle: handle }, parameters))[0]!)
+      .recordCount;
 
   describe('prepared statements that return no rows (item 7)', () => {
     test('CREATE, INSERT, UPDATE, DELETE: an empty dataset schema, and the update path answers each count', async () => {
@@ -92,25 +100,45 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
       const fromGetSchema = await flight.getSchema(command(CommandStatementQuery, { query: text }));
       const streamed = (await sql.read(info)).schema;
       const prepared = schemaFromIpcMessage((await prepare(text)).datasetSchema);
-      for (const [where, schema] of [['FlightInfo', info.schema!], ['GetSchema', fromGetSchema], ['DoGet', streamed], ['prepared', prepared]] as const) {
+      for (const [where, schema] of [
+        ['FlightInfo', info.schema!],
+        ['GetSchema', fromGetSchema],
+        ['DoGet', streamed],
+        ['prepared', prepared],
+      ] as const) {
         assert.deepEqual(
           metadataOf(schema, 'd'),
-          { TYPE_NAME: 'DECIMAL(10,2)', PRECISION: '10', SCALE: '2', IS_AUTO_INCREMENT: '0', IS_CASE_SENSITIVE: '0', IS_READ_ONLY: '1', IS_SEARCHABLE: '1' },
+          {
+            TYPE_NAME: 'DECIMAL(10,2)',
+            PRECISION: '10',
+            SCALE: '2',
+            IS_AUTO_INCREMENT: '0',
+            IS_CASE_SENSITIVE: '0',
+            IS_READ_ONLY: '1',
+            IS_SEARCHABLE: '1',
+          },
           where,
         );
-        assert.deepEqual(metadataOf(schema, 's'), { TYPE_NAME: 'VARCHAR', IS_AUTO_INCREMENT: '0', IS_CASE_SENSITIVE: '1', IS_READ_ONLY: '1', IS_SEARCHABLE: '1' }, where);
+        assert.deepEqual(
+          metadataOf(schema, 's'),
+          { TYPE_NAME: 'VARCHAR', IS_AUTO_INCREMENT: '0', IS_CASE_SENSITIVE: '1', IS_READ_ONLY: '1', IS_SEARCHABLE: '1' },
+          where,
+        );
         assert.equal(metadataOf(schema, 'n')['TYPE_NAME'], 'BIGINT', where);
       }
     });
 
-    test('a plain scan of a table names the table, its columns\' nullability and auto-increment', async () => {
+    test("a plain scan of a table names the table, its columns' nullability and auto-increment", async () => {
       await plain('CREATE SEQUENCE meta_seq');
       await plain("CREATE TABLE meta_t (id INTEGER DEFAULT nextval('meta_seq') NOT NULL, price DECIMAL(10,2), name VARCHAR)");
       await plain("INSERT INTO meta_t (price, name) VALUES (1.25, 'a'), (NULL, NULL)");
       const info = await sql.info(CommandStatementQuery, { query: 'SELECT * FROM meta_t' });
       const table = await sql.read(info);
       assert.deepEqual(table.getChild('id')!.toArray(), Int32Array.of(1, 2), 'the rows stream under the described schema');
-      for (const [where, schema] of [['FlightInfo', info.schema!], ['DoGet', table.schema]] as const) {
+      for (const [where, schema] of [
+        ['FlightInfo', info.schema!],
+        ['DoGet', table.schema],
+      ] as const) {
         assert.deepEqual(
           metadataOf(schema, 'id'),
           {
@@ -127,7 +155,11 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
         );
         assert.equal(metadataOf(schema, 'price')['PRECISION'], '10', where);
         assert.equal(metadataOf(schema, 'price')['SCALE'], '2', where);
-        assert.deepEqual(schema.fields.map((f) => f.nullable), [false, true, true], `${where}: NOT NULL is carried`);
+        assert.deepEqual(
+          schema.fields.map((f) => f.nullable),
+          [false, true, true],
+          `${where}: NOT NULL is carried`,
+        );
       }
       // Anything more than a plain scan: the origin is not known, so it is not claimed.
       const filtered = await sql.info(CommandStatementQuery, { query: 'SELECT * FROM meta_t WHERE id > 0' });
@@ -147,10 +179,14 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
     const info = await sql.info(CommandStatementQuery, { query: 'INSERT INTO status_t VALUES (1)' });
     assert.deepEqual(typeIds(info.schema!), expected, 'Flight SQL FlightInfo');
     assert.deepEqual(typeIds((await sql.read(info)).schema), expected, 'Flight SQL DoGet');
-    assert.deepEqual(typeIds(await flight.getSchema(FlightDescriptor.command('INSERT INTO status_t VALUES (2)'))), expected, 'plain GetSchema');
+    assert.deepEqual(
+      typeIds(await flight.getSchema(FlightDescriptor.command('INSERT INTO status_t VALUES (2)'))),
+      expected,
+      'plain GetSchema',
+    );
   });
 
-  test('a TIMESTAMPTZ uploaded in UTC comes back in UTC, not the host\'s zone name (item 10)', async () => {
+  test("a TIMESTAMPTZ uploaded in UTC comes back in UTC, not the host's zone name (item 10)", async () => {
     const type: DataType = new TimestampMicrosecond('UTC');
     const micros = 1_700_000_000_000_000;
     const upload = new Table({ happened: vectorFromArray([micros], type) });
@@ -170,14 +206,17 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
       await plain('DELETE FROM counted WHERE i < 10');
     });
 
-    test('a plain scan reports the table\'s rows, deleted rows excluded; other queries -1', async () => {
+    test("a plain scan reports the table's rows, deleted rows excluded; other queries -1", async () => {
       assert.equal((await sql.info(CommandStatementQuery, { query: 'SELECT * FROM counted' })).totalRecords, 990);
       assert.equal((await sql.info(CommandStatementQuery, { query: 'FROM main.counted' })).totalRecords, 990);
       assert.equal((await sql.info(CommandStatementQuery, { query: 'SELECT * FROM counted WHERE i > 500' })).totalRecords, -1);
       assert.equal((await sql.info(CommandStatementQuery, { query: 'SELECT * FROM counted LIMIT 3' })).totalRecords, -1);
       assert.equal((await sql.info(CommandStatementQuery, { query: 'SELECT i FROM counted' })).totalRecords, -1);
       const prepared = await prepare('SELECT * FROM counted');
-      assert.equal((await sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: prepared.preparedStatementHandle })).totalRecords, 990);
+      assert.equal(
+        (await sql.info(CommandPreparedStatementQuery, { preparedStatementHandle: prepared.preparedStatementHandle })).totalRecords,
+        990,
+      );
     });
 
     test('inside a transaction, the count is what the transaction sees', async () => {

@@ -23,9 +23,16 @@ interface Outcome {
 
 /** Runs each [route, sql] through one ADBC connection (test/peers/flightsql/adbc_statements.py). */
 async function throughAdbc(location: string, cells: [string, string][]): Promise<Outcome[]> {
-  const { code, stdout, stderr } = await runPeer(join('flightsql', 'adbc_statements.py'), ['--uri', location, JSON.stringify(cells)], 300_000);
+  const { code, stdout, stderr } = await runPeer(
+    join('flightsql', 'adbc_statements.py'),
+    ['--uri', location, JSON.stringify(cells)],
+    300_000,
+  );
   assert.equal(code, 0, `adbc_statements.py exited ${code}:\n${stderr}`);
-  const outcomes = stdout.trim().split('\n').map((line) => JSON.parse(line) as Outcome);
+  const outcomes = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Outcome);
   assert.equal(outcomes.length, cells.length, stdout);
   return outcomes;
 }
@@ -64,8 +71,10 @@ for (const mode of ['--read-only', '--no-external-access'] as Mode[]) {
         ['prepared_query', 'SELECT sum(i) AS s FROM t'],
         ['update', 'SET VARIABLE v = 1'],
       ];
-      if (mode === '--no-external-access') allowed.push(['update', 'CREATE TABLE w AS SELECT 1 AS a'], ['prepared_update', 'INSERT INTO w VALUES (2)']);
-      for (const outcome of await throughAdbc(server.location, allowed)) assert.equal(outcome.ok, true, `${outcome.route} ${outcome.sql}: ${outcome.error}`);
+      if (mode === '--no-external-access')
+        allowed.push(['update', 'CREATE TABLE w AS SELECT 1 AS a'], ['prepared_update', 'INSERT INTO w VALUES (2)']);
+      for (const outcome of await throughAdbc(server.location, allowed))
+        assert.equal(outcome.ok, true, `${outcome.route} ${outcome.sql}: ${outcome.error}`);
     });
 
     test('afterwards the server exits 0, and restarted on its file serves the data intact', async () => {

@@ -58,7 +58,12 @@ export class SqlClient {
   }
 
   /** DoPut of a Flight SQL command; answers the PutResult app_metadata. */
-  async put<T extends object>(codec: MessageCodec<T>, value: Partial<T>, data: Table | RecordBatch[] = new Table(new Schema([])), options?: CallOptions): Promise<Uint8Array[]> {
+  async put<T extends object>(
+    codec: MessageCodec<T>,
+    value: Partial<T>,
+    data: Table | RecordBatch[] = new Table(new Schema([])),
+    options?: CallOptions,
+  ): Promise<Uint8Array[]> {
     return this.flight.doPut(command(codec, value), data, options);
   }
 }

@@ -69,10 +69,22 @@ describe(`the mutation fuzzer (${INPUTS} inputs for each seed of ${SEEDS.join(',
     const small = new Table([sampleTable(48, 0).batches[0]!, sampleTable(48, 100).batches[0]!]);
     const matrix = uploadableMatrix();
     seeds.push(
-      { name: 'upload of ints, doubles and strings with nulls', method: 'DoPut', messages: validFrames(small, FlightDescriptor.path('fuzz_small')) },
+      {
+        name: 'upload of ints, doubles and strings with nulls',
+        method: 'DoPut',
+        messages: validFrames(small, FlightDescriptor.path('fuzz_small')),
+      },
       { name: 'upload of the type matrix', method: 'DoPut', messages: validFrames(matrix, FlightDescriptor.path('fuzz_matrix')) },
-      { name: 'echo exchange of the full type matrix', method: 'DoExchange', messages: validFrames(arrowMatrix(), FlightDescriptor.command('echo')) },
-      { name: 'my_streaming_exchanger', method: 'DoExchange', messages: validFrames(small, FlightDescriptor.command('my_streaming_exchanger')) },
+      {
+        name: 'echo exchange of the full type matrix',
+        method: 'DoExchange',
+        messages: validFrames(arrowMatrix(), FlightDescriptor.command('echo')),
+      },
+      {
+        name: 'my_streaming_exchanger',
+        method: 'DoExchange',
+        messages: validFrames(small, FlightDescriptor.command('my_streaming_exchanger')),
+      },
     );
   });
   after(async () => {
@@ -88,41 +100,47 @@ describe(`the mutation fuzzer (${INPUTS} inputs for each seed of ${SEEDS.join(',
     }
   });
 
-  for (const prngSeed of SEEDS) test(`seed ${prngSeed}: ${INPUTS} mutated streams, a proper status for each, the server up, the canary unchanged`, async () => {
-    const random = new Prng(prngSeed);
-    // The inputs are drawn up front, in order, so that the seed alone fixes them.
-    const inputs = Array.from({ length: INPUTS }, (_, step) => {
-      const seed = seeds[random.below(seeds.length)]!;
-      const mutated = mutateStream(seed.messages, random);
-      return { step, seed, ...mutated };
-    });
-    const codes = new Map<number, number>();
-    const bad: string[] = [];
-    const started = performance.now();
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < inputs.length; i = next++) {
-        const input = inputs[i]!;
-        const outcome: RawOutcome = await raw.bidi(input.seed.method, input.messages);
-        codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
-        const clear = outcome.code === GrpcStatus.OK || outcome.details.length > 0;
-        const rootCaused = !CATCH_ALL.test(outcome.details);
-        if (!ACCEPTABLE.has(outcome.code) || !clear || !rootCaused) {
-          const note = rootCaused ? '' : ' [reached only the decoder\'s catch-all]';
-          bad.push(`step ${input.step} (${input.seed.name}; ${input.description}): ${GrpcStatus[outcome.code]} ${outcome.details}${note}`);
+  for (const prngSeed of SEEDS)
+    test(`seed ${prngSeed}: ${INPUTS} mutated streams, a proper status for each, the server up, the canary unchanged`, async () => {
+      const random = new Prng(prngSeed);
+      // The inputs are drawn up front, in order, so that the seed alone fixes them.
+      const inputs = Array.from({ length: INPUTS }, (_, step) => {
+        const seed = seeds[random.below(seeds.length)]!;
+        const mutated = mutateStream(seed.messages, random);
+        return { step, seed, ...mutated };
+      });
+      const codes = new Map<number, number>();
+      const bad: string[] = [];
+      const started = performance.now();
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < inputs.length; i = next++) {
+          const input = inputs[i]!;
+          const outcome: RawOutcome = await raw.bidi(input.seed.method, input.messages);
+          codes.set(outcome.code, (codes.get(outcome.code) ?? 0) + 1);
+          const clear = outcome.code === GrpcStatus.OK || outcome.details.length > 0;
+          const rootCaused = !CATCH_ALL.test(outcome.details);
+          if (!ACCEPTABLE.has(outcome.code) || !clear || !rootCaused) {
+            const note = rootCaused ? '' : " [reached only the decoder's catch-all]";
+            bad.push(
+              `step ${input.step} (${input.seed.name}; ${input.description}): ${GrpcStatus[outcome.code]} ${outcome.details}${note}`,
+            );
+          }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const seconds = (performance.now() - started) / 1000;
-    const summary = [...codes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${GrpcStatus[code]} ${n}`).join(', ');
-    console.log(`# fuzzer: ${INPUTS} mutated streams (seed ${prngSeed}) in ${seconds.toFixed(1)} s: ${summary}`);
-    assert.deepEqual(bad.slice(0, 20), [], `seed ${prngSeed}: ${bad.length} inputs got no proper status`);
-    assert.equal(duck.child.exitCode, null, 'the server process is alive');
-    assert.deepEqual(await checksum(client, CANARY), canaryBefore, 'the canary is unchanged');
-    assert.ok((codes.get(GrpcStatus.INVALID_ARGUMENT) ?? 0) > INPUTS / 4, 'most mutations were caught as invalid');
-    // And it still does its job.
-    assert.equal((await client.uploadData('after_fuzz', sampleTable(10))).rows, 10);
-    assert.equal((await client.exchange('echo', sampleTable(10)).readAll()).numRows, 10);
-  });
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      const seconds = (performance.now() - started) / 1000;
+      const summary = [...codes]
+        .sort((a, b) => b[1] - a[1])
+        .map(([code, n]) => `${GrpcStatus[code]} ${n}`)
+        .join(', ');
+      console.log(`# fuzzer: ${INPUTS} mutated streams (seed ${prngSeed}) in ${seconds.toFixed(1)} s: ${summary}`);
+      assert.deepEqual(bad.slice(0, 20), [], `seed ${prngSeed}: ${bad.length} inputs got no proper status`);
+      assert.equal(duck.child.exitCode, null, 'the server process is alive');
+      assert.deepEqual(await checksum(client, CANARY), canaryBefore, 'the canary is unchanged');
+      assert.ok((codes.get(GrpcStatus.INVALID_ARGUMENT) ?? 0) > INPUTS / 4, 'most mutations were caught as invalid');
+      // And it still does its job.
+      assert.equal((await client.uploadData('after_fuzz', sampleTable(10))).rows, 10);
+      assert.equal((await client.exchange('echo', sampleTable(10)).readAll()).numRows, 10);
+    });
 });

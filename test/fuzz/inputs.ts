@@ -45,7 +45,12 @@ export interface BatchEdit {
 /** A record batch FlightData message whose header says what `edit` says, whatever the body holds. */
 export function batchFrame(batch: RecordBatch, edit: BatchEdit = {}): Buffer {
   const assembled = VectorAssembler.assemble(batch);
-  const header = new RecordBatchHeader(edit.length ?? batch.numRows, edit.nodes ?? assembled.nodes, edit.regions ?? assembled.bufferRegions, null);
+  const header = new RecordBatchHeader(
+    edit.length ?? batch.numRows,
+    edit.nodes ?? assembled.nodes,
+    edit.regions ?? assembled.bufferRegions,
+    null,
+  );
   const bodyLength = edit.bodyLength ?? assembled.byteLength;
   const flatbuffer = Message.encode(Message.from(header, bodyLength));
   if (edit.body) return encodeFlightData(flatbuffer, { length: edit.body.byteLength, buffers: [edit.body], offsets: [0] });
@@ -89,7 +94,8 @@ export const ticket = (bytes: Uint8Array | number[]) => field(1, bytes);
 /** A FlightDescriptor of type CMD (1: type = 2, 2: cmd). */
 export const cmdDescriptor = (cmd: Uint8Array | number[]) => Buffer.concat([Buffer.from([0x08, 0x02]), field(2, cmd)]);
 /** A FlightDescriptor of type PATH (1: type = 1, 3: path...). */
-export const pathDescriptor = (...path: (Uint8Array | number[])[]) => Buffer.concat([Buffer.from([0x08, 0x01]), ...path.map((p) => field(3, p))]);
+export const pathDescriptor = (...path: (Uint8Array | number[])[]) =>
+  Buffer.concat([Buffer.from([0x08, 0x01]), ...path.map((p) => field(3, p))]);
 /** An Action (1: type, 2: body). */
 export const action = (type: string, body: Uint8Array | number[] = []) => Buffer.concat([field(1, utf8.encode(type)), field(2, body)]);
 /** A FlightData message carrying only a descriptor and the given header/body. */

@@ -131,7 +131,11 @@ export function mutateMessage(message: Buffer, kind: MutationKind, random: Prng)
       const span = random.pick(spans);
       const actual = span.end - span.contentAt;
       const declared = random.pick([0, 1, actual - 1, actual + 1, actual * 2, 2 ** 31, 2 ** 40, Math.max(0, actual - 8)]);
-      const rewritten = Buffer.concat([bytes.subarray(0, span.lengthAt), Buffer.from(varint(Math.max(0, declared))), bytes.subarray(span.contentAt)]);
+      const rewritten = Buffer.concat([
+        bytes.subarray(0, span.lengthAt),
+        Buffer.from(varint(Math.max(0, declared))),
+        bytes.subarray(span.contentAt),
+      ]);
       return { bytes: rewritten, detail: `field ${span.field} declares ${declared} bytes (has ${actual})` };
     }
     case 'header-word32':

@@ -4,7 +4,15 @@
 
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActionCodec, FlightDescriptor, FlightDescriptorCodec, FlightEndpointCodec, FlightInfoCodec, TicketCodec, encodeMessage } from '../../flight/messages.ts';
+import {
+  ActionCodec,
+  FlightDescriptor,
+  FlightDescriptorCodec,
+  FlightEndpointCodec,
+  FlightInfoCodec,
+  TicketCodec,
+  encodeMessage,
+} from '../../flight/messages.ts';
 import * as pb from '../../flight/proto/flight_pb.ts';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { peerPython, runPeer } from '../support/peers.ts';
@@ -72,7 +80,10 @@ describe('our encoders write the bytes pyarrow writes', () => {
 
   test('FlightDescriptor (path with non-ASCII, command with binary), Ticket, Action', () => {
     assert.equal(hex(FlightDescriptorCodec.encode(FlightDescriptor.path('flights', '2024', 'é'))), py['FlightDescriptor.path']);
-    assert.equal(hex(FlightDescriptorCodec.encode(FlightDescriptor.command(Uint8Array.of(0, 1, ...utf8('SELECT'))))), py['FlightDescriptor.command']);
+    assert.equal(
+      hex(FlightDescriptorCodec.encode(FlightDescriptor.command(Uint8Array.of(0, 1, ...utf8('SELECT'))))),
+      py['FlightDescriptor.command'],
+    );
     assert.equal(hex(TicketCodec.encode(utf8('SELECT * FROM t'))), py.Ticket);
     assert.equal(hex(ActionCodec.encode({ type: 'drop_table', body: utf8('t') })), py.Action);
     assert.equal(hex(ActionCodec.encode({ type: 'list_tables', body: new Uint8Array(0) })), py['Action.empty_body']);
@@ -106,7 +117,7 @@ describe('each side reads what the other wrote', () => {
     const ours = FlightInfoCodec.encode(decoded);
     const read = JSON.parse(await python('parse', 'FlightInfo', hex(ours)));
     assert.deepEqual(read, {
-      schema: 'id: int64 not null\nname: string\n-- schema metadata --\norigin: \'proto-bytes\'',
+      schema: "id: int64 not null\nname: string\n-- schema metadata --\norigin: 'proto-bytes'",
       schema_metadata: { origin: 'proto-bytes' },
       descriptor: { cmd: hex(utf8('SELECT 1')) },
       total_records: 1234567890123,
@@ -134,7 +145,10 @@ describe('each side reads what the other wrote', () => {
       ...['Ticket', hex(TicketCodec.encode(Uint8Array.of(0, 255)))],
     );
     assert.deepEqual(
-      lines.trim().split('\n').map((line) => JSON.parse(line)),
+      lines
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
       [{ path: ['x', 'ü'] }, { cmd: hex(utf8('SELECT 3')) }, { type: 'query', body: hex(utf8('SELECT 2')) }, { ticket: '00ff' }],
     );
   });

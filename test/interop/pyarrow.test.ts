@@ -11,7 +11,14 @@ import { FlightClient, FlightDescriptor, FlightError, basicAuthHeader } from '..
 import { arrowMatrix, schemaSignature } from '../support/arrow-matrix.ts';
 import { firstDifference } from '../support/compare.ts';
 import { BIG_ROWS, startEchoServer } from '../support/echo-server.ts';
-import { clientCheckNames, peerPython, pyarrowTypeMatrix, runClientChecks, startReferenceServer, type ReferenceServer } from '../support/peers.ts';
+import {
+  clientCheckNames,
+  peerPython,
+  pyarrowTypeMatrix,
+  runClientChecks,
+  startReferenceServer,
+  type ReferenceServer,
+} from '../support/peers.ts';
 import { makeTestCertificates, type TestCertificates } from '../support/tls.ts';
 
 const text = new TextDecoder();
@@ -66,7 +73,12 @@ describe('pyarrow client -> our echo server', () => {
   test('plain', async (t) => {
     const echo = await startEchoServer(serverOptions());
     try {
-      await pyarrowChecks(t, echo.location, [], checkNames.filter((n) => n !== 'auth'));
+      await pyarrowChecks(
+        t,
+        echo.location,
+        [],
+        checkNames.filter((n) => n !== 'auth'),
+      );
     } finally {
       await echo.close();
     }
@@ -85,7 +97,12 @@ describe('pyarrow client -> our echo server', () => {
   test('with TLS', async (t) => {
     const echo = await startEchoServer({ ...serverOptions(), tls: { cert: certs.serverCert, key: certs.serverKey } });
     try {
-      await pyarrowChecks(t, `grpc+tls://localhost:${echo.port}`, ['--tls-root', certs.paths.ca], checkNames.filter((n) => n !== 'auth'));
+      await pyarrowChecks(
+        t,
+        `grpc+tls://localhost:${echo.port}`,
+        ['--tls-root', certs.paths.ca],
+        checkNames.filter((n) => n !== 'auth'),
+      );
     } finally {
       await echo.close();
     }
@@ -114,8 +131,14 @@ describe('our FlightClient -> pyarrow reference server', () => {
 
   test('DoPut the matrix back under another key; the server compares it equal', async () => {
     const acks = await client.doPut(FlightDescriptor.path('interop', 'ours'), matrix);
-    assert.deepEqual(acks.map((a) => text.decode(a)), ['batch 0']);
-    assert.deepEqual((await collect(client.doAction('compare', 'types,interop/ours'))).map((r) => text.decode(r)), ['equal']);
+    assert.deepEqual(
+      acks.map((a) => text.decode(a)),
+      ['batch 0'],
+    );
+    assert.deepEqual(
+      (await collect(client.doAction('compare', 'types,interop/ours'))).map((r) => text.decode(r)),
+      ['equal'],
+    );
     // Sliced one row per message on the way up: still equal.
     const sliced = new FlightClient(peer.location, { maxMessageBytes: 1 });
     try {
@@ -124,7 +147,10 @@ describe('our FlightClient -> pyarrow reference server', () => {
     } finally {
       sliced.close();
     }
-    assert.deepEqual((await collect(client.doAction('compare', 'types,interop/ours-sliced'))).map((r) => text.decode(r)), ['equal']);
+    assert.deepEqual(
+      (await collect(client.doAction('compare', 'types,interop/ours-sliced'))).map((r) => text.decode(r)),
+      ['equal'],
+    );
   });
 
   test("compare names a difference (so 'equal' above means something)", async () => {
@@ -182,10 +208,16 @@ describe('our FlightClient -> pyarrow reference server', () => {
 
   test('DoAction echo, list, drop, and ListActions', async () => {
     const body = Uint8Array.from([0, 255, 1, 2]);
-    assert.deepEqual((await collect(client.doAction('echo', body))).map((r) => [...r]), [[...body]]);
+    assert.deepEqual(
+      (await collect(client.doAction('echo', body))).map((r) => [...r]),
+      [[...body]],
+    );
     await client.doPut(FlightDescriptor.path('interop', 'drop-me'), tableFromArrays({ x: Int32Array.from([1]) }));
     assert.ok((await collect(client.doAction('list'))).map((k) => text.decode(k)).includes('interop/drop-me'));
-    assert.deepEqual((await collect(client.doAction('drop', 'interop/drop-me'))).map((r) => text.decode(r)), ['dropped']);
+    assert.deepEqual(
+      (await collect(client.doAction('drop', 'interop/drop-me'))).map((r) => text.decode(r)),
+      ['dropped'],
+    );
     const actions = await client.listActions();
     assert.deepEqual(actions.map((a) => a.type).sort(), ['compare', 'drop', 'echo', 'error', 'list']);
     assert.ok(actions.every((a) => a.description.length > 0));
@@ -255,7 +287,10 @@ describe('our FlightClient -> pyarrow reference server with --auth', () => {
       assert.ok(token.length >= 32, token);
       assert.equal(firstDifference(await client.doGet('types').readAll(), matrix), null);
       await client.doPut(FlightDescriptor.path('interop', 'auth'), matrix);
-      assert.deepEqual((await collect(client.doAction('compare', 'types,interop/auth'))).map((r) => text.decode(r)), ['equal']);
+      assert.deepEqual(
+        (await collect(client.doAction('compare', 'types,interop/auth'))).map((r) => text.decode(r)),
+        ['equal'],
+      );
       assert.equal(firstDifference(await client.exchange(FlightDescriptor.command('echo'), matrix).readAll(), matrix), null);
       assert.equal((await client.listActions()).length, 5);
       const forged = new FlightClient(peer.location, { token: `${token}x` });
@@ -307,7 +342,10 @@ describe('our FlightClient -> pyarrow reference server with TLS', () => {
     try {
       assert.equal(firstDifference(await client.doGet('types').readAll(), matrix), null);
       await client.doPut(FlightDescriptor.path('interop', 'tls'), matrix);
-      assert.deepEqual((await collect(client.doAction('compare', 'types,interop/tls'))).map((r) => text.decode(r)), ['equal']);
+      assert.deepEqual(
+        (await collect(client.doAction('compare', 'types,interop/tls'))).map((r) => text.decode(r)),
+        ['equal'],
+      );
       await rejectsWith(untrusting.listActions({ deadline: 5000 }), 'unavailable', /./);
     } finally {
       client.close();
@@ -315,5 +353,3 @@ describe('our FlightClient -> pyarrow reference server with TLS', () => {
     }
   });
 });
-
-

@@ -17,8 +17,17 @@ let project: string;
 let packed: { filename: string; integrity: string; files: { path: string }[] };
 
 function run(command: string, args: string[], cwd: string, timeout = 180_000): SpawnSyncReturns<string> {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
-  assert.equal(result.status, 0, `${command} ${args.join(' ')} failed in ${cwd} (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}\n${result.stderr}`);
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
+  assert.equal(
+    result.status,
+    0,
+    `${command} ${args.join(' ')} failed in ${cwd} (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}\n${result.stderr}`,
+  );
   return result;
 }
 
@@ -33,7 +42,15 @@ function projectLock(manifest: { name: string; version: string; dependencies: Re
   const root = ours.packages['']!;
   const packages: Record<string, LockEntry> = {
     '': { name: manifest.name, version: manifest.version, dependencies: manifest.dependencies },
-    'node_modules/duck-takes-flight': { version: root['version'], resolved: tarball, integrity: packed.integrity, license: root['license'], dependencies: root['dependencies'], bin: root['bin'], engines: root['engines'] },
+    'node_modules/duck-takes-flight': {
+      version: root['version'],
+      resolved: tarball,
+      integrity: packed.integrity,
+      license: root['license'],
+      dependencies: root['dependencies'],
+      bin: root['bin'],
+      engines: root['engines'],
+    },
   };
   for (const [path, entry] of Object.entries(ours.packages)) if (path !== '' && !entry.dev) packages[path] = entry;
   return { name: manifest.name, version: manifest.version, lockfileVersion: 3, requires: true, packages };
@@ -46,7 +63,13 @@ before(() => {
   packed = (JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as (typeof packed)[])[0]!;
   mkdirSync(project);
   const tarball = `file:../${packed.filename}`;
-  const manifest = { name: 'pack-test-project', version: '1.0.0', private: true, type: 'module', dependencies: { 'duck-takes-flight': tarball } };
+  const manifest = {
+    name: 'pack-test-project',
+    version: '1.0.0',
+    private: true,
+    type: 'module',
+    dependencies: { 'duck-takes-flight': tarball },
+  };
   writeFileSync(join(project, 'package.json'), JSON.stringify(manifest));
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify(projectLock(manifest, tarball)));
   run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project);
@@ -59,12 +82,28 @@ after(() => {
 describe('npm pack, installed into an empty project', () => {
   test('the tarball holds the build, the bin, the README and the LICENSE, and no tests or sources', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const path of ['package.json', 'README.md', 'LICENSE', 'bin/duck-flight.js', 'dist/flight/index.js', 'dist/flight/index.d.ts', 'dist/servers/index.js', 'dist/servers/index.d.ts', 'dist/servers/cli.js', 'dist/flight/index.js.map']) {
+    for (const path of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/duck-flight.js',
+      'dist/flight/index.js',
+      'dist/flight/index.d.ts',
+      'dist/servers/index.js',
+      'dist/servers/index.d.ts',
+      'dist/servers/cli.js',
+      'dist/flight/index.js.map',
+    ]) {
       assert.ok(paths.includes(path), `${path} is not in the tarball`);
     }
-    const stray = paths.filter((p) => !/^(dist|bin|native)\//.test(p) && !['package.json', 'README.md', 'LICENSE', 'binding.gyp'].includes(p));
+    const stray = paths.filter(
+      (p) => !/^(dist|bin|native)\//.test(p) && !['package.json', 'README.md', 'LICENSE', 'binding.gyp'].includes(p),
+    );
     assert.deepEqual(stray, []);
-    assert.deepEqual(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')), []);
+    assert.deepEqual(
+      paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts')),
+      [],
+    );
   });
 
   test('ESM imports both entry points by name; an internal module is not exported', () => {
@@ -86,9 +125,14 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const out = JSON.parse(run(process.execPath, ['imports.mjs'], project).stdout) as { flight: [string, string][]; duckdb: [string, string][]; internal: string };
+    const out = JSON.parse(run(process.execPath, ['imports.mjs'], project).stdout) as {
+      flight: [string, string][];
+      duckdb: [string, string][];
+      internal: string;
+    };
     for (const [name, type] of out.flight) assert.equal(type, 'function', `duck-takes-flight exports no ${name}`);
-    for (const [name, type] of out.duckdb) assert.equal(type, name === 'SERVER_VERSION' ? 'string' : 'function', `duck-takes-flight/duckdb exports no ${name}`);
+    for (const [name, type] of out.duckdb)
+      assert.equal(type, name === 'SERVER_VERSION' ? 'string' : 'function', `duck-takes-flight/duckdb exports no ${name}`);
     assert.equal(out.internal, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
 
@@ -116,13 +160,32 @@ export async function use(): Promise<number> {
 `,
     );
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--typeRoots', join(REPO_ROOT, 'node_modules', '@types'), '--types', 'node', 'check.ts'];
+    const args = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--skipLibCheck',
+      '--typeRoots',
+      join(REPO_ROOT, 'node_modules', '@types'),
+      '--types',
+      'node',
+      'check.ts',
+    ];
     const result = spawnSync(process.execPath, [tsc, ...args], { cwd: project, encoding: 'utf8', timeout: 120_000 });
     assert.equal(result.status, 0, `tsc found errors in a module using the package:\n${result.stdout}${result.stderr}`);
   });
 
   test('duck-flight from the bin serves on a free port, and the packaged client does a DoGet', async () => {
-    const child = spawn(join(project, 'node_modules', '.bin', 'duck-flight'), ['--host', '127.0.0.1', '--port', '0', '--db-path', ':memory:', '--log-level', 'warn'], { cwd: project, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      join(project, 'node_modules', '.bin', 'duck-flight'),
+      ['--host', '127.0.0.1', '--port', '0', '--db-path', ':memory:', '--log-level', 'warn'],
+      { cwd: project, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -39,7 +39,10 @@ describe('one source for the defaults', () => {
     ['rows the `query` action returns inline', count(settings.MAX_ACTION_ROWS)],
     ['HTTP/2 frames', `up to ${mib(settings.SERVER_MAX_FRAME_BYTES)}`],
     ['HTTP/2 frames', `at most ${mib(settings.CLIENT_UNREAD_BYTES)} of unread messages`],
-    ['keepalive', `every ${settings.SERVER_KEEPALIVE['grpc.keepalive_time_ms']! / 60_000} min (${settings.SERVER_KEEPALIVE['grpc.keepalive_timeout_ms']! / 1000} s timeout)`],
+    [
+      'keepalive',
+      `every ${settings.SERVER_KEEPALIVE['grpc.keepalive_time_ms']! / 60_000} min (${settings.SERVER_KEEPALIVE['grpc.keepalive_timeout_ms']! / 1000} s timeout)`,
+    ],
     ['keepalive', `every ${settings.CLIENT_KEEPALIVE['grpc.keepalive_time_ms']! / 60_000} min during calls`],
     ['shutdown grace', `${settings.SHUTDOWN_GRACE_MS / 1000} s`],
   ];
@@ -51,19 +54,34 @@ describe('one source for the defaults', () => {
     });
   }
 
-  test('duck-flight --help shows the settings module\'s defaults', () => {
+  test("duck-flight --help shows the settings module's defaults", () => {
     const help = runCli(['--help']);
     assert.equal(help.status, 0, help.stderr);
     const flat = help.stdout.replace(/\s+/g, ' ');
-    for (const [option, value] of [['--batch-rows', settings.DEFAULT_BATCH_ROWS], ['--port', settings.DEFAULT_PORT], ['--host', `"${settings.DEFAULT_HOST}"`], ['--db-path', `"${settings.DEFAULT_DB_PATH}"`]] as const) {
-      assert.match(flat, new RegExp(`${option} .*?\\[default: ${String(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\]`), `--help does not give ${option} the default ${value}`);
+    for (const [option, value] of [
+      ['--batch-rows', settings.DEFAULT_BATCH_ROWS],
+      ['--port', settings.DEFAULT_PORT],
+      ['--host', `"${settings.DEFAULT_HOST}"`],
+      ['--db-path', `"${settings.DEFAULT_DB_PATH}"`],
+    ] as const) {
+      assert.match(
+        flat,
+        new RegExp(`${option} .*?\\[default: ${String(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\]`),
+        `--help does not give ${option} the default ${value}`,
+      );
     }
   });
 
   test('FLIGHT_*_TRANSPORT are parsed by the entry points, a wrong name refused', () => {
     assert.deepEqual(transportsFromEnvironment({}), {});
-    assert.deepEqual(transportsFromEnvironment({ FLIGHT_SERVER_TRANSPORT: 'grpc-js', FLIGHT_CLIENT_TRANSPORT: 'node-http2' }), { server: 'grpc-js', client: 'node-http2' });
-    assert.throws(() => transportsFromEnvironment({ FLIGHT_CLIENT_TRANSPORT: 'http3' }), /FLIGHT_CLIENT_TRANSPORT=http3: expected http2, node-http2 or grpc-js/);
+    assert.deepEqual(transportsFromEnvironment({ FLIGHT_SERVER_TRANSPORT: 'grpc-js', FLIGHT_CLIENT_TRANSPORT: 'node-http2' }), {
+      server: 'grpc-js',
+      client: 'node-http2',
+    });
+    assert.throws(
+      () => transportsFromEnvironment({ FLIGHT_CLIENT_TRANSPORT: 'http3' }),
+      /FLIGHT_CLIENT_TRANSPORT=http3: expected http2, node-http2 or grpc-js/,
+    );
     // This process is a test: scripts/run-tests.mjs preloaded test/support/environment.ts.
     assert.equal(transportDefaults.client, process.env['FLIGHT_CLIENT_TRANSPORT'] || 'http2');
     assert.equal(transportDefaults.server, process.env['FLIGHT_SERVER_TRANSPORT'] || 'http2');

@@ -41,7 +41,9 @@ describe('DoGets abandoned by clients that stopped reading', () => {
     const again = await spawnServer({ dbPath });
     const client = await again.connect();
     try {
-      const [answer] = (await client.executeAction('query', 'SELECT (SELECT count(*) FROM big) AS big, (SELECT count(*) FROM x) AS x')) as { rows: unknown[] }[];
+      const [answer] = (await client.executeAction('query', 'SELECT (SELECT count(*) FROM big) AS big, (SELECT count(*) FROM x) AS x')) as {
+        rows: unknown[];
+      }[];
       assert.deepEqual(answer!.rows, [['3000000', '1']]);
     } finally {
       client.close();

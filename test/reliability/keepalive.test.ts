@@ -152,12 +152,17 @@ describe('keepalive', () => {
       relay.freeze();
       await waitFor(
         () => (server.stderr().match(/"msg":"call failed","method":"DoGet"[^\n]*"code":1\b/g) ?? []).length > cancelledBefore,
-        'the server to end the vanished client\'s DoGet',
+        "the server to end the vanished client's DoGet",
         15_000,
       );
       const detectedMs = performance.now() - frozenAt;
-      assert.ok((server.stderr().match(/Ping timeout passed without response/g) ?? []).length > timeoutsBefore, 'the keepalive ping timed out');
-      console.log(`# a vanished client was dropped ${Math.round(detectedMs)} ms after its packets stopped (ping every ${PERIOD_MS} ms, 1000 ms timeout)`);
+      assert.ok(
+        (server.stderr().match(/Ping timeout passed without response/g) ?? []).length > timeoutsBefore,
+        'the keepalive ping timed out',
+      );
+      console.log(
+        `# a vanished client was dropped ${Math.round(detectedMs)} ms after its packets stopped (ping every ${PERIOD_MS} ms, 1000 ms timeout)`,
+      );
       assert.ok(detectedMs < 10_000);
       relay.close();
       // The client learns of it as its own connection breaks.

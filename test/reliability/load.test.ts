@@ -24,7 +24,11 @@ describe('load', () => {
 
   test('16 clients for 10 s: every answer right, every upload stored exactly once, memory bounded', async () => {
     const report = await runLoad({ location: server.location, clients: 16, durationMs: 10_000, serverPid: server.child.pid!, seed: 6 });
-    console.log(formatLoadReport(report).replace(/\x1b\[[0-9;]*m/g, '').replace(/^/gm, '# '));
+    console.log(
+      formatLoadReport(report)
+        .replace(/\x1b\[[0-9;]*m/g, '')
+        .replace(/^/gm, '# '),
+    );
     assert.deepEqual(report.errors, [], 'no call failed or answered wrongly');
     assert.equal(report.errorCount, 0);
     for (const op of LOAD_OPERATIONS) assert.ok(report.operations[op].calls > 0, `some ${op} calls ran`);

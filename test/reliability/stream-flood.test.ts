@@ -43,7 +43,10 @@ describe('duck-flight --auth: 50,000 streams without credentials on one connecti
     const flood = floodStreams(server.port, STREAMS);
     try {
       await flood.sent;
-      const outcome = await Promise.race([flood.until((o) => o.answered >= STREAMS && (o.resets.get(NO_ERROR) ?? 0) >= STREAMS), sleep(60_000).then(() => flood.outcome())]);
+      const outcome = await Promise.race([
+        flood.until((o) => o.answered >= STREAMS && (o.resets.get(NO_ERROR) ?? 0) >= STREAMS),
+        sleep(60_000).then(() => flood.outcome()),
+      ]);
       const grown = residentBytes(server.child.pid!) - before;
       assert.equal(outcome.opened, STREAMS);
       assert.equal(outcome.answered, STREAMS, 'every stream answered (UNAUTHENTICATED, trailers-only)');

@@ -39,10 +39,14 @@ export interface ClientProcess {
 
 /** Starts test/reliability/fixtures/client.ts as its own process (it dies with us). */
 export function spawnClient(mode: 'get' | 'stall' | 'put' | 'call', location: string, args: object): ClientProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, '--import', ENVIRONMENT, CLIENT_SCRIPT, mode, location, JSON.stringify(args)], {
-    cwd: REPO_ROOT,
-    stdio: 'pipe',
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', PRELOAD, '--import', ENVIRONMENT, CLIENT_SCRIPT, mode, location, JSON.stringify(args)],
+    {
+      cwd: REPO_ROOT,
+      stdio: 'pipe',
+    },
+  );
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
@@ -109,11 +113,15 @@ export interface FixtureServer {
  * options the CLI has no flags for) as its own process, which dies with us.
  */
 export async function spawnFixtureServer(options: object, env: Record<string, string> = {}): Promise<FixtureServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PRELOAD, '--import', ENVIRONMENT, SERVER_SCRIPT, JSON.stringify(options)], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: 'pipe',
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', PRELOAD, '--import', ENVIRONMENT, SERVER_SCRIPT, JSON.stringify(options)],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: 'pipe',
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));

@@ -50,7 +50,9 @@ describe('actions', () => {
   });
 
   test('query: a statement answers its type and rows changed', async () => {
-    assert.deepEqual(await clientA.executeAction('query', 'CREATE TABLE q (n INTEGER, s VARCHAR)'), [{ statement: 'CREATE', rows_changed: 0 }]);
+    assert.deepEqual(await clientA.executeAction('query', 'CREATE TABLE q (n INTEGER, s VARCHAR)'), [
+      { statement: 'CREATE', rows_changed: 0 },
+    ]);
     assert.deepEqual(await clientA.executeAction('query', "INSERT INTO q VALUES (1, 'a'), (2, NULL), (3, 'c')"), [
       { statement: 'INSERT', rows_changed: 3 },
     ]);
@@ -71,24 +73,42 @@ describe('actions', () => {
   });
 
   test('query: several statements run in order and the last one answers', async () => {
-    const result = await clientA.executeAction('query', 'CREATE TABLE q2 AS SELECT 1 AS x; INSERT INTO q2 VALUES (2); SELECT sum(x) AS total FROM q2');
+    const result = await clientA.executeAction(
+      'query',
+      'CREATE TABLE q2 AS SELECT 1 AS x; INSERT INTO q2 VALUES (2); SELECT sum(x) AS total FROM q2',
+    );
     assert.deepEqual(result, [{ statement: 'SELECT', columns: ['total'], rows: [['3']] }]);
   });
 
   test('query: bad SQL is INVALID_ARGUMENT, a missing table NOT_FOUND, too many rows INVALID_ARGUMENT', async () => {
-    await rejectsWith(clientA.executeAction('query', 'CREAT TABLE x (a INT)'), 'invalid-argument', /Parser Error: syntax error at or near "CREAT"/);
+    await rejectsWith(
+      clientA.executeAction('query', 'CREAT TABLE x (a INT)'),
+      'invalid-argument',
+      /Parser Error: syntax error at or near "CREAT"/,
+    );
     await rejectsWith(clientA.executeAction('query', 'SELECT * FROM nowhere'), 'not-found', /Table with name nowhere does not exist/);
-    await rejectsWith(clientA.executeAction('query', 'SELECT * FROM range(20000)'), 'invalid-argument', /at most 10000 rows inline; use DoGet/);
+    await rejectsWith(
+      clientA.executeAction('query', 'SELECT * FROM range(20000)'),
+      'invalid-argument',
+      /at most 10000 rows inline; use DoGet/,
+    );
     await rejectsWith(clientA.executeAction('query', ''), 'invalid-argument', /empty/);
   });
 
   test('query: SQL that leaves a transaction open is refused, rolled back, and taints no other call', async () => {
     await rejectsWith(clientA.executeAction('query', 'BEGIN'), 'invalid-argument', /left a transaction open.*rolled back/);
-    await rejectsWith(clientA.executeAction('query', "BEGIN; INSERT INTO q VALUES (4, 'lost')"), 'invalid-argument', /left a transaction open/);
-    assert.deepEqual(await clientA.executeAction('query', "BEGIN; INSERT INTO q2 VALUES (5); ROLLBACK; SELECT count(*)::INTEGER AS n FROM q2"), [
-      { statement: 'SELECT', columns: ['n'], rows: [[2]] },
+    await rejectsWith(
+      clientA.executeAction('query', "BEGIN; INSERT INTO q VALUES (4, 'lost')"),
+      'invalid-argument',
+      /left a transaction open/,
+    );
+    assert.deepEqual(
+      await clientA.executeAction('query', 'BEGIN; INSERT INTO q2 VALUES (5); ROLLBACK; SELECT count(*)::INTEGER AS n FROM q2'),
+      [{ statement: 'SELECT', columns: ['n'], rows: [[2]] }],
+    );
+    assert.deepEqual(await clientA.executeAction('query', 'SELECT count(*)::INTEGER AS n FROM q'), [
+      { statement: 'SELECT', columns: ['n'], rows: [[3]] },
     ]);
-    assert.deepEqual(await clientA.executeAction('query', 'SELECT count(*)::INTEGER AS n FROM q'), [{ statement: 'SELECT', columns: ['n'], rows: [[3]] }]);
     await rejectsWith(clientA.executeAction('query', '-- just a comment'), 'invalid-argument', /holds no statement/);
   });
 
@@ -127,30 +147,41 @@ describe('actions', () => {
     assert.equal(loaded['table'], 'points');
     assert.equal(loaded['rows'], 1000);
     assert.equal(typeof loaded['seconds'], 'number');
-    assert.deepEqual(await one(clientA, 'SELECT count(*) AS n, sum(id)::BIGINT AS ids, count(label) AS labels, max(x)::DOUBLE AS xmax FROM points'), {
-      n: 1000n,
-      ids: 499_500n,
-      labels: 666n,
-      xmax: 1498.5,
-    });
+    assert.deepEqual(
+      await one(clientA, 'SELECT count(*) AS n, sum(id)::BIGINT AS ids, count(label) AS labels, max(x)::DOUBLE AS xmax FROM points'),
+      {
+        n: 1000n,
+        ids: 499_500n,
+        labels: 666n,
+        xmax: 1498.5,
+      },
+    );
     const appended = (await clientA.executeAction('load_parquet', { table: 'points', path, mode: 'append' })) as [{ rows: number }];
     assert.equal(appended[0].rows, 1000);
     assert.equal((await fingerprint(clientA, 'points')).rows, 2000n);
     const replaced = (await clientA.executeAction('load_parquet', { table: 'points', path, mode: 'replace' })) as [{ rows: number }];
     assert.equal(replaced[0].rows, 1000);
     assert.equal((await fingerprint(clientA, 'points')).rows, 1000n);
-    await rejectsWith(clientA.executeAction('load_parquet', { table: 'points', path, mode: 'create' }), 'already-exists', /points.*already exists/);
+    await rejectsWith(
+      clientA.executeAction('load_parquet', { table: 'points', path, mode: 'create' }),
+      'already-exists',
+      /points.*already exists/,
+    );
     await rejectsWith(
       clientA.executeAction('load_parquet', { table: 'nothing', path: join(dir.path, 'missing.parquet') }),
       'internal',
       /missing\.parquet/,
     );
-    await rejectsWith(clientA.executeAction('load_parquet', { table: 'points', path, mode: 'upsert' }), 'invalid-argument', /"mode" is replace, append or create/);
+    await rejectsWith(
+      clientA.executeAction('load_parquet', { table: 'points', path, mode: 'upsert' }),
+      'invalid-argument',
+      /"mode" is replace, append or create/,
+    );
     await rejectsWith(clientA.executeAction('load_parquet', { path }), 'invalid-argument', /"table" and "path" must be non-empty strings/);
     await rejectsWith(clientA.executeAction('load_parquet', 'not json'), 'invalid-argument', /body must be JSON/);
   });
 
-  test('transfer: server B pulls a query\'s result from server A, value for value', async () => {
+  test("transfer: server B pulls a query's result from server A, value for value", async () => {
     await clientA.executeAction(
       'query',
       `CREATE TABLE src AS SELECT range AS id, 'name-' || range AS name, range / 7 AS ratio, DATE '2020-01-01' + range::INTEGER AS day
@@ -168,13 +199,23 @@ describe('actions', () => {
     assert.deepEqual(schemaB, schemaA);
     // B can compare against A itself: pull A's rows into a scratch table and diff both ways.
     await clientB.executeAction('transfer', { source: a.location, query: 'SELECT * FROM src WHERE id % 1000 = 0', table: 'sample' });
-    assert.deepEqual(await one(clientB, 'SELECT count(*) AS n FROM (SELECT * FROM sample EXCEPT ALL SELECT * FROM dst WHERE id % 1000 = 0)'), { n: 0n });
-    assert.deepEqual(await one(clientB, 'SELECT count(*) AS n FROM (SELECT * FROM dst WHERE id % 1000 = 0 EXCEPT ALL SELECT * FROM sample)'), { n: 0n });
+    assert.deepEqual(
+      await one(clientB, 'SELECT count(*) AS n FROM (SELECT * FROM sample EXCEPT ALL SELECT * FROM dst WHERE id % 1000 = 0)'),
+      { n: 0n },
+    );
+    assert.deepEqual(
+      await one(clientB, 'SELECT count(*) AS n FROM (SELECT * FROM dst WHERE id % 1000 = 0 EXCEPT ALL SELECT * FROM sample)'),
+      { n: 0n },
+    );
   });
 
   test('transfer modes: append needs the table, create makes it or appends, replace replaces', async () => {
     const body = { source: a.location, query: 'SELECT * FROM src WHERE id < 10', table: 'dst_modes' };
-    await rejectsWith(clientB.executeAction('transfer', { ...body, mode: 'append' }), 'invalid-argument', /table "dst_modes" does not exist/);
+    await rejectsWith(
+      clientB.executeAction('transfer', { ...body, mode: 'append' }),
+      'invalid-argument',
+      /table "dst_modes" does not exist/,
+    );
     await clientB.executeAction('transfer', { ...body, mode: 'create' });
     await clientB.executeAction('transfer', { ...body, mode: 'create' });
     assert.equal((await fingerprint(clientB, 'dst_modes')).rows, 20n);
@@ -191,15 +232,24 @@ describe('actions', () => {
       /transfer from grpc:\/\/127\.0\.0\.1:\d+: .*Table with name not_on_a does not exist/,
     );
     await rejectsWith(clientB.executeQuery('SELECT * FROM never'), 'not-found', /never/);
-    await rejectsWith(clientB.executeAction('transfer', { source: a.location, table: 'x' }), 'invalid-argument', /"query" must be a non-empty string/);
-    await rejectsWith(clientB.executeAction('transfer', { source: 'http://nowhere', query: 'SELECT 1', table: 'x' }), 'invalid-argument', /unsupported Flight location/);
+    await rejectsWith(
+      clientB.executeAction('transfer', { source: a.location, table: 'x' }),
+      'invalid-argument',
+      /"query" must be a non-empty string/,
+    );
+    await rejectsWith(
+      clientB.executeAction('transfer', { source: 'http://nowhere', query: 'SELECT 1', table: 'x' }),
+      'invalid-argument',
+      /unsupported Flight location/,
+    );
   });
 
   test('a source failing midway: neither transfer writes anything, the old table stays', async () => {
     // Fails once DuckDB reaches row 150,000: after the first batches have been sent. DuckDB's own
     // message, 'boom at ...', arrives: the native export reads the result's error itself
     // (@duckdb/node-bindings, under the JavaScript bridge, drops errors raised mid-stream).
-    const failing = "SELECT CASE WHEN range < 150000 THEN range ELSE error('boom at ' || range) END AS id, 'x' AS name, 0.5 AS ratio, DATE '2020-01-01' AS day FROM range(300000)";
+    const failing =
+      "SELECT CASE WHEN range < 150000 THEN range ELSE error('boom at ' || range) END AS id, 'x' AS name, 0.5 AS ratio, DATE '2020-01-01' AS day FROM range(300000)";
     const before = await fingerprint(clientB, 'dst');
     await rejectsWith(
       clientB.executeAction('transfer', { source: a.location, query: failing, table: 'dst', mode: 'append' }),
@@ -225,28 +275,64 @@ describe('actions', () => {
 
   test('list_exchangers, register_exchanger, unregister_exchanger', async () => {
     const [before] = (await clientA.executeAction('list_exchangers')) as [{ name: string; kind: string }[]];
-    assert.deepEqual(before.map((e) => [e.name, e.kind]), [
-      ['my_streaming_exchanger', 'builtin'],
-      ['echo', 'builtin'],
-    ]);
-    assert.deepEqual(await clientA.executeAction('register_exchanger', { name: 'doubler', sql: 'SELECT *, n * 2 AS twice FROM input', description: 'doubles n' }), [
-      { registered: 'doubler' },
-    ]);
+    assert.deepEqual(
+      before.map((e) => [e.name, e.kind]),
+      [
+        ['my_streaming_exchanger', 'builtin'],
+        ['echo', 'builtin'],
+      ],
+    );
+    assert.deepEqual(
+      await clientA.executeAction('register_exchanger', {
+        name: 'doubler',
+        sql: 'SELECT *, n * 2 AS twice FROM input',
+        description: 'doubles n',
+      }),
+      [{ registered: 'doubler' }],
+    );
     const [after] = (await clientA.executeAction('list_exchangers')) as [Record<string, unknown>[]];
     assert.deepEqual(after.at(-1), { name: 'doubler', kind: 'sql', description: 'doubles n', sql: 'SELECT *, n * 2 AS twice FROM input' });
-    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'echo', sql: 'SELECT * FROM input' }), 'already-exists', /built-in/);
-    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'no input', sql: 'SELECT * FROM input' }), 'invalid-argument', /identifiers/);
+    await rejectsWith(
+      clientA.executeAction('register_exchanger', { name: 'echo', sql: 'SELECT * FROM input' }),
+      'already-exists',
+      /built-in/,
+    );
+    await rejectsWith(
+      clientA.executeAction('register_exchanger', { name: 'no input', sql: 'SELECT * FROM input' }),
+      'invalid-argument',
+      /identifiers/,
+    );
     await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT 1' }), 'invalid-argument', /never names it/);
     // An exchanger runs on every exchange: only one query, never a statement that changes the database.
-    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'CREATE TABLE input_copy AS SELECT * FROM input' }), 'invalid-argument', /one SELECT query over `input` \(Only SELECT statements can be serialized\)/);
-    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT * FROM input; DROP TABLE t' }), 'invalid-argument', /one SELECT query over `input`/);
-    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT * FROM input; SELECT * FROM input' }), 'invalid-argument', /got 2 statements/);
-    await rejectsWith(clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELEC * FROM input' }), 'invalid-argument', /syntax error at or near "SELEC"/);
+    await rejectsWith(
+      clientA.executeAction('register_exchanger', { name: 'x', sql: 'CREATE TABLE input_copy AS SELECT * FROM input' }),
+      'invalid-argument',
+      /one SELECT query over `input` \(Only SELECT statements can be serialized\)/,
+    );
+    await rejectsWith(
+      clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT * FROM input; DROP TABLE t' }),
+      'invalid-argument',
+      /one SELECT query over `input`/,
+    );
+    await rejectsWith(
+      clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELECT * FROM input; SELECT * FROM input' }),
+      'invalid-argument',
+      /got 2 statements/,
+    );
+    await rejectsWith(
+      clientA.executeAction('register_exchanger', { name: 'x', sql: 'SELEC * FROM input' }),
+      'invalid-argument',
+      /syntax error at or near "SELEC"/,
+    );
     const names = (await clientA.executeAction('list_exchangers', '')) as { name: string }[];
     assert.ok(!names.some((e) => e.name === 'x'), 'no refused exchanger was registered');
     assert.deepEqual(await clientA.executeAction('unregister_exchanger', 'doubler'), [{ unregistered: 'doubler' }]);
     await rejectsWith(clientA.executeAction('unregister_exchanger', 'doubler'), 'not-found', /no exchanger named "doubler"/);
-    await rejectsWith(clientA.executeAction('unregister_exchanger', 'echo'), 'invalid-argument', /built-in exchanger and cannot be removed/);
+    await rejectsWith(
+      clientA.executeAction('unregister_exchanger', 'echo'),
+      'invalid-argument',
+      /built-in exchanger and cannot be removed/,
+    );
   });
 
   test('health', async () => {
@@ -263,7 +349,11 @@ describe('actions', () => {
   });
 
   test('an unknown action is INVALID_ARGUMENT naming the known ones', async () => {
-    await rejectsWith(clientA.executeAction('explode'), 'invalid-argument', new RegExp(`unknown action "explode"; ListActions names: ${ACTIONS.join(', ')}`));
+    await rejectsWith(
+      clientA.executeAction('explode'),
+      'invalid-argument',
+      new RegExp(`unknown action "explode"; ListActions names: ${ACTIONS.join(', ')}`),
+    );
   });
 
   test('rows come back intact after all of that', async () => {

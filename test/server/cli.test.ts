@@ -128,7 +128,10 @@ describe('SIGTERM and a file database', () => {
     client.close();
     assert.equal(code, 0, server.stderr());
     assert.match(server.stderr(), /"msg":"shutting down","signal":"SIGTERM","activeCalls":1/);
-    assert.ok(outcome instanceof FlightError, `the cut-off result must end in an error, not look complete (got ${String(outcome)} after ${received} rows)`);
+    assert.ok(
+      outcome instanceof FlightError,
+      `the cut-off result must end in an error, not look complete (got ${String(outcome)} after ${received} rows)`,
+    );
     assert.ok(['cancelled', 'unavailable'].includes(outcome.kind), `${outcome.kind}: ${outcome.message}`);
     assert.ok(received < 100_000_000);
   });
@@ -142,26 +145,55 @@ describe('SIGTERM and a file database', () => {
       await rejectsWith(client.uploadData('kept', small), 'permission-denied', /read-only: DoPut is refused/);
       await rejectsWith(client.uploadData('fresh', small), 'permission-denied', /read-only/);
       await rejectsWith(client.flight.doPut(FlightDescriptor.command('kept'), small), 'permission-denied', /read-only/);
-      await rejectsWith(client.executeQuery('INSERT INTO kept VALUES (1)'), 'permission-denied', /read-only: INSERT statements are refused/);
+      await rejectsWith(
+        client.executeQuery('INSERT INTO kept VALUES (1)'),
+        'permission-denied',
+        /read-only: INSERT statements are refused/,
+      );
       await rejectsWith(client.executeQuery('CREATE TABLE t (a INT)'), 'permission-denied', /read-only: CREATE statements are refused/);
       await rejectsWith(client.executeQuery('DELETE FROM kept'), 'permission-denied', /read-only/);
-      await rejectsWith(client.executeAction('query', 'UPDATE kept SET id = 0'), 'permission-denied', /read-only: UPDATE statements are refused/);
-      await rejectsWith(client.executeAction('query', 'SELECT 1; DROP TABLE kept'), 'permission-denied', /read-only: DROP statements are refused/);
+      await rejectsWith(
+        client.executeAction('query', 'UPDATE kept SET id = 0'),
+        'permission-denied',
+        /read-only: UPDATE statements are refused/,
+      );
+      await rejectsWith(
+        client.executeAction('query', 'SELECT 1; DROP TABLE kept'),
+        'permission-denied',
+        /read-only: DROP statements are refused/,
+      );
       await rejectsWith(client.dropTable('kept'), 'permission-denied', /read-only: drop_table is refused/);
       await rejectsWith(client.executeAction('load_parquet', { table: 'kept', path: '/dev/null' }), 'permission-denied', /read-only/);
-      await rejectsWith(client.executeAction('transfer', { source: server.location, query: 'SELECT 1 AS a', table: 'x' }), 'permission-denied', /read-only/);
+      await rejectsWith(
+        client.executeAction('transfer', { source: server.location, query: 'SELECT 1 AS a', table: 'x' }),
+        'permission-denied',
+        /read-only/,
+      );
       const csv = join(dir.path, 'more.csv');
       writeFileSync(csv, 'id\n1\n2\n');
       await rejectsWith(client.executeQuery(`COPY kept FROM '${csv}'`), 'permission-denied', /read-only: COPY statements are refused/);
       await rejectsWith(client.executeAction('query', `COPY kept FROM '${csv}'`), 'permission-denied', /read-only/);
       assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM kept'), { n: 50_000n });
-      assert.deepEqual(await client.executeAction('query', 'SELECT count(*) AS n FROM notes'), [{ statement: 'SELECT', columns: ['n'], rows: [['2']] }]);
+      assert.deepEqual(await client.executeAction('query', 'SELECT count(*) AS n FROM notes'), [
+        { statement: 'SELECT', columns: ['n'], rows: [['2']] },
+      ]);
       // Exchangers only read: they work. Registering one changes the server: refused.
       const input = tableFromArrays({ id: BigInt64Array.of(3n, 70_000n) });
       assert.equal((await client.exchange('my_streaming_exchanger', input).readAll()).getChild('processed')?.get(1), true);
-      const known = { name: 'known', sql: 'SELECT input.id, kept.id IS NOT NULL AS known FROM input LEFT JOIN kept USING (id) ORDER BY input.id' };
-      await rejectsWith(client.executeAction('register_exchanger', known), 'permission-denied', /read-only: register_exchanger is refused \(--read-only\)/);
-      await rejectsWith(client.executeAction('unregister_exchanger', 'echo'), 'permission-denied', /read-only: unregister_exchanger is refused/);
+      const known = {
+        name: 'known',
+        sql: 'SELECT input.id, kept.id IS NOT NULL AS known FROM input LEFT JOIN kept USING (id) ORDER BY input.id',
+      };
+      await rejectsWith(
+        client.executeAction('register_exchanger', known),
+        'permission-denied',
+        /read-only: register_exchanger is refused \(--read-only\)/,
+      );
+      await rejectsWith(
+        client.executeAction('unregister_exchanger', 'echo'),
+        'permission-denied',
+        /read-only: unregister_exchanger is refused/,
+      );
       assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM kept'), { n: 50_000n });
     } finally {
       client.close();
@@ -195,13 +227,29 @@ describe('--no-external-access', () => {
   });
 
   test('read_parquet of a file is PERMISSION_DENIED', async () => {
-    await rejectsWith(client.executeQuery(`SELECT * FROM read_parquet('${parquet}')`), 'permission-denied', /--no-external-access: read_parquet \(it reads files\) is refused/);
-    await rejectsWith(client.executeQuery(`SELECT * FROM '${parquet}'`), 'permission-denied', /--no-external-access: reading the file .* refused/);
+    await rejectsWith(
+      client.executeQuery(`SELECT * FROM read_parquet('${parquet}')`),
+      'permission-denied',
+      /--no-external-access: read_parquet \(it reads files\) is refused/,
+    );
+    await rejectsWith(
+      client.executeQuery(`SELECT * FROM '${parquet}'`),
+      'permission-denied',
+      /--no-external-access: reading the file .* refused/,
+    );
   });
 
   test('load_parquet and COPY TO a file are PERMISSION_DENIED', async () => {
-    await rejectsWith(client.executeAction('load_parquet', { table: 't', path: parquet }), 'permission-denied', /--no-external-access: load_parquet .* is refused/);
-    await rejectsWith(client.executeQuery(`COPY (SELECT 1) TO '${join(dir.path, 'out.csv')}'`), 'permission-denied', /--no-external-access: COPY statements are refused/);
+    await rejectsWith(
+      client.executeAction('load_parquet', { table: 't', path: parquet }),
+      'permission-denied',
+      /--no-external-access: load_parquet .* is refused/,
+    );
+    await rejectsWith(
+      client.executeQuery(`COPY (SELECT 1) TO '${join(dir.path, 'out.csv')}'`),
+      'permission-denied',
+      /--no-external-access: COPY statements are refused/,
+    );
     assert.equal(existsSync(join(dir.path, 'out.csv')), false);
   });
 
@@ -272,7 +320,10 @@ describe('--auth', () => {
       assert.equal((await client.uploadData('secured', tableFromArrays({ a: Int32Array.of(1, 2, 3) }))).rows, 3);
       assert.equal((await client.flight.getFlightInfo(FlightDescriptor.path('secured'))).totalRecords, 3);
       assert.equal((await collect(client.flight.listFlights())).length, 1);
-      assert.deepEqual((await client.exchange('my_streaming_exchanger', tableFromArrays({ a: Int32Array.of(5) })).readAll()).getChild('processed')?.get(0), true);
+      assert.deepEqual(
+        (await client.exchange('my_streaming_exchanger', tableFromArrays({ a: Int32Array.of(5) })).readAll()).getChild('processed')?.get(0),
+        true,
+      );
       assert.deepEqual(await client.executeAction('health').then((r) => (r[0] as { status: string }).status), 'ok');
       // The token alone is enough for another client.
       const reuse = await DuckDBFlightClient.connect({ location: server.location, token: client.flight.token });
@@ -284,7 +335,11 @@ describe('--auth', () => {
   });
 
   test('a wrong password fails DuckDBFlightClient.connect with UNAUTHENTICATED', async () => {
-    await rejectsWith(DuckDBFlightClient.connect({ location: server.location, username: 'bob', password: 'wrecker' }), 'unauthenticated', /invalid username or password/);
+    await rejectsWith(
+      DuckDBFlightClient.connect({ location: server.location, username: 'bob', password: 'wrecker' }),
+      'unauthenticated',
+      /invalid username or password/,
+    );
   });
 
   test('transfer from an auth server passes credentials to the source', async () => {
@@ -395,7 +450,11 @@ describe('--tls-client-ca (mutual TLS)', () => {
   });
 
   test('a client without a certificate is turned away', async () => {
-    await rejectsWith(DuckDBFlightClient.connect({ location: server.location, tls: { rootCerts: certs.ca }, maxAttempts: 1 }), 'unavailable', /could not reach/);
+    await rejectsWith(
+      DuckDBFlightClient.connect({ location: server.location, tls: { rootCerts: certs.ca }, maxAttempts: 1 }),
+      'unavailable',
+      /could not reach/,
+    );
   });
 });
 
@@ -428,14 +487,20 @@ describe('--batch-rows, --threads and --log-file', () => {
     const client = await server.connect();
     try {
       const table = await client.executeQuery('SELECT * FROM range(2500)');
-      assert.deepEqual(table.batches.map((b) => b.numRows), [1000, 1000, 500]);
+      assert.deepEqual(
+        table.batches.map((b) => b.numRows),
+        [1000, 1000, 500],
+      );
     } finally {
       client.close();
     }
   });
 
   test('logs go to --log-file, as JSON lines, and not to stderr', async () => {
-    const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     // First which DuckDB -> Arrow bridge the server uses, then where it listens.
     assert.equal(lines[0]!['msg'], 'bridge: native');
     assert.equal(lines[1]!['msg'], 'listening');

@@ -14,7 +14,10 @@ describe('DuckDBFlightClient.connect', () => {
     // Started first: the server comes up while the client is retrying.
     const connecting = DuckDBFlightClient.connect({ host: '127.0.0.1', port, maxAttempts: 7, retryDelayMs: 250 });
     const server = await spawnServer({ port }).catch((error: unknown) => {
-      void connecting.then((c) => c.close(), () => undefined);
+      void connecting.then(
+        (c) => c.close(),
+        () => undefined,
+      );
       throw error;
     });
     try {
@@ -56,7 +59,11 @@ describe('DuckDBFlightClient helpers', () => {
       for (let i = 0; i < 4; i++) yield new Table({ n: makeVector(Int32Array.from({ length: 1000 }, (_, k) => i * 1000 + k)) }).batches[0]!;
     }
     assert.deepEqual(await client.uploadData('streamed', batches()), { table: 'streamed', rows: 4000, created: true });
-    assert.deepEqual(await one(client, 'SELECT count(DISTINCT n) AS d, min(n) AS lo, max(n) AS hi FROM streamed'), { d: 4000n, lo: 0, hi: 3999 });
+    assert.deepEqual(await one(client, 'SELECT count(DISTINCT n) AS d, min(n) AS lo, max(n) AS hi FROM streamed'), {
+      d: 4000n,
+      lo: 0,
+      hi: 3999,
+    });
   });
 
   test('uploadData takes a streamQuery reader (a copy within one server, batch by batch)', async () => {
@@ -69,7 +76,10 @@ describe('DuckDBFlightClient helpers', () => {
     const result = await client.uploadData('no_rows', client.streamQuery('SELECT n, n::VARCHAR AS s FROM streamed WHERE n < 0'));
     assert.deepEqual(result, { table: 'no_rows', rows: 0, created: true });
     const table = await client.executeQuery('SELECT * FROM no_rows');
-    assert.deepEqual(table.schema.fields.map((f) => `${f.name}: ${f.type}`), ['n: Int32', 's: Utf8']);
+    assert.deepEqual(
+      table.schema.fields.map((f) => `${f.name}: ${f.type}`),
+      ['n: Int32', 's: Utf8'],
+    );
   });
 
   test('listTables and dropTable', async () => {
@@ -82,7 +92,10 @@ describe('DuckDBFlightClient helpers', () => {
       ],
     );
     await client.dropTable('no_rows');
-    assert.deepEqual((await client.listTables()).map((t) => t.name), ['streamed', 'streamed_copy']);
+    assert.deepEqual(
+      (await client.listTables()).map((t) => t.name),
+      ['streamed', 'streamed_copy'],
+    );
   });
 
   test('executeAction sends an object as JSON and parses the JSON answers', async () => {

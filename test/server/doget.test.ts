@@ -69,20 +69,32 @@ describe('DoGet with SQL tickets', () => {
     ]);
   });
 
-  test('bad SQL is INVALID_ARGUMENT with DuckDB\'s parser message', async () => {
+  test("bad SQL is INVALID_ARGUMENT with DuckDB's parser message", async () => {
     await rejectsWith(client.executeQuery('SELEC 1'), 'invalid-argument', /Parser Error: syntax error at or near "SELEC"/);
   });
 
   test('a conversion DuckDB refuses is INVALID_ARGUMENT with its message', async () => {
-    await rejectsWith(client.executeQuery("SELECT 'abc'::INTEGER"), 'invalid-argument', /Conversion Error: Could not convert string 'abc' to INT32/);
+    await rejectsWith(
+      client.executeQuery("SELECT 'abc'::INTEGER"),
+      'invalid-argument',
+      /Conversion Error: Could not convert string 'abc' to INT32/,
+    );
   });
 
-  test('a missing table is NOT_FOUND with DuckDB\'s catalog message', async () => {
-    await rejectsWith(client.executeQuery('SELECT * FROM no_such_table'), 'not-found', /Catalog Error: Table with name no_such_table does not exist/);
+  test("a missing table is NOT_FOUND with DuckDB's catalog message", async () => {
+    await rejectsWith(
+      client.executeQuery('SELECT * FROM no_such_table'),
+      'not-found',
+      /Catalog Error: Table with name no_such_table does not exist/,
+    );
   });
 
   test('a ticket that is not UTF-8 is INVALID_ARGUMENT', async () => {
-    await rejectsWith(client.flight.doGet(Uint8Array.of(0x53, 0x45, 0xff, 0xfe)).readAll(), 'invalid-argument', /ticket is not valid UTF-8/);
+    await rejectsWith(
+      client.flight.doGet(Uint8Array.of(0x53, 0x45, 0xff, 0xfe)).readAll(),
+      'invalid-argument',
+      /ticket is not valid UTF-8/,
+    );
   });
 
   test('an empty ticket is INVALID_ARGUMENT', async () => {
@@ -107,7 +119,11 @@ describe('DoGet with SQL tickets', () => {
     assert.deepEqual([created['status'], created['statement']], ['OK', 'CREATE']);
     assert.equal((await client.uploadData('after_begin_upload', tableFromArrays({ v: Int32Array.of(1, 2) }))).rows, 2);
     await rejectsWith(client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (9, 'lost')"), 'invalid-argument', /left a transaction open/);
-    await rejectsWith(client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (10, 'lost'); SELECT * FROM doget_t"), 'invalid-argument', /left a transaction open/);
+    await rejectsWith(
+      client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (10, 'lost'); SELECT * FROM doget_t"),
+      'invalid-argument',
+      /left a transaction open/,
+    );
     assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM doget_t WHERE a >= 9'), { n: 0n });
     assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM after_begin'), { n: 1n });
     assert.deepEqual(await one(client, 'SELECT count(*) AS n FROM after_begin_upload'), { n: 2n });
@@ -124,7 +140,9 @@ describe('DoGet with SQL tickets', () => {
   });
 
   test('a balanced BEGIN ... COMMIT in one ticket commits', async () => {
-    const result = await client.executeQuery("BEGIN; INSERT INTO doget_t VALUES (12, 'kept'); INSERT INTO doget_t VALUES (13, 'kept'); COMMIT");
+    const result = await client.executeQuery(
+      "BEGIN; INSERT INTO doget_t VALUES (12, 'kept'); INSERT INTO doget_t VALUES (13, 'kept'); COMMIT",
+    );
     // COMMIT, the last statement, decides the answer: a status table like any statement without rows.
     assert.deepEqual(rows(result), [{ status: 'OK', statement: 'TRANSACTION', rows_changed: 0n }]);
     assert.deepEqual(await one(client, "SELECT count(*) AS n FROM doget_t WHERE b = 'kept'"), { n: 2n });
@@ -135,14 +153,17 @@ describe('DoGet with SQL tickets', () => {
     assert.notEqual(zone, 'Asia/Tokyo');
     await client.executeQuery("SET TimeZone = 'Asia/Tokyo'");
     await client.executeAction('query', "SET TimeZone = 'America/Lima'");
-    await client.executeQuery("CREATE SCHEMA elsewhere; USE elsewhere");
+    await client.executeQuery('CREATE SCHEMA elsewhere; USE elsewhere');
     await client.executeQuery("SET search_path = 'elsewhere'");
     // GetSchema of a PRAGMA only prepares it: nothing changes.
     await client.flight.getSchema(FlightDescriptor.command('PRAGMA enable_profiling'));
     // The pool hands out the connection released last first; several calls make sure none is tainted.
     for (let i = 0; i < 4; i++) {
       assert.deepEqual(
-        await one(client, "SELECT current_setting('TimeZone') AS tz, current_schema() AS s, current_setting('enable_profiling') AS profiling"),
+        await one(
+          client,
+          "SELECT current_setting('TimeZone') AS tz, current_schema() AS s, current_setting('enable_profiling') AS profiling",
+        ),
         { tz: zone, s: 'main', profiling: null },
       );
     }

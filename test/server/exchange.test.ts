@@ -46,10 +46,16 @@ describe('DoExchange', () => {
       ['n: Int64 not null', 'x: Float64 not null', 'tag: Utf8', 'processed: Bool not null'],
     );
     assert.equal(output.numRows, 1507);
-    assert.deepEqual(output.batches.map((b) => b.numRows), [1000, 500, 7]);
+    assert.deepEqual(
+      output.batches.map((b) => b.numRows),
+      [1000, 500, 7],
+    );
     const processed = output.getChild('processed')!;
     assert.equal(processed.nullCount, 0);
-    assert.ok([...processed].every((v) => v === true), 'processed is true on every row');
+    assert.ok(
+      [...processed].every((v) => v === true),
+      'processed is true on every row',
+    );
     assert.deepEqual([...output.getChild('n')!], [...input.getChild('n')!]);
     assert.deepEqual([...output.getChild('x')!], [...input.getChild('x')!]);
     assert.deepEqual([...output.getChild('tag')!], [...input.getChild('tag')!]);
@@ -71,7 +77,11 @@ describe('DoExchange', () => {
 
   test('my_streaming_exchanger refuses input that already has a processed column', async () => {
     const input = tableFromArrays({ processed: Int32Array.of(1) });
-    await rejectsWith(client.exchange('my_streaming_exchanger', input).readAll(), 'invalid-argument', /already has a column named "processed"/);
+    await rejectsWith(
+      client.exchange('my_streaming_exchanger', input).readAll(),
+      'invalid-argument',
+      /already has a column named "processed"/,
+    );
   });
 
   test('echo returns each batch and its app_metadata unchanged, and metadata-only messages too', async () => {
@@ -94,7 +104,7 @@ describe('DoExchange', () => {
     assert.deepEqual([...chunks[0]!.batch!.getChild('tag')!].slice(3, 6), ['t3', null, 't0']);
   });
 
-  test('a registered SQL exchanger transforms each batch (Mallard\'s SPEED example)', async () => {
+  test("a registered SQL exchanger transforms each batch (Mallard's SPEED example)", async () => {
     await client.executeAction('register_exchanger', { name: 'speed', sql: 'SELECT *, DISTANCE / AIR_TIME AS SPEED FROM input' });
     const flights = tableFromArrays({
       DISTANCE: Float64Array.of(300, 1200, 0, 500),
@@ -106,8 +116,11 @@ describe('DoExchange', () => {
     assert.deepEqual([...output.getChild('DISTANCE')!], [300, 1200, 0, 500]);
   });
 
-  test('a SQL exchanger can aggregate each batch and join the server\'s tables', async () => {
-    await client.executeAction('query', "CREATE TABLE tag_names AS SELECT * FROM (VALUES ('t0', 'zero'), ('t1', 'one'), ('t2', 'two')) v(tag, label)");
+  test("a SQL exchanger can aggregate each batch and join the server's tables", async () => {
+    await client.executeAction(
+      'query',
+      "CREATE TABLE tag_names AS SELECT * FROM (VALUES ('t0', 'zero'), ('t1', 'one'), ('t2', 'two')) v(tag, label)",
+    );
     await client.executeAction('register_exchanger', {
       name: 'per_tag',
       sql: 'SELECT input.tag, any_value(label) AS label, count(*)::INTEGER AS n FROM input LEFT JOIN tag_names USING (tag) GROUP BY input.tag ORDER BY input.tag NULLS LAST',
@@ -127,7 +140,7 @@ describe('DoExchange', () => {
     ]);
   });
 
-  test('a SQL exchanger that fails on a later batch ends the exchange with DuckDB\'s error', async () => {
+  test("a SQL exchanger that fails on a later batch ends the exchange with DuckDB's error", async () => {
     await client.executeAction('register_exchanger', { name: 'narrow', sql: 'SELECT n::UTINYINT AS small FROM input' });
     const reader = client.exchange('narrow', new Table([batchOf(0, 200), batchOf(200, 200)]));
     const seen: number[] = [];
@@ -182,7 +195,10 @@ describe('DoExchange', () => {
     const n = output.getChild('n')!;
     const x4 = output.getChild('x4')!;
     for (const row of [0, 1, 77_777, 499_999]) assert.equal(x4.get(row), Number(n.get(row)));
-    assert.deepEqual(output.schema.fields.map((f) => `${f.name}: ${f.type}`), ['n: Int64', 'x4: Float64']);
+    assert.deepEqual(
+      output.schema.fields.map((f) => `${f.name}: ${f.type}`),
+      ['n: Int64', 'x4: Float64'],
+    );
   });
 
   test('the server serves after all of that', async () => {

@@ -24,7 +24,13 @@ function parseLines(stdout: string): HealthLine[] {
 
 /** health_checks.py watch, running: the lines it printed so far, and its exit. */
 function startWatch(port: number, services: string[]) {
-  const args = [join(REPO_ROOT, 'test', 'peers', 'health_checks.py'), 'watch', '--target', `127.0.0.1:${port}`, ...services.flatMap((s) => ['--service', s])];
+  const args = [
+    join(REPO_ROOT, 'test', 'peers', 'health_checks.py'),
+    'watch',
+    '--target',
+    `127.0.0.1:${port}`,
+    ...services.flatMap((s) => ['--service', s]),
+  ];
   const child = spawn(peerPython(), args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -48,7 +54,17 @@ for (const transport of ['http2', 'grpc-js'] as const) {
     });
 
     test('Check needs no credentials: SERVING for "" and the Flight service, NOT_FOUND for another name', async () => {
-      const result = await runPeer('health_checks.py', ['check', '--target', `127.0.0.1:${server.port}`, '--service', '', '--service', FLIGHT, '--service', 'no.such.Service']);
+      const result = await runPeer('health_checks.py', [
+        'check',
+        '--target',
+        `127.0.0.1:${server.port}`,
+        '--service',
+        '',
+        '--service',
+        FLIGHT,
+        '--service',
+        'no.such.Service',
+      ]);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(parseLines(result.stdout), [
         { service: '', status: 'SERVING' },
@@ -70,10 +86,13 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       try {
         await client.authenticateBasicToken('alice', 'wonder land');
         await waitFor(() => watch.lines().length >= 2, `the first Watch answers (stderr: ${watch.stderr()})`);
-        assert.deepEqual(new Set(watch.lines().map((l) => JSON.stringify(l))), new Set([
-          JSON.stringify({ service: '', status: 'SERVING' }),
-          JSON.stringify({ service: 'no.such.Service', status: 'SERVICE_UNKNOWN' }),
-        ]));
+        assert.deepEqual(
+          new Set(watch.lines().map((l) => JSON.stringify(l))),
+          new Set([
+            JSON.stringify({ service: '', status: 'SERVING' }),
+            JSON.stringify({ service: 'no.such.Service', status: 'SERVICE_UNKNOWN' }),
+          ]),
+        );
         // 80 MB of results that we do not read yet: the server cannot finish the call, so its
         // shutdown waits in the grace period while we look at the Watch.
         const stream = client.doGet('SELECT * FROM range(10000000)')[Symbol.asyncIterator]();
@@ -85,7 +104,11 @@ for (const transport of ['http2', 'grpc-js'] as const) {
         assert.equal(rows, 10_000_000, 'the call in progress finished during the grace period');
         assert.equal(await server.exited, 0);
         assert.equal(await watch.exited, 0, watch.stderr());
-        const byService = (service: string) => watch.lines().filter((l) => l.service === service).map(({ service: _, ...rest }) => rest);
+        const byService = (service: string) =>
+          watch
+            .lines()
+            .filter((l) => l.service === service)
+            .map(({ service: _, ...rest }) => rest);
         // A clean end (OK), not a cancellation when the grace ran out: open Watch streams do not hold the shutdown.
         assert.deepEqual(byService(''), [{ status: 'SERVING' }, { status: 'NOT_SERVING' }, { end: 'OK' }]);
         assert.deepEqual(byService('no.such.Service'), [{ status: 'SERVICE_UNKNOWN' }, { end: 'OK' }]);

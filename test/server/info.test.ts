@@ -54,7 +54,7 @@ describe('flight metadata RPCs', () => {
     ]);
   });
 
-  test('GetFlightInfo by path: the table\'s schema, its row count, a ticket that reads it all', async () => {
+  test("GetFlightInfo by path: the table's schema, its row count, a ticket that reads it all", async () => {
     const info = await client.flight.getFlightInfo(FlightDescriptor.path('people'));
     assert.deepEqual(describeSchema(info.schema), ['id: Int32', 'name: Utf8', 'score: Float64']);
     assert.equal(info.totalRecords, 3);
@@ -93,7 +93,9 @@ describe('flight metadata RPCs', () => {
   });
 
   test('GetSchema by command and by path', async () => {
-    const byCommand = await client.flight.getSchema(FlightDescriptor.command('SELECT score * 2 AS twice, name IS NULL AS anon FROM people'));
+    const byCommand = await client.flight.getSchema(
+      FlightDescriptor.command('SELECT score * 2 AS twice, name IS NULL AS anon FROM people'),
+    );
     assert.deepEqual(describeSchema(byCommand), ['twice: Float64', 'anon: Bool']);
     const byPath = await client.flight.getSchema(FlightDescriptor.path('people'));
     assert.deepEqual(describeSchema(byPath), ['id: Int32', 'name: Utf8', 'score: Float64']);
@@ -114,11 +116,13 @@ describe('flight metadata RPCs', () => {
   });
 
   test('GetSchema of an EXPLAIN ANALYZE, a PRAGMA or a CALL describes it without running it', async () => {
-    const explain = await client.flight.getSchema(FlightDescriptor.command('EXPLAIN ANALYZE CREATE TABLE made_by_getschema AS SELECT 1 AS x'));
+    const explain = await client.flight.getSchema(
+      FlightDescriptor.command('EXPLAIN ANALYZE CREATE TABLE made_by_getschema AS SELECT 1 AS x'),
+    );
     assert.deepEqual(describeSchema(explain), ['explain_key: Utf8', 'explain_value: Utf8']);
     const pragma = await client.flight.getSchema(FlightDescriptor.command("PRAGMA table_info('people')"));
     assert.ok(describeSchema(pragma).includes('name: Utf8'), describeSchema(pragma).join(', '));
-    const call = await client.flight.getSchema(FlightDescriptor.command("CALL checkpoint()"));
+    const call = await client.flight.getSchema(FlightDescriptor.command('CALL checkpoint()'));
     assert.ok(call.fields.length >= 1);
     const made = await client.executeQuery("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'made_by_getschema'");
     assert.equal(made.getChild('n')!.get(0), 0n, 'the EXPLAIN ANALYZE did not run');
@@ -131,7 +135,11 @@ describe('flight metadata RPCs', () => {
 
   test('bad SQL in a command is INVALID_ARGUMENT', async () => {
     await rejectsWith(client.flight.getFlightInfo(FlightDescriptor.command('SELECT FROM WHERE')), 'invalid-argument', /Parser Error/);
-    await rejectsWith(client.flight.getSchema(FlightDescriptor.command('SELECT nope FROM people')), 'invalid-argument', /Binder Error.*nope/s);
+    await rejectsWith(
+      client.flight.getSchema(FlightDescriptor.command('SELECT nope FROM people')),
+      'invalid-argument',
+      /Binder Error.*nope/s,
+    );
   });
 
   test('a path of four segments is INVALID_ARGUMENT', async () => {

@@ -70,11 +70,17 @@ describe('Prometheus metrics (--metrics-port)', () => {
     assert.ok(moved(start, end, 'duck_flight_bytes_received_total{method="DoPut"}') >= 1234 * 4);
     assert.equal(moved(start, end, 'duck_flight_call_duration_seconds_count{method="DoGet"}'), 2);
     assert.ok(moved(start, end, 'duck_flight_call_duration_seconds_sum{method="DoGet"}') > 0);
-    assert.equal(end.get('duck_flight_call_duration_seconds_bucket{le="+Inf",method="DoGet"}'), end.get('duck_flight_call_duration_seconds_count{method="DoGet"}'));
+    assert.equal(
+      end.get('duck_flight_call_duration_seconds_bucket{le="+Inf",method="DoGet"}'),
+      end.get('duck_flight_call_duration_seconds_count{method="DoGet"}'),
+    );
     assert.equal(end.get('duck_flight_active_streams'), 0);
     // DuckDB's memory, by component, and prom-client's process metrics.
     const memory = [...end].filter(([key]) => key.startsWith('duck_flight_duckdb_memory_bytes{tag='));
-    assert.ok(memory.some(([key]) => key === 'duck_flight_duckdb_memory_bytes{tag="BASE_TABLE"}'), `duckdb_memory() tags: ${memory.map(([k]) => k).join(' ')}`);
+    assert.ok(
+      memory.some(([key]) => key === 'duck_flight_duckdb_memory_bytes{tag="BASE_TABLE"}'),
+      `duckdb_memory() tags: ${memory.map(([k]) => k).join(' ')}`,
+    );
     assert.ok(memory.reduce((sum, [, bytes]) => sum + bytes, 0) > 0, 'the uploaded table takes memory');
     assert.ok((end.get('process_cpu_seconds_total') ?? 0) > 0);
     assert.ok((end.get('process_resident_memory_bytes') ?? 0) > 0);
@@ -111,7 +117,16 @@ describe('Prometheus metrics (--metrics-port)', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const { status, stdout, stderr } = runCli(['--host', '127.0.0.1', '--port', '0', '--db-path', ':memory:', '--metrics-port', String(port)]);
+      const { status, stdout, stderr } = runCli([
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--db-path',
+        ':memory:',
+        '--metrics-port',
+        String(port),
+      ]);
       assert.notEqual(status, 0);
       assert.equal(stdout, '', 'no ready line');
       assert.match(stderr, new RegExp(`duck-flight: .*address already in use 127\\.0\\.0\\.1:${port} \\(is the port already in use\\?\\)`));

@@ -77,9 +77,15 @@ describe('DoPut', () => {
 
   test('by command (Mallard): the command is the table name', async () => {
     const first = await client.flight.doPut(FlightDescriptor.command('by_cmd'), tableOf(10, 4));
-    assert.deepEqual(first.map((r) => JSON.parse(text.decode(r))), [{ table: 'by_cmd', rows: 4, created: true }]);
+    assert.deepEqual(
+      first.map((r) => JSON.parse(text.decode(r))),
+      [{ table: 'by_cmd', rows: 4, created: true }],
+    );
     const second = await client.flight.doPut(FlightDescriptor.command('by_cmd'), tableOf(14, 1));
-    assert.deepEqual(second.map((r) => JSON.parse(text.decode(r))), [{ table: 'by_cmd', rows: 1, created: false }]);
+    assert.deepEqual(
+      second.map((r) => JSON.parse(text.decode(r))),
+      [{ table: 'by_cmd', rows: 1, created: false }],
+    );
     assert.deepEqual(rows(await client.executeQuery('SELECT min(id) AS lo, max(id) AS hi, count(*) AS n FROM by_cmd')), [
       { lo: 10n, hi: 14n, n: 5n },
     ]);
@@ -93,16 +99,26 @@ describe('DoPut', () => {
     const check = rows(await client.executeQuery('SELECT count(*) AS n, sum(id)::BIGINT AS total, count(s) AS named FROM many'));
     // ids 1,000,000 .. 1,249,999; every 7th id has a NULL s.
     const expectedNulls = Array.from({ length: 250_000 }, (_, i) => (1_000_000 + i) % 7 === 0).filter(Boolean).length;
-    assert.deepEqual(check, [{ n: 250_000n, total: 250_000n * 1_000_000n + (249_999n * 250_000n) / 2n, named: BigInt(250_000 - expectedNulls) }]);
+    assert.deepEqual(check, [
+      { n: 250_000n, total: 250_000n * 1_000_000n + (249_999n * 250_000n) / 2n, named: BigInt(250_000 - expectedNulls) },
+    ]);
   });
 
   test('a schema that does not match the existing table is INVALID_ARGUMENT and changes nothing', async () => {
     await client.uploadData('strict', tableOf(0, 5));
     const before = await fingerprint(client, 'strict');
     const wrongType = tableFromArrays({ id: ['a', 'b'], v: Float64Array.of(1, 2), s: ['x', 'y'] });
-    await rejectsWith(client.uploadData('strict', wrongType), 'invalid-argument', /column "id" of table "strict" is BIGINT but the data's field has Arrow type/);
+    await rejectsWith(
+      client.uploadData('strict', wrongType),
+      'invalid-argument',
+      /column "id" of table "strict" is BIGINT but the data's field has Arrow type/,
+    );
     const wrongNames = tableFromArrays({ id: BigInt64Array.of(1n), w: Float64Array.of(1), s: ['x'] });
-    await rejectsWith(client.uploadData('strict', wrongNames), 'invalid-argument', /column 2 of table "strict" is "v" but the data's field 2 is "w"/);
+    await rejectsWith(
+      client.uploadData('strict', wrongNames),
+      'invalid-argument',
+      /column 2 of table "strict" is "v" but the data's field 2 is "w"/,
+    );
     const tooFew = tableFromArrays({ id: BigInt64Array.of(1n) });
     await rejectsWith(client.uploadData('strict', tooFew), 'invalid-argument', /has 3 columns .* but the data has 1/);
     assert.deepEqual(await fingerprint(client, 'strict'), before);
@@ -123,7 +139,10 @@ describe('DoPut', () => {
     await rejectsWith(client.uploadData('cancel_me', counting, { signal: abort.signal }), 'cancelled', /cancel/i);
     assert.ok(state.yielded >= 30 && state.yielded < 40, `the producer yielded ${state.yielded} batches`);
     // The server logs the call's end once the upload has been rolled back.
-    await waitFor(() => /"msg":"call failed","method":"DoPut"[^\n]*"code":1\b/.test(server.stderr()), 'the server to end the cancelled DoPut');
+    await waitFor(
+      () => /"msg":"call failed","method":"DoPut"[^\n]*"code":1\b/.test(server.stderr()),
+      'the server to end the cancelled DoPut',
+    );
     assert.deepEqual(await fingerprint(client, 'cancel_me'), before);
     // The table takes uploads again afterwards.
     assert.equal((await client.uploadData('cancel_me', tableOf(1000, 10))).rows, 10);
@@ -166,14 +185,22 @@ describe('DoPut', () => {
   });
 
   test('the same duplicate key through SQL (an INSERT ticket) is INVALID_ARGUMENT too', async () => {
-    await rejectsWith(client.executeQuery("INSERT INTO keyed VALUES (3, 0, 'dup')"), 'invalid-argument', /Constraint Error: Duplicate key "id: 3"/);
+    await rejectsWith(
+      client.executeQuery("INSERT INTO keyed VALUES (3, 0, 'dup')"),
+      'invalid-argument',
+      /Constraint Error: Duplicate key "id: 3"/,
+    );
   });
 
   test('a value failing a CHECK constraint in a late batch leaves the table unchanged', async () => {
     await client.executeAction('query', 'CREATE TABLE checked (id BIGINT CHECK (id < 100000), v DOUBLE, s VARCHAR)');
     await client.uploadData('checked', tableOf(0, 10));
     const before = await fingerprint(client, 'checked');
-    await rejectsWith(client.uploadData('checked', [batchOf(100, 2000), batchOf(99_999, 2)]), 'invalid-argument', /CHECK constraint failed/);
+    await rejectsWith(
+      client.uploadData('checked', [batchOf(100, 2000), batchOf(99_999, 2)]),
+      'invalid-argument',
+      /CHECK constraint failed/,
+    );
     assert.deepEqual(await fingerprint(client, 'checked'), before);
   });
 
@@ -182,7 +209,11 @@ describe('DoPut', () => {
     await client.uploadData('not_null', tableOf(1, 6)); // ids 1..6: none is a multiple of 7
     const before = await fingerprint(client, 'not_null');
     // 2100 and later: every 7th s is NULL.
-    await rejectsWith(client.uploadData('not_null', [batchOf(8, 6), batchOf(2100, 50)]), 'invalid-argument', /NOT NULL constraint failed: not_null\.s/);
+    await rejectsWith(
+      client.uploadData('not_null', [batchOf(8, 6), batchOf(2100, 50)]),
+      'invalid-argument',
+      /NOT NULL constraint failed: not_null\.s/,
+    );
     assert.deepEqual(await fingerprint(client, 'not_null'), before);
   });
 
@@ -190,11 +221,7 @@ describe('DoPut', () => {
     await client.executeAction('query', "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE TABLE moods (m mood)");
     assert.equal((await client.uploadData('moods', tableFromArrays({ m: ['ok', 'happy', null] }))).rows, 3);
     const before = await fingerprint(client, 'moods');
-    await rejectsWith(
-      client.uploadData('moods', tableFromArrays({ m: ['sad', 'furious'] })),
-      'invalid-argument',
-      /furious/,
-    );
+    await rejectsWith(client.uploadData('moods', tableFromArrays({ m: ['sad', 'furious'] })), 'invalid-argument', /furious/);
     assert.deepEqual(await fingerprint(client, 'moods'), before);
     // ENUM order: sad < ok < happy.
     assert.deepEqual(rows(await client.executeQuery('SELECT m::VARCHAR AS m FROM moods ORDER BY moods.m NULLS LAST')), [
@@ -207,10 +234,15 @@ describe('DoPut', () => {
   test('x-duck-flight-put-mode: replace swaps the table, new schema and all', async () => {
     await client.uploadData('swap', tableOf(0, 20));
     const replacement = tableFromArrays({ name: ['only', 'two'], n: Int32Array.of(1, 2) });
-    const result = await client.flight.doPut(FlightDescriptor.path('swap'), replacement, { headers: { 'x-duck-flight-put-mode': 'replace' } });
+    const result = await client.flight.doPut(FlightDescriptor.path('swap'), replacement, {
+      headers: { 'x-duck-flight-put-mode': 'replace' },
+    });
     assert.deepEqual(JSON.parse(text.decode(result[0]!)), { table: 'swap', rows: 2, created: true });
     const table = await client.executeQuery('SELECT * FROM swap ORDER BY n');
-    assert.deepEqual(table.schema.fields.map((f) => `${f.name}: ${f.type}`), ['name: Utf8', 'n: Int32']);
+    assert.deepEqual(
+      table.schema.fields.map((f) => `${f.name}: ${f.type}`),
+      ['name: Utf8', 'n: Int32'],
+    );
     assert.deepEqual(rows(table), [
       { name: 'only', n: 1 },
       { name: 'two', n: 2 },
@@ -232,7 +264,10 @@ describe('DoPut', () => {
       }
     })();
     await rejectsWith(client.uploadData('keep', stopping, { mode: 'replace', signal: abort.signal }), 'cancelled', /cancel/i);
-    await waitFor(() => (server.stderr().match(/"method":"DoPut"[^\n]*"code":1\b/g) ?? []).length >= 2, 'the server to end the cancelled replace');
+    await waitFor(
+      () => (server.stderr().match(/"method":"DoPut"[^\n]*"code":1\b/g) ?? []).length >= 2,
+      'the server to end the cancelled replace',
+    );
     assert.deepEqual(await fingerprint(client, 'keep'), before);
   });
 
@@ -246,7 +281,11 @@ describe('DoPut', () => {
   });
 
   test('a path of two segments is INVALID_ARGUMENT', async () => {
-    await rejectsWith(client.flight.doPut(FlightDescriptor.path('a', 'b'), tableOf(0, 1)), 'invalid-argument', /descriptor path must be \[table\]/);
+    await rejectsWith(
+      client.flight.doPut(FlightDescriptor.path('a', 'b'), tableOf(0, 1)),
+      'invalid-argument',
+      /descriptor path must be \[table\]/,
+    );
   });
 
   test('a schema with no batches creates an empty table', async () => {
@@ -261,6 +300,10 @@ describe('DoPut', () => {
     await client.executeAction('query', 'CREATE TABLE widen (id BIGINT)');
     const narrow = new Table({ id: vectorFromArray([1, 2, null], new Int32()) });
     assert.equal((await client.uploadData('widen', narrow)).rows, 3);
-    assert.deepEqual(rows(await client.executeQuery('SELECT id FROM widen ORDER BY id NULLS LAST')), [{ id: 1n }, { id: 2n }, { id: null }]);
+    assert.deepEqual(rows(await client.executeQuery('SELECT id FROM widen ORDER BY id NULLS LAST')), [
+      { id: 1n },
+      { id: 2n },
+      { id: null },
+    ]);
   });
 });

@@ -47,12 +47,16 @@ for (const mode of ['--read-only', '--no-external-access'] as Mode[]) {
       test(`${route}: every attack is refused`, async () => {
         for (const attack of cells) {
           if (attack.whenRun && DESCRIBING.has(route)) continue;
-          await assert.rejects(run(client, attack.sql), (error: unknown) => {
-            assert.ok(error instanceof FlightError, `${attack.name}: ${String(error)}`);
-            assert.equal(error.kind, 'permission-denied', `${attack.name}: ${error.kind}: ${error.message}`);
-            assert.match(error.message, refusal(mode), attack.name);
-            return true;
-          }, `${route}: ${attack.name} was answered`);
+          await assert.rejects(
+            run(client, attack.sql),
+            (error: unknown) => {
+              assert.ok(error instanceof FlightError, `${attack.name}: ${String(error)}`);
+              assert.equal(error.kind, 'permission-denied', `${attack.name}: ${error.kind}: ${error.message}`);
+              assert.match(error.message, refusal(mode), attack.name);
+              return true;
+            },
+            `${route}: ${attack.name} was answered`,
+          );
         }
         assert.deepEqual(traces(dir.path, dbPath), []);
       });
@@ -61,11 +65,20 @@ for (const mode of ['--read-only', '--no-external-access'] as Mode[]) {
     test('DoExchange: registering a transform is refused, or its SQL is', async () => {
       for (const attack of cells) {
         const refused = client.executeAction('register_exchanger', { name: 'x', sql: `SELECT * FROM input, (${attack.sql}) AS f` });
-        if (mode === '--read-only') await rejectsWith(refused, 'permission-denied', /read-only: register_exchanger is refused \(--read-only\)/);
-        else await assert.rejects(refused, (error: unknown) => error instanceof FlightError && ['permission-denied', 'invalid-argument'].includes(error.kind));
+        if (mode === '--read-only')
+          await rejectsWith(refused, 'permission-denied', /read-only: register_exchanger is refused \(--read-only\)/);
+        else
+          await assert.rejects(
+            refused,
+            (error: unknown) => error instanceof FlightError && ['permission-denied', 'invalid-argument'].includes(error.kind),
+          );
       }
       if (mode === '--read-only') {
-        await rejectsWith(client.executeAction('unregister_exchanger', 'echo'), 'permission-denied', /read-only: unregister_exchanger is refused/);
+        await rejectsWith(
+          client.executeAction('unregister_exchanger', 'echo'),
+          'permission-denied',
+          /read-only: unregister_exchanger is refused/,
+        );
       } else {
         await rejectsWith(
           client.executeAction('register_exchanger', { name: 'x', sql: `SELECT * FROM input, read_blob('${dbPath}.wal')` }),
@@ -77,8 +90,15 @@ for (const mode of ['--read-only', '--no-external-access'] as Mode[]) {
     });
 
     test('what the option allows still runs on every route', async () => {
-      const allowed = ['SELECT count(*) AS n FROM t', 'EXPLAIN SELECT * FROM t', "PRAGMA table_info('t')", 'SET VARIABLE v = 1', 'BEGIN; SELECT 1 AS one; COMMIT'];
-      if (mode === '--no-external-access') allowed.push('CREATE TABLE IF NOT EXISTS w (a INT)', 'INSERT INTO w VALUES (1)', 'DELETE FROM w');
+      const allowed = [
+        'SELECT count(*) AS n FROM t',
+        'EXPLAIN SELECT * FROM t',
+        "PRAGMA table_info('t')",
+        'SET VARIABLE v = 1',
+        'BEGIN; SELECT 1 AS one; COMMIT',
+      ];
+      if (mode === '--no-external-access')
+        allowed.push('CREATE TABLE IF NOT EXISTS w (a INT)', 'INSERT INTO w VALUES (1)', 'DELETE FROM w');
       for (const sql of allowed) {
         await client.executeQuery(sql);
         await client.executeAction('query', sql);

@@ -34,7 +34,9 @@ describe('type matrix: DoGet from server A, DoPut into server B', () => {
     assert.deepEqual(put, { table: 'copy', rows: 4, created: true });
     textA = rows(await clientA.executeQuery(matrixTextQuery('matrix')));
     textB = rows(await clientB.executeQuery(matrixTextQuery('copy')));
-    const described = rows(await clientB.executeQuery("SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = 'copy'"));
+    const described = rows(
+      await clientB.executeQuery("SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_name = 'copy'"),
+    );
     typesB = new Map(described.map((r) => [r['name'] as string, r['type'] as string]));
     backFromB = await clientB.executeQuery('SELECT * FROM copy ORDER BY k');
   });
@@ -45,9 +47,45 @@ describe('type matrix: DoGet from server A, DoPut into server B', () => {
   });
 
   test('the matrix has every type the brief names, and four rows', async () => {
-    const typesA = rows(await clientA.executeQuery("SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'matrix' AND column_name <> 'k'"));
+    const typesA = rows(
+      await clientA.executeQuery(
+        "SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'matrix' AND column_name <> 'k'",
+      ),
+    );
     const present = new Set(typesA.map((r) => (r['t'] as string).replace(/\(.*\)$/, '')));
-    for (const t of ['BOOLEAN', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'HUGEINT', 'UHUGEINT', 'FLOAT', 'DOUBLE', 'DECIMAL', 'VARCHAR', 'BLOB', 'DATE', 'TIME', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP', 'TIMESTAMP_NS', 'TIMESTAMP WITH TIME ZONE', 'INTERVAL', 'UUID', 'ENUM', 'INTEGER[]', 'INTEGER[3]', 'STRUCT', 'MAP', 'UNION']) {
+    for (const t of [
+      'BOOLEAN',
+      'TINYINT',
+      'SMALLINT',
+      'INTEGER',
+      'BIGINT',
+      'UTINYINT',
+      'USMALLINT',
+      'UINTEGER',
+      'UBIGINT',
+      'HUGEINT',
+      'UHUGEINT',
+      'FLOAT',
+      'DOUBLE',
+      'DECIMAL',
+      'VARCHAR',
+      'BLOB',
+      'DATE',
+      'TIME',
+      'TIMESTAMP_S',
+      'TIMESTAMP_MS',
+      'TIMESTAMP',
+      'TIMESTAMP_NS',
+      'TIMESTAMP WITH TIME ZONE',
+      'INTERVAL',
+      'UUID',
+      'ENUM',
+      'INTEGER[]',
+      'INTEGER[3]',
+      'STRUCT',
+      'MAP',
+      'UNION',
+    ]) {
       assert.ok(present.has(t), `the matrix has a ${t} column (has ${[...present].join(', ')})`);
     }
     assert.deepEqual(
@@ -57,7 +95,11 @@ describe('type matrix: DoGet from server A, DoPut into server B', () => {
     assert.equal(fromA.numRows, 4);
     for (const c of TYPE_CASES) {
       const column = fromA.getChild(c.name)!;
-      assert.deepEqual([0, 1, 2, 3].map((k) => column.get(k) === null), [false, false, true, false], `${c.name}: row 2 alone is NULL`);
+      assert.deepEqual(
+        [0, 1, 2, 3].map((k) => column.get(k) === null),
+        [false, false, true, false],
+        `${c.name}: row 2 alone is NULL`,
+      );
     }
   });
 
@@ -66,7 +108,11 @@ describe('type matrix: DoGet from server A, DoPut into server B', () => {
       const named: Record<string, string> = { mood: 'ENUM', TIMESTAMPTZ: 'TIMESTAMP WITH TIME ZONE' };
       assert.equal(typesB.get(c.name), c.roundTripType ?? named[c.type] ?? c.type);
       for (let k = 0; k < 4; k++) {
-        assert.deepEqual(textB[k]![c.name], textA[k]![c.name], `${c.name} row ${k}: B has ${show(textB[k]![c.name])}, A has ${show(textA[k]![c.name])}`);
+        assert.deepEqual(
+          textB[k]![c.name],
+          textA[k]![c.name],
+          `${c.name} row ${k}: B has ${show(textB[k]![c.name])}, A has ${show(textA[k]![c.name])}`,
+        );
       }
       assert.equal(textA[2]![c.name], null, 'row 2 is NULL');
     });
@@ -91,21 +137,23 @@ describe('type matrix: DoGet from server A, DoPut into server B', () => {
     assert.deepEqual(differences, []);
   });
 
-  test('B\'s copy equals A\'s table pulled by transfer: EXCEPT ALL both ways is empty', async () => {
-    const [pulled] = (await clientB.executeAction('transfer', { source: a.location, query: 'SELECT * FROM matrix', table: 'from_a' })) as [{ rows: number }];
+  test("B's copy equals A's table pulled by transfer: EXCEPT ALL both ways is empty", async () => {
+    const [pulled] = (await clientB.executeAction('transfer', { source: a.location, query: 'SELECT * FROM matrix', table: 'from_a' })) as [
+      { rows: number },
+    ];
     assert.equal(pulled.rows, 4);
     assert.deepEqual(await one(clientB, 'SELECT count(*) AS n FROM (SELECT * FROM copy EXCEPT ALL SELECT * FROM from_a)'), { n: 0n });
     assert.deepEqual(await one(clientB, 'SELECT count(*) AS n FROM (SELECT * FROM from_a EXCEPT ALL SELECT * FROM copy)'), { n: 0n });
   });
 
-  test('B\'s values equal A\'s text pulled by transfer (computed on A, no type mapping): EXCEPT ALL both ways is empty', async () => {
+  test("B's values equal A's text pulled by transfer (computed on A, no type mapping): EXCEPT ALL both ways is empty", async () => {
     await clientB.executeAction('transfer', { source: a.location, query: matrixTextQuery('matrix'), table: 'text_a' });
     const textOfCopy = matrixTextQuery('copy').replace(/ ORDER BY k$/, '');
     assert.deepEqual(await one(clientB, `SELECT count(*) AS n FROM (${textOfCopy} EXCEPT ALL SELECT * FROM text_a)`), { n: 0n });
     assert.deepEqual(await one(clientB, `SELECT count(*) AS n FROM (SELECT * FROM text_a EXCEPT ALL ${textOfCopy})`), { n: 0n });
   });
 
-  test('the checksum of every value\'s text is the same on A and B', async () => {
+  test("the checksum of every value's text is the same on A and B", async () => {
     const checksum = (table: string) =>
       `SELECT count(*) AS n, sum(hash(k, ${TYPE_CASES.map((c) => `${c.name}::VARCHAR`).join(', ')}))::VARCHAR AS h FROM ${table}`;
     const onA = await one(clientA, checksum('matrix'));
@@ -114,7 +162,7 @@ describe('type matrix: DoGet from server A, DoPut into server B', () => {
     assert.deepEqual(onB, onA);
   });
 
-  test('edge values come through as DuckDB\'s own Arrow round trip has them (losses included)', async () => {
+  test("edge values come through as DuckDB's own Arrow round trip has them (losses included)", async () => {
     const edges = await clientA.executeQuery(edgeQuery());
     await clientB.uploadData('edges', edges);
     const outcomes: Record<string, unknown> = {};

@@ -130,10 +130,7 @@ function columns(): Column[] {
     { name: 'float64', data: fixed(new Float64(), Float64Array.from([0.1, -1e300, 0, -0, 5e-324])) },
     {
       name: 'decimal128_38_10',
-      data: fixed(
-        new Decimal(10, 38, 128),
-        decimals([12345678901234567890123456789012345678n, -1n, 0n, 0n, -(10n ** 38n - 1n)], 128),
-      ),
+      data: fixed(new Decimal(10, 38, 128), decimals([12345678901234567890123456789012345678n, -1n, 0n, 0n, -(10n ** 38n - 1n)], 128)),
     },
     {
       name: 'decimal256_76_5',
@@ -144,19 +141,40 @@ function columns(): Column[] {
     { name: 'utf8_view', data: built(new Utf8View(), ['short', '', null, 'a string longer than twelve bytes', 'twelve bytes']) },
     {
       name: 'binary',
-      data: built(new Binary(), [Uint8Array.from([0, 1, 2]), new Uint8Array(0), null, new Uint8Array(20).fill(255), Uint8Array.from([98, 105, 110])]),
+      data: built(new Binary(), [
+        Uint8Array.from([0, 1, 2]),
+        new Uint8Array(0),
+        null,
+        new Uint8Array(20).fill(255),
+        Uint8Array.from([98, 105, 110]),
+      ]),
     },
     {
       name: 'large_binary',
-      data: built(new LargeBinary(), [Uint8Array.from([76]), new Uint8Array(0), null, new Uint8Array(13), Uint8Array.from([0xde, 0xad, 0xbe, 0xef])]),
+      data: built(new LargeBinary(), [
+        Uint8Array.from([76]),
+        new Uint8Array(0),
+        null,
+        new Uint8Array(13),
+        Uint8Array.from([0xde, 0xad, 0xbe, 0xef]),
+      ]),
     },
     {
       name: 'binary_view',
-      data: built(new BinaryView(), [Uint8Array.from([1]), new Uint8Array(0), null, new Uint8Array(30).fill(7), new Uint8Array(12).fill(9)]),
+      data: built(new BinaryView(), [
+        Uint8Array.from([1]),
+        new Uint8Array(0),
+        null,
+        new Uint8Array(30).fill(7),
+        new Uint8Array(12).fill(9),
+      ]),
     },
     {
       name: 'fixed_size_binary_4',
-      data: fixed(new FixedSizeBinary(4), Uint8Array.from([97, 98, 99, 100, 0, 0, 0, 0, 0, 0, 0, 0, 255, 254, 253, 252, 119, 120, 121, 122])),
+      data: fixed(
+        new FixedSizeBinary(4),
+        Uint8Array.from([97, 98, 99, 100, 0, 0, 0, 0, 0, 0, 0, 0, 255, 254, 253, 252, 119, 120, 121, 122]),
+      ),
     },
     { name: 'bool', data: fixed(new Bool(), Uint8Array.from([0b01001, 0, 0, 0, 0, 0, 0, 0])) },
     { name: 'date_day', data: fixed(new DateDay(), Int32Array.from([19782, 0, 0, -719162, 2932896])) },
@@ -169,14 +187,23 @@ function columns(): Column[] {
     { name: 'timestamp_ms', data: fixed(new TimestampMillisecond(), I64([0, 1709210096789, 0, -1, -62135596800000])) },
     { name: 'timestamp_us', data: fixed(new TimestampMicrosecond(), I64([1709210096789012, 0, 0, -1, 253402300799999999n])) },
     { name: 'timestamp_ns', data: fixed(new TimestampNanosecond(), I64([0, 1709210096789012345n, 0, -1, 2n ** 63n - 1n])) },
-    { name: 'timestamp_us_utc', data: fixed(new TimestampMicrosecond('UTC'), I64([1709210096789012, 0, 0, 946684800000000, -2194297077000000])) },
-    { name: 'timestamp_ms_new_york', data: fixed(new TimestampMillisecond('America/New_York'), I64([0, 1709210096789, 0, 1710054000000, -1])) },
+    {
+      name: 'timestamp_us_utc',
+      data: fixed(new TimestampMicrosecond('UTC'), I64([1709210096789012, 0, 0, 946684800000000, -2194297077000000])),
+    },
+    {
+      name: 'timestamp_ms_new_york',
+      data: fixed(new TimestampMillisecond('America/New_York'), I64([0, 1709210096789, 0, 1710054000000, -1])),
+    },
     { name: 'interval_year_month', data: fixed(new IntervalYearMonth(), Int32Array.from([14, -1, 0, 0, 1200])) },
     { name: 'interval_day_time', data: fixed(new IntervalDayTime(), Int32Array.from([1, 500, -3, -86399999, 0, 0, 0, 0, 365, 1])) },
     {
       name: 'interval_month_day_nano',
       // Per row: int32 months, int32 days, int64 nanoseconds (as two int32 words, little-endian).
-      data: fixed(new IntervalMonthDayNano(), Int32Array.from([1, 2, 3, 0, -1, -15, -1000000000, -1, 0, 0, 0, 0, 0, 0, 0, 0, 120, 0, 0x4e72a000, 0x4e94])),
+      data: fixed(
+        new IntervalMonthDayNano(),
+        Int32Array.from([1, 2, 3, 0, -1, -15, -1000000000, -1, 0, 0, 0, 0, 0, 0, 0, 0, 120, 0, 0x4e72a000, 0x4e94]),
+      ),
     },
     { name: 'duration_s', data: fixed(new DurationSecond(), I64([0, 1, 0, -86400, 2 ** 40])) },
     { name: 'duration_ms', data: fixed(new DurationMillisecond(), I64([0, 1500, 0, -1, 2 ** 50])) },
@@ -213,7 +240,13 @@ function columns(): Column[] {
     {
       name: 'map_utf8_int64',
       data: built(
-        new Map_(new Field('entries', new Struct<{ key: Utf8; value: Int64 }>([new Field('key', new Utf8(), false), new Field('value', new Int64(), true)]), false)),
+        new Map_(
+          new Field(
+            'entries',
+            new Struct<{ key: Utf8; value: Int64 }>([new Field('key', new Utf8(), false), new Field('value', new Int64(), true)]),
+            false,
+          ),
+        ),
         [
           new Map([
             ['x', 1n],

@@ -61,7 +61,18 @@ function bridgeArgs(): string[] {
 }
 
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
-  const args = ['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--db-path', options.dbPath ?? ':memory:', '--log-level', options.logLevel ?? 'warn', ...bridgeArgs(), ...(options.args ?? [])];
+  const args = [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(options.port ?? 0),
+    '--db-path',
+    options.dbPath ?? ':memory:',
+    '--log-level',
+    options.logLevel ?? 'warn',
+    ...bridgeArgs(),
+    ...(options.args ?? []),
+  ];
   const child = spawnCli(args, options.env);
   running.add(child);
   let out = '';
@@ -131,7 +142,11 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Chil
 }
 
 /** Runs the CLI to completion (for --help, bad options, a port in use). */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },

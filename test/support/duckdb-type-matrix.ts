@@ -64,8 +64,16 @@ export const TYPE_CASES: TypeCase[] = [
   { name: 'c_date', type: 'DATE', values: ["'0001-01-01'", "'9999-12-31'", "'1970-01-01'"] },
   { name: 'c_time', type: 'TIME', values: ["'00:00:00'", "'23:59:59.999999'", "'12:34:56.789'"] },
   { name: 'c_timestamp_s', type: 'TIMESTAMP_S', values: ["'0001-01-01 00:00:00'", "'9999-12-31 23:59:59'", "'2024-02-29 12:00:00'"] },
-  { name: 'c_timestamp_ms', type: 'TIMESTAMP_MS', values: ["'0001-01-01 00:00:00.001'", "'9999-12-31 23:59:59.999'", "'1970-01-01 00:00:00'"] },
-  { name: 'c_timestamp', type: 'TIMESTAMP', values: ["'0001-01-01 00:00:00'", "'9999-12-31 23:59:59.999999'", "'2000-01-01 00:00:00.123456'"] },
+  {
+    name: 'c_timestamp_ms',
+    type: 'TIMESTAMP_MS',
+    values: ["'0001-01-01 00:00:00.001'", "'9999-12-31 23:59:59.999'", "'1970-01-01 00:00:00'"],
+  },
+  {
+    name: 'c_timestamp',
+    type: 'TIMESTAMP',
+    values: ["'0001-01-01 00:00:00'", "'9999-12-31 23:59:59.999999'", "'2000-01-01 00:00:00.123456'"],
+  },
   {
     name: 'c_timestamp_ns',
     type: 'TIMESTAMP_NS',
@@ -76,7 +84,11 @@ export const TYPE_CASES: TypeCase[] = [
     type: 'TIMESTAMPTZ',
     values: ["'2024-01-01 00:00:00+00'", "'1969-12-31 23:59:59.999999+00'", "'2024-06-30 12:00:00+05:30'"],
   },
-  { name: 'c_interval', type: 'INTERVAL', values: ["INTERVAL '1 year 2 months 3 days 04:05:06.789'", "INTERVAL '-1 month'", "INTERVAL '0 seconds'"] },
+  {
+    name: 'c_interval',
+    type: 'INTERVAL',
+    values: ["INTERVAL '1 year 2 months 3 days 04:05:06.789'", "INTERVAL '-1 month'", "INTERVAL '0 seconds'"],
+  },
   {
     name: 'c_uuid',
     type: 'UUID',
@@ -123,11 +135,23 @@ export const EDGE_CASES: EdgeCase[] = [
   // 'NULL') reads as a NULL union (SQL NULL).
   { name: 'union_null_member', value: 'union_value(str := NULL)::UNION(num INTEGER, str VARCHAR)', afterRoundTrip: { text: null } },
   // HUGEINT and UHUGEINT travel as decimal128(38, 0), which holds 38 digits; HUGEINT holds 39.
-  { name: 'hugeint_max', value: "'170141183460469231731687303715884105727'::HUGEINT", afterRoundTrip: { text: '170141183460469231731687303715884105727' } },
-  { name: 'hugeint_min', value: "'-170141183460469231731687303715884105728'::HUGEINT", afterRoundTrip: { error: /Negation of HUGEINT is out of range/ } },
+  {
+    name: 'hugeint_max',
+    value: "'170141183460469231731687303715884105727'::HUGEINT",
+    afterRoundTrip: { text: '170141183460469231731687303715884105727' },
+  },
+  {
+    name: 'hugeint_min',
+    value: "'-170141183460469231731687303715884105728'::HUGEINT",
+    afterRoundTrip: { error: /Negation of HUGEINT is out of range/ },
+  },
   // UHUGEINT goes by its bits: 2^128 - 1 reads as -1, 2^127 as the HUGEINT minimum.
   { name: 'uhugeint_max', value: "'340282366920938463463374607431768211455'::UHUGEINT", afterRoundTrip: { text: '-1' } },
-  { name: 'uhugeint_2_127', value: "'170141183460469231731687303715884105728'::UHUGEINT", afterRoundTrip: { error: /Negation of HUGEINT is out of range/ } },
+  {
+    name: 'uhugeint_2_127',
+    value: "'170141183460469231731687303715884105728'::UHUGEINT",
+    afterRoundTrip: { error: /Negation of HUGEINT is out of range/ },
+  },
   { name: 'date_infinity', value: "'infinity'::DATE", afterRoundTrip: { text: 'infinity' } },
   { name: 'date_minus_infinity', value: "'-infinity'::DATE", afterRoundTrip: { text: '-infinity' } },
   { name: 'timestamp_infinity', value: "'infinity'::TIMESTAMP", afterRoundTrip: { text: 'infinity' } },
@@ -155,7 +179,9 @@ export function matrixStatements(table = 'matrix'): string[] {
 
 /** The matrix's statements as one SQL text. */
 export function matrixDdl(table = 'matrix'): string {
-  return matrixStatements(table).map((s) => `${s};`).join(' ');
+  return matrixStatements(table)
+    .map((s) => `${s};`)
+    .join(' ');
 }
 
 /** A query selecting the matrix with every column cast to VARCHAR: DuckDB's text of each value. */

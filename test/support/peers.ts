@@ -60,10 +60,7 @@ export interface CheckLine {
 }
 
 /** client_checks.py against `location`: every JSON line it printed, and how it exited. */
-export async function runClientChecks(
-  location: string,
-  extra: string[] = [],
-): Promise<{ checks: CheckLine[]; result: ProcessResult }> {
+export async function runClientChecks(location: string, extra: string[] = []): Promise<{ checks: CheckLine[]; result: ProcessResult }> {
   const result = await runPeer('client_checks.py', ['--location', location, '--timeout', '60', ...extra]);
   const checks: CheckLine[] = [];
   for (const line of result.stdout.split('\n')) {

@@ -45,7 +45,9 @@ export class RawFlightClient {
 
   /** A server-streaming call (DoGet, DoAction, ListFlights, ListActions) with a raw request. */
   serverStream(method: string, request: Buffer, metadata = new Metadata()): Promise<RawOutcome> {
-    const call = this.client.makeServerStreamRequest(this.path(method), identity, identity, request, metadata, { deadline: Date.now() + 10_000 });
+    const call = this.client.makeServerStreamRequest(this.path(method), identity, identity, request, metadata, {
+      deadline: Date.now() + 10_000,
+    });
     const responses: Buffer[] = [];
     return new Promise<RawOutcome>((resolve) => {
       call.on('data', (message: Buffer) => responses.push(message));
@@ -65,7 +67,11 @@ export class RawFlightClient {
         metadata,
         { deadline: Date.now() + 10_000 },
         (error: ServiceError | null, response?: Buffer) =>
-          resolve(error ? { code: error.code, details: error.details, responses: [] } : { code: 0, details: 'OK', responses: response ? [response] : [] }),
+          resolve(
+            error
+              ? { code: error.code, details: error.details, responses: [] }
+              : { code: 0, details: 'OK', responses: response ? [response] : [] },
+          ),
       );
     });
   }

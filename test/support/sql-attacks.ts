@@ -23,13 +23,18 @@ export interface Attack {
 
 /** What a refusal names: the option, and the statement or function refused. */
 export function refusal(mode: Mode): RegExp {
-  return mode === '--read-only' ? /read-only: .*refused \(--read-only\)|configuration has been locked/ : /--no-external-access: .*refused|configuration has been locked/;
+  return mode === '--read-only'
+    ? /read-only: .*refused \(--read-only\)|configuration has been locked/
+    : /--no-external-access: .*refused|configuration has been locked/;
 }
 
 export function attacks(dir: string, dbPath: string): Attack[] {
   const q = (path: string) => `'${path.replaceAll("'", "''")}'`;
   return [
-    { name: 'COPY a query TO the database file', sql: `COPY (SELECT 'clobbered' AS x) TO ${q(dbPath)} (FORMAT csv, HEADER false, USE_TMP_FILE false)` },
+    {
+      name: 'COPY a query TO the database file',
+      sql: `COPY (SELECT 'clobbered' AS x) TO ${q(dbPath)} (FORMAT csv, HEADER false, USE_TMP_FILE false)`,
+    },
     { name: 'COPY a query TO the WAL', sql: `COPY (SELECT 'clobbered' AS x) TO ${q(`${dbPath}.wal`)} (FORMAT csv, HEADER false)` },
     { name: 'COPY t TO a file', sql: `COPY t TO ${q(join(dir, 't.csv'))}` },
     { name: 'COPY t FROM the database file', sql: `COPY t FROM ${q(dbPath)}` },
@@ -39,8 +44,15 @@ export function attacks(dir: string, dbPath: string): Attack[] {
     { name: 'EXPLAIN ANALYZE of a COPY', sql: `EXPLAIN ANALYZE COPY t TO ${q(join(dir, 'explained.csv'))}` },
     { name: 'ATTACH a new database file', sql: `ATTACH ${q(join(dir, 'attached.duckdb'))} AS other` },
     { name: 'file logging', sql: `CALL enable_logging(storage = 'file', storage_path = ${q(join(dir, 'logs'))})` },
-    { name: 'file logging through query()', sql: `SELECT * FROM query(${q(`SELECT * FROM enable_logging(storage = 'file', storage_path = ${q(join(dir, 'logs'))})`)})` },
-    { name: 'read_blob of the WAL through query()', sql: `SELECT * FROM query(${q(`SELECT * FROM read_blob(${q(`${dbPath}.wal`)})`)})`, modes: ['--no-external-access'] },
+    {
+      name: 'file logging through query()',
+      sql: `SELECT * FROM query(${q(`SELECT * FROM enable_logging(storage = 'file', storage_path = ${q(join(dir, 'logs'))})`)})`,
+    },
+    {
+      name: 'read_blob of the WAL through query()',
+      sql: `SELECT * FROM query(${q(`SELECT * FROM read_blob(${q(`${dbPath}.wal`)})`)})`,
+      modes: ['--no-external-access'],
+    },
     { name: 'SET profiling_output to the database file', sql: `SET profiling_output = ${q(dbPath)}`, whenRun: true },
     { name: 'read_blob of the WAL', sql: `SELECT * FROM read_blob(${q(`${dbPath}.wal`)})`, modes: ['--no-external-access'] },
     { name: 'the database file as a table', sql: `SELECT * FROM ${q(dbPath)}`, modes: ['--no-external-access'] },

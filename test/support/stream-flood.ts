@@ -40,7 +40,14 @@ export interface Flood {
 export function floodStreams(port: number, streams: number, method = 'DoAction'): Flood {
   const socket = net.connect(port, '127.0.0.1');
   const parser = new FrameParser(false);
-  const state: FloodOutcome = { opened: 0, answered: 0, resets: new Map(), goaway: undefined, maxConcurrentStreams: undefined, closed: false };
+  const state: FloodOutcome = {
+    opened: 0,
+    answered: 0,
+    resets: new Map(),
+    goaway: undefined,
+    maxConcurrentStreams: undefined,
+    closed: false,
+  };
   const waiters: Array<{ predicate: (o: FloodOutcome) => boolean; resolve: (o: FloodOutcome) => void }> = [];
   const check = () => {
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -94,7 +101,8 @@ export function floodStreams(port: number, streams: number, method = 'DoAction')
       for (let i = 0; i < streams; i += 256) {
         if (socket.destroyed) break;
         const frames: Buffer[] = [];
-        for (let j = i; j < Math.min(streams, i + 256); j++) frames.push(encodeFrame(FrameType.HEADERS, FrameFlag.END_HEADERS, 2 * j + 1, block));
+        for (let j = i; j < Math.min(streams, i + 256); j++)
+          frames.push(encodeFrame(FrameType.HEADERS, FrameFlag.END_HEADERS, 2 * j + 1, block));
         state.opened += frames.length;
         if (!socket.write(Buffer.concat(frames))) {
           await new Promise<void>((drained) => {

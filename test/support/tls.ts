@@ -45,7 +45,23 @@ export function makeTestCertificates(): TestCertificates {
     writeFileSync(join(dir, `${name}.ext`), extensions);
     openssl(['req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
     openssl(
-      ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`],
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      ],
       dir,
     );
   };
@@ -57,7 +73,13 @@ export function makeTestCertificates(): TestCertificates {
   const read = (file: string) => readFileSync(path(file));
   return {
     dir,
-    paths: { ca: path('ca.pem'), serverCert: path('server.pem'), serverKey: path('server.key'), clientCert: path('client.pem'), clientKey: path('client.key') },
+    paths: {
+      ca: path('ca.pem'),
+      serverCert: path('server.pem'),
+      serverKey: path('server.key'),
+      clientCert: path('client.pem'),
+      clientKey: path('client.key'),
+    },
     ca: read('ca.pem'),
     serverCert: read('server.pem'),
     serverKey: read('server.key'),

@@ -96,8 +96,12 @@ export function duckdbTypeForField(field: Field): DuckDBType {
   if (DataType.isDictionary(type)) {
     const values = type.dictionary;
     const stringLike =
-      DataType.isUtf8(values) || DataType.isLargeUtf8(values) || DataType.isUtf8View(values) ||
-      DataType.isBinary(values) || DataType.isLargeBinary(values) || DataType.isBinaryView(values);
+      DataType.isUtf8(values) ||
+      DataType.isLargeUtf8(values) ||
+      DataType.isUtf8View(values) ||
+      DataType.isBinary(values) ||
+      DataType.isLargeBinary(values) ||
+      DataType.isBinaryView(values);
     if (!stringLike) unsupportedArrow(field, ' (only dictionaries of strings or bytes are supported)');
     return duckdbTypeForField(field.clone({ type: values }));
   }

@@ -147,7 +147,13 @@ const LOW_BYTES = [0, 0xff, 0xffff, 0xffffff, -1];
  * 4-byte prefix, address). The headers, the first long row's included, are copied in afterwards
  * by the caller; the appender copies the strings out of the heap when the chunk is appended.
  */
-function attachLongStrings(vector: duckdb.Vector, words: Int32Array, blob: Uint8Array, lengthOf: (row: number) => number, longs: LongStrings): void {
+function attachLongStrings(
+  vector: duckdb.Vector,
+  words: Int32Array,
+  blob: Uint8Array,
+  lengthOf: (row: number) => number,
+  longs: LongStrings,
+): void {
   const first = longs.rows[0];
   duckdb.vector_assign_string_element_len(vector, first, blob);
   const back = duckdb.vector_get_data(vector, (first + 1) * HEADER);

@@ -1,13 +1,5 @@
 import { DuckDBTypeId, type DuckDBType } from '@duckdb/node-api';
-import {
-  DataType,
-  DateUnit,
-  IntervalUnit,
-  Precision,
-  TimeUnit,
-  type Field,
-  type Timestamp,
-} from 'apache-arrow';
+import { DataType, DateUnit, IntervalUnit, Precision, TimeUnit, type Field, type Timestamp } from 'apache-arrow';
 import type { ColumnWriter } from './column-writer.ts';
 import {
   BooleanWriter,
@@ -41,7 +33,8 @@ type AnyWriterFactory = (field: Field, target: DuckDBType) => ColumnWriter | nul
 const none = () => null;
 
 function intWriter(bitWidth: number, signed: boolean): AnyWriterFactory {
-  return ({ type }) => (DataType.isInt(type) && type.bitWidth === bitWidth && type.isSigned === signed ? new CopyWriter(bitWidth / 8) : null);
+  return ({ type }) =>
+    DataType.isInt(type) && type.bitWidth === bitWidth && type.isSigned === signed ? new CopyWriter(bitWidth / 8) : null;
 }
 
 function floatWriter(precision: Precision, width: number): AnyWriterFactory {
@@ -127,7 +120,8 @@ const WRITERS: { [K in DuckDBTypeId]: WriterFactory<K> } = {
   [DuckDBTypeId.DOUBLE]: floatWriter(Precision.DOUBLE, 8),
   // decimal128(38, 0) is how DuckDB exports both 128-bit integers: same bytes back.
   [DuckDBTypeId.HUGEINT]: ({ type }) => (DataType.isDecimal(type) && type.scale === 0 && type.bitWidth === 128 ? new CopyWriter(16) : null),
-  [DuckDBTypeId.UHUGEINT]: ({ type }) => (DataType.isDecimal(type) && type.scale === 0 && type.bitWidth === 128 ? new CopyWriter(16) : null),
+  [DuckDBTypeId.UHUGEINT]: ({ type }) =>
+    DataType.isDecimal(type) && type.scale === 0 && type.bitWidth === 128 ? new CopyWriter(16) : null,
   [DuckDBTypeId.DECIMAL]: ({ type }, target) => {
     if (!DataType.isDecimal(type) || type.scale !== target.scale || type.precision > target.width) return null;
     const inWords = type.bitWidth / 32;
@@ -144,7 +138,10 @@ const WRITERS: { [K in DuckDBTypeId]: WriterFactory<K> } = {
   [DuckDBTypeId.BIGNUM]: checkedBytesWriter(checkBignumBytes),
   [DuckDBTypeId.GEOMETRY]: stringWriter(isBytes),
   [DuckDBTypeId.UUID]: ({ type }) =>
-    DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isUtf8View(type) || (DataType.isFixedSizeBinary(type) && type.byteWidth === 16)
+    DataType.isUtf8(type) ||
+    DataType.isLargeUtf8(type) ||
+    DataType.isUtf8View(type) ||
+    (DataType.isFixedSizeBinary(type) && type.byteWidth === 16)
       ? new UuidWriter()
       : null,
   [DuckDBTypeId.DATE]: ({ type }) => {

@@ -31,14 +31,7 @@ import {
   type DataType,
 } from 'apache-arrow';
 import type { ColumnBuilder } from './column-builder.ts';
-import {
-  BooleanBuilder,
-  copyKernel,
-  FixedWidthBuilder,
-  intervalKernel,
-  timeTzKernel,
-  widenDecimalKernel,
-} from './fixed-width.ts';
+import { BooleanBuilder, copyKernel, FixedWidthBuilder, intervalKernel, timeTzKernel, widenDecimalKernel } from './fixed-width.ts';
 import { ArrayBuilder, EnumBuilder, ListBuilder, NullBuilder, StructBuilder, UnionBuilder } from './nested.ts';
 import { StringBuilder, UuidBuilder } from './strings.ts';
 
@@ -108,8 +101,7 @@ const FACTORIES: { [K in DuckDBTypeId]: Factory<K> } = {
   [DuckDBTypeId.DATE]: fixed(() => new DateDay(), 4),
   [DuckDBTypeId.TIME]: fixed(() => new TimeMicrosecond(), 8),
   [DuckDBTypeId.TIME_NS]: fixed(() => new TimeNanosecond(), 8),
-  [DuckDBTypeId.TIME_TZ]: (_type, context) =>
-    new FixedWidthBuilder(new TimeMicrosecond(), 8, 8, timeTzKernel, context.capacityHint),
+  [DuckDBTypeId.TIME_TZ]: (_type, context) => new FixedWidthBuilder(new TimeMicrosecond(), 8, 8, timeTzKernel, context.capacityHint),
   [DuckDBTypeId.INTERVAL]: (_type, context) =>
     new FixedWidthBuilder(new IntervalMonthDayNano(), 16, 16, intervalKernel, context.capacityHint),
   // DuckDB exports both 128-bit integers as decimal128(38, 0), UHUGEINT by reinterpreting the bits.
@@ -120,13 +112,8 @@ const FACTORIES: { [K in DuckDBTypeId]: Factory<K> } = {
   [DuckDBTypeId.BLOB]: (_type, context) => new StringBuilder(new Binary(), context.capacityHint),
   [DuckDBTypeId.BIT]: (_type, context) => new StringBuilder(new Binary(), context.capacityHint),
   [DuckDBTypeId.BIGNUM]: (_type, context) =>
-    new StringBuilder(
-      new Binary(),
-      context.capacityHint,
-      extension('arrow.opaque', '{"type_name":"bignum","vendor_name":"DuckDB"}'),
-    ),
-  [DuckDBTypeId.GEOMETRY]: (_type, context) =>
-    new StringBuilder(new Binary(), context.capacityHint, extension('geoarrow.wkb', '{}')),
+    new StringBuilder(new Binary(), context.capacityHint, extension('arrow.opaque', '{"type_name":"bignum","vendor_name":"DuckDB"}')),
+  [DuckDBTypeId.GEOMETRY]: (_type, context) => new StringBuilder(new Binary(), context.capacityHint, extension('geoarrow.wkb', '{}')),
   [DuckDBTypeId.UUID]: (_type, context) => new UuidBuilder(context.capacityHint),
   [DuckDBTypeId.ENUM]: (type, context) => {
     const [indexType, width] =

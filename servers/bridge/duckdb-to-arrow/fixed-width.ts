@@ -47,10 +47,7 @@ export function widenDecimalKernel(srcWidth: 2 | 4 | 8): Kernel {
         out[o + 2] = out[o + 3] = hi >> 31;
       }
     } else {
-      const input =
-        srcWidth === 4
-          ? int32View(src)
-          : new Int16Array(src.buffer, src.byteOffset, src.byteLength >> 1);
+      const input = srcWidth === 4 ? int32View(src) : new Int16Array(src.buffer, src.byteOffset, src.byteLength >> 1);
       for (let i = 0, s = srcRow; i < count; i++, s++, o += 4) {
         const v = input[s];
         out[o] = v;

@@ -178,7 +178,7 @@ function copyLongStrings(
   out: DataView,
   addresses: Float64Array,
 ): void {
-  for (let j = 0; j < count; ) {
+  for (let j = 0; j < count;) {
     // Grow a run from j while the next strings continue it (forwards or backwards) or lie
     // inside it. Every byte of the run belongs to one of its strings, so reading it whole never
     // touches memory DuckDB did not hand us.

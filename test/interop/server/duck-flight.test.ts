@@ -79,10 +79,15 @@ async function pyarrowChecks(t: TestContext, location: string, extra: string[], 
 }
 
 describe('pyarrow client -> duck-flight', () => {
-  test('the seeds\' client flows (2,000,000 rows through the exchanger, written before reading)', async (t) => {
+  test("the seeds' client flows (2,000,000 rows through the exchanger, written before reading)", async (t) => {
     const server = await spawnServer();
     try {
-      await pyarrowChecks(t, server.location, [], checkNames.filter((n) => n !== 'auth'));
+      await pyarrowChecks(
+        t,
+        server.location,
+        [],
+        checkNames.filter((n) => n !== 'auth'),
+      );
     } finally {
       assert.equal(await server.stop(), 0, server.stderr());
     }
@@ -98,7 +103,7 @@ describe('pyarrow client -> duck-flight', () => {
   });
 });
 
-describe('every DuckDB type: pyarrow through duck-flight vs the duckdb package\'s own Arrow export', () => {
+describe("every DuckDB type: pyarrow through duck-flight vs the duckdb package's own Arrow export", () => {
   const SCRIPT = 'server/duckdb_export_compare.py';
   const dir = tempDir();
   let server: ServerProcess;
@@ -125,7 +130,11 @@ describe('every DuckDB type: pyarrow through duck-flight vs the duckdb package\'
     const result = await runPeer(SCRIPT, ['--location', server.location, '--cases', file], 300_000);
     const parsed = jsonLines<CompareLine>(result.stdout, SCRIPT, result.stderr);
     lines = new Map(parsed.map((l) => [l.name, l]));
-    assert.deepEqual(parsed.map((l) => l.name), expectedNames, `cases compared; stderr: ${result.stderr.slice(-2000)}`);
+    assert.deepEqual(
+      parsed.map((l) => l.name),
+      expectedNames,
+      `cases compared; stderr: ${result.stderr.slice(-2000)}`,
+    );
   });
   after(async () => {
     await server?.stop();
