@@ -236,6 +236,8 @@ export class FlightServer {
    * them in its messages).
    */
   private refusal(path: string, metadata: Metadata): { code: GrpcStatus; details: string } | null {
+    // Only FlightService is behind auth: health probes carry no credentials (flight/health.ts).
+    if (!path.startsWith(`/${SERVICE_NAME}/`)) return null;
     const auth = this.auth!;
     const hasCredentials = metadata.get('authorization').length > 0 || metadata.get('auth-token-bin').length > 0;
     if (!hasCredentials && path === FlightServiceDefinition.Handshake.path) return null;
