@@ -28,7 +28,7 @@ import {
   type PollInfo,
 } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
-import { Http2GrpcChannel } from './grpc-client.ts';
+import { Http2GrpcChannel } from './transport/grpc-client.ts';
 import { FlightServiceDefinition, type Decoded } from './service.ts';
 import {
   BackpressureWriter,
