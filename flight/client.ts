@@ -28,7 +28,7 @@ import { FlightError, fromGrpcError } from './error.ts';
 import type { FlightData } from './flight-data.ts';
 import { FlightDescriptor, type Action, type ActionType, type FlightInfo, type HandshakeMessage, type PollInfo } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
-import { Http2GrpcChannel } from './grpc-client.ts';
+import { Http2GrpcChannel } from './transport/grpc-client.ts';
 import { FlightServiceDefinition, type Decoded } from './service.ts';
 import {
   BackpressureWriter,

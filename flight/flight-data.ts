@@ -11,7 +11,7 @@
 //   }
 
 import { FlightError } from './error.ts';
-import { GRPC_PREFIX } from './grpc-server.ts';
+import { GRPC_PREFIX } from './transport/grpc-server.ts';
 import { FlightDescriptorCodec, type FlightDescriptor } from './messages.ts';
 import { copyRebased } from './rebase-offsets.ts';
 import { ProtoReader, WireType, tagSize, varintSize, writeVarint } from './wire-format.ts';

@@ -17,7 +17,7 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import { FlightError, toGrpcStatus } from './error.ts';
-import { Http2GrpcServer, Http2ServerCall, type Http2Handler } from './grpc-server.ts';
+import { Http2GrpcServer, Http2ServerCall, type Http2Handler } from './transport/grpc-server.ts';
 import { decodeMessage, encodeMessage } from './messages.ts';
 import { HealthCheckRequestSchema, HealthCheckResponseSchema } from './proto/health_pb.ts';
 import type { Decoded } from './service.ts';

@@ -17,7 +17,7 @@ const DECIMAL_DIGITS = new Map([
 
 /**
  * Throws INVALID_ARGUMENT naming the first field whose type the Arrow format does not allow, or
- * that has no name where a name is needed.
+ * a column that has no name.
  */
 export function checkSchemaTypes(schema: Schema, where: string): void {
   schema.fields.forEach((field, i) => {
@@ -81,11 +81,7 @@ function checkField(field: Field, path: string, where: string, depth: number): v
     if (!DataType.isInt(indices) || !INT_WIDTHS.has(indices.bitWidth)) fail('dictionary indices must be integers');
     checkField(field.clone({ type: t.dictionary }), path, where, depth + 1);
   }
-  // Schema.fbs lets a list's child go unnamed; struct fields and union members are named, as
-  // the server maps them to DuckDB STRUCT fields and UNION tags by name.
-  const unnamedChild = DataType.isList(t) || DataType.isLargeList(t) || DataType.isFixedSizeList(t) || DataType.isMap(t);
-  children.forEach((child, i) => {
-    if (typeof child.name !== 'string' && !unnamedChild) fail(`child field ${i + 1} has no name`);
-    checkField(child, `${path}.${child.name ?? i + 1}`, where, depth + 1);
-  });
+  // Schema.fbs lets any child go unnamed; a server that needs names (the DuckDB server's STRUCT
+  // fields and UNION tags) checks them itself.
+  children.forEach((child, i) => checkField(child, `${path}.${child.name ?? i + 1}`, where, depth + 1));
 }

@@ -45,7 +45,7 @@ import {
 } from './messages.ts';
 import { FlightDataReader } from './reader.ts';
 import { addHealthService, HealthStatus } from './health.ts';
-import { Http2GrpcServer, Http2ServerCall, firstMessageTimeout, type CallAdmission, type Http2Handler } from './grpc-server.ts';
+import { Http2GrpcServer, Http2ServerCall, firstMessageTimeout, type CallAdmission, type Http2Handler } from './transport/grpc-server.ts';
 import { FlightServiceDefinition, SERVICE_NAME, type Decoded, type FlightMethodName } from './service.ts';
 import { BackpressureWriter, DEFAULT_WRITE_BUFFER_BYTES, readMessages } from './streams.ts';
 import { FlightDataWriter, type FlightOutputItem } from './writer.ts';

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { DEFAULT_WRITE_BUFFER_BYTES } from './defaults.ts';
 import { FlightError } from './error.ts';
 import { FlightDataMessage, type OutgoingFlightData } from './flight-data.ts';
-import { GRPC_PREFIX, MessageParts, PrefixedMessage } from './grpc-server.ts';
+import { GRPC_PREFIX, MessageParts, PrefixedMessage } from './transport/grpc-server.ts';
 
 /** At most this many bytes of encoded messages wait in grpc-js per stream, unless one message is larger. */
 export { DEFAULT_WRITE_BUFFER_BYTES };

@@ -29,8 +29,11 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Tickets and commands beyond this size are refused before DuckDB sees them. */
 export { MAX_SQL_BYTES };
 
-/** Statement types that produce rows; the others answer with a one-row status table. */
-const ROW_STATEMENTS = new Set<StatementType>([
+/**
+ * Statement types that produce rows; the others answer with a one-row status table (Flight SQL:
+ * they run at GetFlightInfo).
+ */
+export const ROW_STATEMENTS: ReadonlySet<StatementType> = new Set<StatementType>([
   StatementType.SELECT,
   StatementType.EXPLAIN,
   StatementType.PRAGMA,
@@ -170,14 +173,7 @@ async function classify(connection: DuckDBConnection, sql: string, gate: GateSet
   const extracted = await extractStatements(connection, sql);
   if (extracted.count === 0) throw FlightError.invalidArgument('the SQL text holds no statement');
   if (extracted.count > 1) return null;
-  const prepared = await extracted.prepare(0);
-  try {
-    admit(gate, prepared.statementType, sql);
-  } catch (error) {
-    prepared.destroySync();
-    throw error;
-  }
-  return { rows: ROW_STATEMENTS.has(prepared.statementType), type: prepared.statementType, prepared };
+  return admitted(gate, await extracted.prepare(0), sql);
 }
 
 /**
@@ -197,7 +193,11 @@ async function runAllButLast(connection: DuckDBConnection, sql: string, gate: Ga
       prepared.destroySync();
     }
   }
-  const prepared = await extracted.prepare(extracted.count - 1);
+  return admitted(gate, await extracted.prepare(extracted.count - 1), sql);
+}
+
+/** The statement that answers the call, if the server's options admit it; destroyed if not. */
+function admitted(gate: GateSettings, prepared: DuckDBPreparedStatement, sql: string): Classified {
   try {
     admit(gate, prepared.statementType, sql);
   } catch (error) {

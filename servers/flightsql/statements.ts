@@ -21,7 +21,7 @@ import {
 import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
-import { extractStatements, MAX_SQL_BYTES, statusSchema } from '../query.ts';
+import { extractStatements, MAX_SQL_BYTES, ROW_STATEMENTS, statusSchema } from '../query.ts';
 import { tableRowCount } from '../table-scan.ts';
 import { admit, checkText } from '../sql-gate.ts';
 import type { RunningQueries } from './cancellation.ts';
@@ -42,17 +42,6 @@ export interface FlightSqlState {
   readonly prepared: PreparedStatements;
   readonly running: RunningQueries;
 }
-
-/** Statement types whose result is rows; the others run at GetFlightInfo and answer a status. */
-const ROW_STATEMENTS = new Set<StatementType>([
-  StatementType.SELECT,
-  StatementType.EXPLAIN,
-  StatementType.PRAGMA,
-  StatementType.CALL,
-  StatementType.RELATION,
-  StatementType.EXECUTE,
-  StatementType.ANALYZE,
-]);
 
 const utf8 = new TextEncoder();
 

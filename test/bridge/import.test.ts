@@ -356,6 +356,26 @@ describe('appendBatches', () => {
     await assert.rejects(appendBatches(connection, 'no_such_table', good.schema, iterate([good]), { create: 'never' }), /does not exist/);
   });
 
+  test('struct fields and union members without names are refused before anything is written', async () => {
+    // Schema.fbs lets a child field go unnamed (a Flight decoder takes it); DuckDB names STRUCT
+    // fields and UNION tags after them.
+    const unnamed = (type: DataType) => new Field(null as unknown as string, type);
+    const struct = new Struct([new Field('x', new Int32()), unnamed(new Utf8())]);
+    const union = new SparseUnion([0, 1], [new Field('n', new Int32()), unnamed(new Utf8())]);
+    const listOfStructs = new List(new Field('item', struct));
+    assert.throws(() => duckdbColumnTypeSql(new Field('s', struct)), /column "s": struct field 2 has no name/);
+    assert.throws(() => duckdbColumnTypeSql(new Field('u', union)), /column "u": union member 2 has no name/);
+    const schemaOf = (type: DataType) => new Schema([new Field('id', new Int32()), new Field('c', type)]);
+    await assert.rejects(appendBatches(connection, 'unnamed_new', schemaOf(union), iterate([])), /column "c": union member 2 has no name/);
+    await assert.rejects(appendBatches(connection, 'unnamed_new', schemaOf(listOfStructs), iterate([])), /column "c\.item": struct field 2 has no name/);
+    assert.deepEqual(await duckRows(connection, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'unnamed_new'"), [['0']]);
+    await connection.run('CREATE TABLE unnamed_old (id INTEGER, c STRUCT(x INTEGER, y VARCHAR)[])');
+    await connection.run("INSERT INTO unnamed_old VALUES (1, [{'x': 1, 'y': 'a'}])");
+    const before = await snapshot('unnamed_old');
+    await assert.rejects(appendBatches(connection, 'unnamed_old', schemaOf(listOfStructs), iterate([])), /column "c\.item": struct field 2 has no name/);
+    assert.deepEqual(await snapshot('unnamed_old'), before);
+  });
+
   test('a bad value midway rolls everything back', async () => {
     await connection.run('CREATE TABLE strict (id INTEGER NOT NULL, note VARCHAR)');
     await appendBatches(connection, 'strict', simpleBatches(1, 3)[0].schema, iterate(simpleBatches(1, 3)));

@@ -1,4 +1,4 @@
-// Our client HTTP/2 (flight/h2-connection.ts under flight/grpc-client.ts) at its edges: padded
+// Our client HTTP/2 (flight/transport/h2-connection.ts under flight/transport/grpc-client.ts) at its edges: padded
 // and CONTINUATION-split frames, flow control both ways, a server's stream limit, GOAWAY, PING,
 // RST_STREAM codes, TLS without h2, and hostile servers that break the protocol. Well-behaved
 // servers are node:http2 (nghttp2); hostile ones are raw sockets writing bytes made here
@@ -13,7 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import { FlightClient, FlightError } from '../../flight/index.ts';
-import { Http2GrpcChannel, type Http2ChannelOptions, type Http2ClientCall } from '../../flight/grpc-client.ts';
+import { Http2GrpcChannel, type Http2ChannelOptions, type Http2ClientCall } from '../../flight/transport/grpc-client.ts';
 import {
   FrameFlag,
   FrameTap,

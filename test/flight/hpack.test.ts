@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
-import { HeaderListTooLarge, HpackDecoder, HpackError, encodeHeaders } from '../../flight/hpack.ts';
+import { HeaderListTooLarge, HpackDecoder, HpackError, encodeHeaders } from '../../flight/transport/hpack.ts';
 
 type Headers = Array<[string, string]>;
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bool, Field, Float64, Int32, RecordBatch, Schema, Struct, Table, Utf8, makeData } from 'apache-arrow';
 import { FlightClient, FlightDataEncoder, FlightDescriptor, FlightServer } from '../../flight/index.ts';
-import { GRPC_PREFIX } from '../../flight/grpc-server.ts';
+import { GRPC_PREFIX } from '../../flight/transport/grpc-server.ts';
 import { firstDifference } from '../support/compare.ts';
 
 const ROWS = 100_000;

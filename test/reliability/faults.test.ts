@@ -5,13 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { DuckDBFlightClient } from '../../client/index.ts';
 import { spawnServer, tempDir, type ServerProcess } from '../support/duck-server.ts';
 import { one, rejectsWith, waitFor } from '../server/helpers.ts';
 import { checksum, cpuOver, mib, RssSampler, spawnClient, uploadBatch, uploadRowsSql, uploadTable, MiB } from './support.ts';
 
 /** Lines the server logged for calls of `method` that ended with gRPC `code`. */
-function endedCalls(server: ServerProcess, method: string, code: number): { ms: number; details: string }[] {
+function endedCalls(server: ServerProcess, method: string, code: GrpcStatus): { ms: number; details: string }[] {
   const out: { ms: number; details: string }[] = [];
   for (const line of server.stderr().split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -22,8 +23,6 @@ function endedCalls(server: ServerProcess, method: string, code: number): { ms: 
   }
   return out;
 }
-
-const CANCELLED = 1;
 
 /** Sum of 0..n-1. */
 const triangle = (n: number) => (BigInt(n) * BigInt(n - 1)) / 2n;
@@ -70,8 +69,8 @@ describe('a client process killed in the middle of a call', () => {
     await victim.kill('SIGKILL');
     assert.deepEqual(await neighbour, { rows: 2_000_000, sum: triangle(2_000_000) });
 
-    await waitFor(() => endedCalls(server, 'DoGet', CANCELLED).length >= 1, 'the server to log the cancelled DoGet');
-    const [ended] = endedCalls(server, 'DoGet', CANCELLED);
+    await waitFor(() => endedCalls(server, 'DoGet', GrpcStatus.CANCELLED).length >= 1, 'the server to log the cancelled DoGet');
+    const [ended] = endedCalls(server, 'DoGet', GrpcStatus.CANCELLED);
     assert.equal(ended!.details, 'the client cancelled the call');
     // The server is idle again: no query left running for the dead client.
     const idleCpu = await cpuOver(pid, 1000);
@@ -88,15 +87,15 @@ describe('a client process killed in the middle of a call', () => {
 
   test('while DuckDB computes an aggregate before its first row: the query is interrupted and the CPU goes idle', async () => {
     const pid = server.child.pid!;
-    const before = endedCalls(server, 'DoGet', CANCELLED).length;
+    const before = endedCalls(server, 'DoGet', GrpcStatus.CANCELLED).length;
     // Minutes of hashing on two cores; nothing streams until it is done.
     const victim = spawnClient('call', server.location, { sql: 'SELECT sum(hash(i)) AS h FROM range(50000000000) t(i)' });
     await victim.waitForLine(/^calling$/);
     const busy = await cpuOver(pid, 1500);
     assert.ok(busy > 0.1, `the aggregate is running (${busy.toFixed(2)} CPU s in 1.5 s)`);
     await victim.kill('SIGKILL');
-    await waitFor(() => endedCalls(server, 'DoGet', CANCELLED).length > before, 'the server to log the cancelled DoGet');
-    const ended = endedCalls(server, 'DoGet', CANCELLED).at(-1)!;
+    await waitFor(() => endedCalls(server, 'DoGet', GrpcStatus.CANCELLED).length > before, 'the server to log the cancelled DoGet');
+    const ended = endedCalls(server, 'DoGet', GrpcStatus.CANCELLED).at(-1)!;
     assert.ok(ended.ms < 30_000, `the call ended ${ended.ms} ms after it began: the query was interrupted, not finished`);
     const idle = await cpuOver(pid, 1000);
     assert.ok(idle < 0.1, `after the interrupt the server used ${idle.toFixed(2)} CPU s in a second (busy: ${busy.toFixed(2)} in 1.5 s)`);
@@ -109,7 +108,7 @@ describe('a client process killed in the middle of a call', () => {
     const victim = spawnClient('put', server.location, { table: 'victim_put', batchRows: 20_000, startId: 1_000_000 });
     await victim.waitForLine(/^sent 40$/);
     await victim.kill('SIGKILL');
-    await waitFor(() => endedCalls(server, 'DoPut', CANCELLED).length >= 1, 'the server to log the cancelled DoPut');
+    await waitFor(() => endedCalls(server, 'DoPut', GrpcStatus.CANCELLED).length >= 1, 'the server to log the cancelled DoPut');
     assert.deepEqual(await checksum(client, 'victim_put'), before);
     assert.deepEqual(await one(client, 'SELECT count(*) AS n, max(id) AS top FROM victim_put'), { n: 5000n, top: 4999n });
     assert.equal((await client.uploadData('victim_put', uploadTable(5000, 100))).rows, 100);
@@ -329,7 +328,7 @@ describe('a slow reader of a big DoGet', () => {
     assert.ok(rows > 0 && rows < ROWS / 4, `the slow reader read ${rows} rows`);
     assert.ok(estimatedTotal > 1000 * MiB, `the whole result is about ${mib(estimatedTotal)}`);
     assert.ok(peak - baseline < 250 * MiB, `the server grew by ${mib(peak - baseline)} while a client read ${mib(bytes)} slowly`);
-    await waitFor(() => endedCalls(server, 'DoGet', CANCELLED).length >= 1, 'the server to end the cancelled DoGet');
+    await waitFor(() => endedCalls(server, 'DoGet', GrpcStatus.CANCELLED).length >= 1, 'the server to end the cancelled DoGet');
     assert.deepEqual(await one(client, 'SELECT 1 AS ok'), { ok: 1 });
   });
 });

@@ -1,4 +1,4 @@
-// HTTP/2 frames by hand, for testing our client's HTTP/2 (flight/h2-connection.ts) from the other
+// HTTP/2 frames by hand, for testing our client's HTTP/2 (flight/transport/h2-connection.ts) from the other
 // end of the socket: a frame builder and parser, a raw server that answers with whatever bytes a
 // test crafts and records every frame the client sent, and a TCP relay that records the frames
 // a real server and our client exchange.

@@ -5,7 +5,7 @@
 
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { encodeHeaders } from '../../flight/hpack.ts';
+import { encodeHeaders } from '../../flight/transport/hpack.ts';
 import { SERVICE_NAME } from '../../flight/index.ts';
 import { FrameFlag, FrameParser, FrameType, encodeFrame, settingsFrame } from './h2-wire.ts';
 

@@ -46,6 +46,29 @@ function unsupportedArrow(field: Field, why = ''): never {
 }
 
 /**
+ * Throws naming the first struct field or union member without a name in a column: Schema.fbs
+ * lets any child field go unnamed, but DuckDB names its STRUCT fields and UNION tags after them.
+ */
+export function checkChildNames(field: Field, path: string = field.name): void {
+  const type = DataType.isDictionary(field.type) ? field.type.dictionary : field.type;
+  // A map's entries are read by position (key, value), whatever their struct calls them.
+  const children: Field[] = (DataType.isMap(type) ? type.children[0]?.type.children : type.children) ?? [];
+  children.forEach((child, i) => {
+    childName(type, child, i, path);
+    checkChildNames(child, `${path}.${child.name ?? i + 1}`);
+  });
+}
+
+/** The name DuckDB gives a child of `type` (a struct field or union tag). */
+function childName(type: DataType, child: Field, i: number, path: string): string {
+  if (typeof child.name !== 'string' && (DataType.isStruct(type) || DataType.isUnion(type))) {
+    const what = DataType.isStruct(type) ? 'struct field' : 'union member';
+    throw new Error(`bridge: column "${path}": ${what} ${i + 1} has no name (DuckDB names STRUCT fields and UNION tags after them)`);
+  }
+  return child.name;
+}
+
+/**
  * The DuckDB type a new table column gets for an Arrow field: the type DuckDB's own Arrow import
  * picks, so that everything `streamQuery` produces comes back as it was where Arrow can say so,
  * plus the extension types DuckDB itself exports (BIGNUM, GEOMETRY) and arrow.uuid. Dictionary
@@ -110,7 +133,7 @@ export function duckdbTypeForField(field: Field): DuckDBType {
   if (DataType.isStruct(type)) {
     if (type.children.length === 0) unsupportedArrow(field, ' (DuckDB structs need at least one field)');
     return new DuckDBStructType(
-      type.children.map((child) => child.name),
+      type.children.map((child, i) => childName(type, child, i, field.name)),
       type.children.map(duckdbTypeForField),
     );
   }
@@ -120,7 +143,7 @@ export function duckdbTypeForField(field: Field): DuckDBType {
   }
   if (DataType.isSparseUnion(type)) {
     return new DuckDBUnionType(
-      type.children.map((child) => child.name),
+      type.children.map((child, i) => childName(type, child, i, field.name)),
       type.children.map(duckdbTypeForField),
     );
   }

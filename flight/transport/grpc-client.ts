@@ -16,7 +16,7 @@
 import http2 from 'node:http2';
 import { Duplex } from 'node:stream';
 import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
-import { CLIENT_UNREAD_BYTES } from './defaults.ts';
+import { CLIENT_UNREAD_BYTES } from '../defaults.ts';
 import { GRPC_PREFIX, MessageSplitter, PrefixedMessage, writePrefix } from './grpc-server.ts';
 import { H2Connection, H2Stream } from './h2-connection.ts';
 
