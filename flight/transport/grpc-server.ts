@@ -20,7 +20,14 @@ import { lookup } from 'node:dns/promises';
 import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import { SERVER_MAX_FRAME_BYTES } from '../defaults.ts';
-import { Metadata, status as Status, type ChannelOptions, type MethodDefinition, type ServiceDefinition, type StatusObject } from '@grpc/grpc-js';
+import {
+  Metadata,
+  status as Status,
+  type ChannelOptions,
+  type MethodDefinition,
+  type ServiceDefinition,
+  type StatusObject,
+} from '@grpc/grpc-js';
 
 /** gRPC's message prefix: a compressed flag and a 32-bit big-endian length. */
 export const GRPC_PREFIX = 5;

@@ -367,12 +367,18 @@ describe('appendBatches', () => {
     assert.throws(() => duckdbColumnTypeSql(new Field('u', union)), /column "u": union member 2 has no name/);
     const schemaOf = (type: DataType) => new Schema([new Field('id', new Int32()), new Field('c', type)]);
     await assert.rejects(appendBatches(connection, 'unnamed_new', schemaOf(union), iterate([])), /column "c": union member 2 has no name/);
-    await assert.rejects(appendBatches(connection, 'unnamed_new', schemaOf(listOfStructs), iterate([])), /column "c\.item": struct field 2 has no name/);
+    await assert.rejects(
+      appendBatches(connection, 'unnamed_new', schemaOf(listOfStructs), iterate([])),
+      /column "c\.item": struct field 2 has no name/,
+    );
     assert.deepEqual(await duckRows(connection, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'unnamed_new'"), [['0']]);
     await connection.run('CREATE TABLE unnamed_old (id INTEGER, c STRUCT(x INTEGER, y VARCHAR)[])');
     await connection.run("INSERT INTO unnamed_old VALUES (1, [{'x': 1, 'y': 'a'}])");
     const before = await snapshot('unnamed_old');
-    await assert.rejects(appendBatches(connection, 'unnamed_old', schemaOf(listOfStructs), iterate([])), /column "c\.item": struct field 2 has no name/);
+    await assert.rejects(
+      appendBatches(connection, 'unnamed_old', schemaOf(listOfStructs), iterate([])),
+      /column "c\.item": struct field 2 has no name/,
+    );
     assert.deepEqual(await snapshot('unnamed_old'), before);
   });
 

@@ -5,7 +5,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { Dictionary, Field, Int32, Struct, Table, Utf8, makeData, makeVector, tableFromArrays, vectorFromArray, type RecordBatch } from 'apache-arrow';
+import {
+  Dictionary,
+  Field,
+  Int32,
+  Struct,
+  Table,
+  Utf8,
+  makeData,
+  makeVector,
+  tableFromArrays,
+  vectorFromArray,
+  type RecordBatch,
+} from 'apache-arrow';
 import { BufferRegion, DictionaryBatch, Message, RecordBatchHeader, VectorAssembler } from '../../flight/arrow-internals.ts';
 import {
   FlightClient,

@@ -412,10 +412,26 @@ const CASES: Case[] = [
     message: /an entry of the custom metadata of the schema has no value/,
   },
   // The bridge compared column names: INTERNAL "Cannot read properties of null (reading 'toLowerCase')".
-  { name: 'DoPut: a schema whose fields have no names', method: 'DoPut', call: bidi(patchedSchema(table.schema, (p, schema) => p.absent(p.element(schema, 1, 0), 0))), code: INVALID_ARGUMENT, message: /FlightData message 0: column 1 of the schema has no name/ },
+  {
+    name: 'DoPut: a schema whose fields have no names',
+    method: 'DoPut',
+    call: bidi(patchedSchema(table.schema, (p, schema) => p.absent(p.element(schema, 1, 0), 0))),
+    code: INVALID_ARGUMENT,
+    message: /FlightData message 0: column 1 of the schema has no name/,
+  },
   // Schema.fbs lets a struct's field go unnamed (a plain Flight server takes it: test/flight/errors.test.ts);
   // DuckDB names STRUCT fields after them. The metadata keeps the child's vtable apart from its parent's.
-  { name: 'DoPut: a struct whose field has no name', method: 'DoPut', call: bidi(patchedSchema(new Schema([new Field('s', new Struct([new Field('a', new Int32(), true, new Map([['k', 'v']]))]))]), (p, schema) => p.absent(p.element(p.element(schema, 1, 0), 5, 0), 0))), code: INVALID_ARGUMENT, message: /column "s": struct field 1 has no name/ },
+  {
+    name: 'DoPut: a struct whose field has no name',
+    method: 'DoPut',
+    call: bidi(
+      patchedSchema(new Schema([new Field('s', new Struct([new Field('a', new Int32(), true, new Map([['k', 'v']]))]))]), (p, schema) =>
+        p.absent(p.element(p.element(schema, 1, 0), 5, 0), 0),
+      ),
+    ),
+    code: INVALID_ARGUMENT,
+    message: /column "s": struct field 1 has no name/,
+  },
   // arrow-js made a list of `undefined`: INTERNAL "Cannot read properties of undefined (reading 'name')".
   {
     name: 'DoPut: a list field without its child field',
