@@ -59,7 +59,12 @@ export interface NativeAddon {
 
 export type NativeLoad = { addon: NativeAddon; reason: string } | { addon: null; reason: string };
 
-const ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/duck_flight_native.node', import.meta.url));
+// The package root is two folders up from the source (servers/bridge/) and three from the build
+// (dist/servers/bridge/), which `duck-flight` and the package's users run: both are tried.
+const ADDON_PATH =
+  ['../../', '../../../']
+    .map((up) => fileURLToPath(new URL(`${up}native/build/Release/duck_flight_native.node`, import.meta.url)))
+    .find((path) => existsSync(path)) ?? fileURLToPath(new URL('../../native/build/Release/duck_flight_native.node', import.meta.url));
 
 let loaded: NativeLoad | null = null;
 
