@@ -51,7 +51,7 @@ import {
   Utf8,
   type Int,
 } from 'apache-arrow';
-import { EncodedBatch } from '../../flight/index.ts';
+import { EncodedBatch, FlightError } from '../../flight/index.ts';
 import { leaseConnection } from './connection-lease.ts';
 import { DEFAULT_BATCH_ROWS } from './export.ts';
 import { loadNative, type NativeExportHandle, type NativeField, type NativeMessage } from './native.ts';
@@ -154,12 +154,30 @@ class NativeStream implements NativeQueryStream {
     return this.closed;
   }
 
+  /**
+   * DuckDB 1.5 stops a parallel query's other threads when one fails, and the thread our fetch
+   * runs on may report that interrupt ("INTERRUPT Error: Interrupted!") in place of the failure
+   * itself (seen about once in a few hundred runs of a query calling error() on 2 cores). Nobody
+   * here cancelled it, so it is not a cancellation: say what is known, as a failed query.
+   */
+  private unlessInterruptedByDuckDB(error: unknown): unknown {
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.closed !== null || this.signal?.aborted || !/^INTERRUPT Error:/.test(message)) return error;
+    return FlightError.invalidArgument(
+      "the query failed in one of DuckDB's worker threads, and DuckDB reported only that it stopped the others " +
+        `(${message}): its own message was lost; running the query again shows it`,
+      error,
+    );
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<EncodedBatch, void, undefined> {
     if (this.iterating) throw new Error('bridge: a query stream can be iterated only once');
     this.iterating = true;
     try {
       for (;;) {
-        const messages: NativeMessage[] | null = await this.addon.nextExport(this.stream);
+        const messages: NativeMessage[] | null = await this.addon.nextExport(this.stream).catch((error: unknown) => {
+          throw this.unlessInterruptedByDuckDB(error);
+        });
         this.signal?.throwIfAborted();
         if (messages === null) break;
         for (const m of messages) yield new EncodedBatch(m.header, m.body, m.rows);

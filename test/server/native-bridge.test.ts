@@ -54,7 +54,8 @@ describe('--bridge native and --bridge js', () => {
         for await (const batch of clients.native!.streamQuery(sql)) rows += batch.numRows;
       })(),
       'invalid-argument',
-      /Invalid Input Error: boom/,
+      // DuckDB 1.5 now and then reports the interrupt of its other threads in place of the failure (native-export.ts).
+      /Invalid Input Error: boom|its own message was lost/,
     );
     assert.ok(rows < 4_000_000, `${rows} rows arrived before the error`);
     assert.doesNotMatch(error.message, /without their message/);
