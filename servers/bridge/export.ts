@@ -221,6 +221,18 @@ async function prepareLastStatement(
   sql: string,
   admit?: (type: StatementType) => void,
 ): Promise<DuckDBPreparedStatement> {
+  return (await runEarlierStatements(connection, sql, admit))();
+}
+
+/**
+ * Runs every statement of `sql` but the last, each admitted first; returns what prepares the last
+ * (after the others ran: it may use what they created).
+ */
+export async function runEarlierStatements(
+  connection: DuckDBConnection,
+  sql: string,
+  admit?: (type: StatementType) => void,
+): Promise<() => Promise<DuckDBPreparedStatement>> {
   const extracted = await connection.extractStatements(sql);
   const count = extracted.count;
   if (count === 0) throw new Error('bridge: no SQL statement to run');
@@ -242,7 +254,7 @@ async function prepareLastStatement(
       prepared.destroySync();
     }
   }
-  return prepare(count - 1);
+  return () => prepare(count - 1);
 }
 
 /** The connection's TimeZone setting: the zone the bridge names on TIMESTAMPTZ columns. */

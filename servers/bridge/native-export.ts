@@ -53,7 +53,7 @@ import {
 } from 'apache-arrow';
 import { EncodedBatch, FlightError } from '../../flight/index.ts';
 import { leaseConnection } from './connection-lease.ts';
-import { DEFAULT_BATCH_ROWS } from './export.ts';
+import { DEFAULT_BATCH_ROWS, runEarlierStatements } from './export.ts';
 import { loadNative, type NativeExportHandle, type NativeField, type NativeMessage } from './native.ts';
 import { connectionHandle } from './shared-connection.ts';
 
@@ -102,7 +102,7 @@ export async function streamQueryNative(
   options.signal?.throwIfAborted();
   const lease = leaseConnection(connection, 'streamQueryNative');
   try {
-    if (options.runEarlier) await runAllButLast(connection, sql);
+    if (options.runEarlier) await runEarlierStatements(connection, sql);
     options.signal?.throwIfAborted();
     const opened = await addon.openExport(handle, sql, {
       batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
@@ -113,18 +113,6 @@ export async function streamQueryNative(
   } catch (error) {
     lease.release();
     throw error;
-  }
-}
-
-async function runAllButLast(connection: DuckDBConnection, sql: string): Promise<void> {
-  const extracted = await connection.extractStatements(sql);
-  for (let i = 0; i < extracted.count - 1; i++) {
-    const prepared = await extracted.prepare(i);
-    try {
-      await prepared.run();
-    } finally {
-      prepared.destroySync();
-    }
   }
 }
 
