@@ -61,10 +61,10 @@ export type NativeLoad = { addon: NativeAddon; reason: string } | { addon: null;
 
 // The package root is two folders up from the source (servers/bridge/) and three from the build
 // (dist/servers/bridge/), which `duck-flight` and the package's users run: both are tried.
-const ADDON_PATH =
-  ['../../', '../../../']
-    .map((up) => fileURLToPath(new URL(`${up}native/build/Release/duck_flight_native.node`, import.meta.url)))
-    .find((path) => existsSync(path)) ?? fileURLToPath(new URL('../../native/build/Release/duck_flight_native.node', import.meta.url));
+const ADDON_CANDIDATES = ['../../', '../../../'].map((up) =>
+  fileURLToPath(new URL(`${up}native/build/Release/duck_flight_native.node`, import.meta.url)),
+);
+const ADDON_PATH = ADDON_CANDIDATES.find((path) => existsSync(path)) ?? ADDON_CANDIDATES[0]!;
 
 let loaded: NativeLoad | null = null;
 
