@@ -388,7 +388,7 @@ export class FlightServer {
         this.serve('DoPut', call, async (context) => {
           const handler = h.doPut ?? unimplemented('DoPut');
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
-          const reader = this.reader(call, writer, context, 'DoPut');
+          const reader = this.reader(call, writer, context);
           const first = await reader.peek();
           if (!first)
             throw FlightError.invalidArgument(
@@ -409,7 +409,7 @@ export class FlightServer {
         this.serve('DoExchange', call, async (context) => {
           const handler = h.doExchange ?? unimplemented('DoExchange');
           const writer = new BackpressureWriter(call, this.writeBufferBytes, context.signal, true);
-          const reader = this.reader(call, writer, context, 'DoExchange');
+          const reader = this.reader(call, writer, context);
           await reader.peek();
           const output = await handler(reader, context);
           await this.writeFlightData(call, context, output, writer);
@@ -443,12 +443,7 @@ export class FlightServer {
    * message and add a file to clean up on each way a call ends; a client that sends more than
    * this before reading is better told, with the option that raises the bound.)
    */
-  private reader(
-    call: ServerDuplexStream<unknown, unknown>,
-    writer: BackpressureWriter,
-    context: CallContext,
-    method: FlightMethodName,
-  ): FlightDataReader {
+  private reader(call: ServerDuplexStream<unknown, unknown>, writer: BackpressureWriter, context: CallContext): FlightDataReader {
     const source = readMessages<Decoded<FlightData>>(call) as AsyncGenerator<FlightData>;
     const queue: IteratorResult<FlightData>[] = [];
     let queuedBytes = 0;
@@ -474,7 +469,7 @@ export class FlightServer {
           if (queuedBytes > limit && queue.length > this.readAhead) {
             const error = new FlightError(
               'resource-exhausted',
-              `${method}: the client sent more than ${limit} bytes (maxReadAheadBytes, --max-read-ahead-mb) ` +
+              `${context.method}: the client sent more than ${limit} bytes (maxReadAheadBytes, --max-read-ahead-mb) ` +
                 'without reading the response; read the response while writing, or raise the limit',
             );
             queue.length = 0;
