@@ -340,14 +340,9 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
       if (extracted.count === 1) {
         // One statement: described as GetFlightInfo described it, column metadata included.
         const statement = await guard(extracted.prepare(0), signal);
-        try {
-          admit(settings, statement.statementType, ticket.sql);
-        } catch (error) {
-          statement.destroySync();
-          throw error;
-        }
         let origin: ResultOrigin;
         try {
+          admit(settings, statement.statementType, ticket.sql);
           origin = await guard(
             resultOrigin(session.connection, ticket.sql, statement.columnCount, state.service.settings.readOnly),
             signal,
