@@ -45,16 +45,12 @@ export class Engine {
     // It cannot go in the settings above: the setting belongs to the ICU extension, which loads
     // after they are applied. TIMESTAMPTZ holds an instant and no zone, so one zone for all is
     // what DuckDB allows; UTC is the one clients mostly send.
-    const connection = await instance.connect();
-    try {
-      await connection.run(`SET GLOBAL TimeZone = '${(options.timezone ?? 'UTC').replaceAll("'", "''")}'`);
-    } finally {
-      connection.closeSync();
-    }
     const engine = new Engine(instance, database, options);
-    await engine.withConnection((c) =>
-      lockConfiguration(c, { readOnly: options.readOnly ?? false, externalAccess: options.externalAccess ?? true }),
-    );
+    await engine.withConnection(async (c) => {
+      await c.run(`SET GLOBAL TimeZone = '${(options.timezone ?? 'UTC').replaceAll("'", "''")}'`);
+      // After the TimeZone: once locked, not even the server may SET it.
+      await lockConfiguration(c, { readOnly: options.readOnly ?? false, externalAccess: options.externalAccess ?? true });
+    });
     return engine;
   }
 
