@@ -1,8 +1,8 @@
 // Runs every test/**/*.test.ts file with node's built-in test runner (Node 20 has no glob
 // support in `node --test`, and tsx provides TypeScript). Pass file or folder filters to narrow.
-// When a selected file uses the pyarrow peers (imports test/support/peers.ts, directly or through
-// another test module), scripts/setup-peers.sh runs first: a no-op when the venv is up to date, an
-// install from PyPI otherwise, and a clear failure when Python or PyPI is missing.
+// When a selected file uses the peers (imports test/support/peers.ts, directly or through another
+// test module), scripts/setup-peers.sh runs first: pyarrow, the JDBC driver and the Go client; a
+// no-op when they are up to date, and a clear failure when Python, Java, Go or a registry is missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -47,11 +47,10 @@ if (bridgeAt >= 0) {
   env.TEST_BRIDGE = bridge;
   args.splice(bridgeAt, 2);
 }
-const filters = args;
 let files = collect(join(root, 'test'), []);
-if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
+if (args.length > 0) files = files.filter((f) => args.some((x) => f.includes(x)));
 if (files.length === 0) {
-  console.error(`no test files match ${filters.join(' ') || 'test/**/*.test.ts'}`);
+  console.error(`no test files match ${args.join(' ') || 'test/**/*.test.ts'}`);
   process.exit(1);
 }
 
@@ -59,7 +58,7 @@ if (files.some((f) => needsPeers(f))) {
   const setup = spawnSync('bash', [join(root, 'scripts', 'setup-peers.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (setup.status !== 0) {
     console.error(
-      `npm test: the pyarrow peer environment could not be set up (scripts/setup-peers.sh ${setup.error ? setup.error.message : `exit ${setup.status}`}); the interop tests need it`,
+      `npm test: the peer environment (pyarrow, the JDBC driver, the Go client) could not be set up (scripts/setup-peers.sh ${setup.error ? setup.error.message : `exit ${setup.status}`}; its message is above); the interop tests need it`,
     );
     process.exit(1);
   }
