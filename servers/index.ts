@@ -9,20 +9,4 @@ export {
   type UploadOptions,
   type TransferMode,
 } from '../client/index.ts';
-export {
-  streamQuery,
-  streamPrepared,
-  streamResult,
-  describePrepared,
-  arrowSchemaOf,
-  columnsOf,
-  readTimezone,
-  DEFAULT_BATCH_ROWS,
-  appendBatches,
-  duckdbColumnTypeSql,
-  quoteIdentifier,
-  type ArrowQueryStream,
-  type QueryStreamOptions,
-  type AppendOptions,
-  type AppendResult,
-} from './bridge/index.ts';
+export * from './bridge/index.ts';
