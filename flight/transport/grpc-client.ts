@@ -99,25 +99,22 @@ interface CallOptions {
   deadline?: Date | number | undefined;
 }
 
+/** The abort controller of each node:http2 stream a call opened (see resetStream). */
+const aborts = new WeakMap<http2.ClientHttp2Stream, AbortController>();
+
 /**
  * Cancels a stream with RST_STREAM(CANCEL) and nothing before it. Node's `close(code)` ends the
  * writable side first, and when no write is pending that END_STREAM leaves ahead of the reset:
  * the server sees a complete request (a DoPut whose source failed looks finished and gets
- * committed) and learns of the cancellation only in a later frame, or never in time. Ending
- * our side without the shutdown keeps END_STREAM off the wire: the reset alone says what happened.
+ * committed) and learns of the cancellation only in a later frame, or never in time. Aborting
+ * the request through the signal it was opened with destroys the stream instead, and Node sends
+ * RST_STREAM(CANCEL) for an aborted stream without ending its writable side first.
  */
 export function resetStream(stream: http2.ClientHttp2Stream): void {
   if (stream.closed || stream.destroyed) return;
-  if (stream instanceof H2Stream) {
-    stream.close(NGHTTP2_CANCEL); // ours sends the reset alone
-    return;
-  }
-  if (!stream.writableEnded) {
-    // Node's _final (Writable's own hook, which Http2Stream implements to send END_STREAM) made a
-    // no-op: we found no public call that resets with CANCEL without ending the stream first.
-    (stream as unknown as { _final: (done: (error?: Error | null) => void) => void })._final = (done) => done();
-  }
-  stream.close(NGHTTP2_CANCEL);
+  const abort = aborts.get(stream);
+  if (abort && !stream.writableEnded) abort.abort();
+  else stream.close(NGHTTP2_CANCEL); // ours sends the reset alone; a stream already ended has no END_STREAM left to send
 }
 
 /** Bytes of received messages a call holds for its reader before it stops taking more. */
@@ -191,7 +188,9 @@ export class Http2ClientCall extends Duplex {
   private open(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream | null {
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request(headers);
+      const abort = new AbortController();
+      stream = session.request(headers, { signal: abort.signal });
+      if (!(stream instanceof H2Stream)) aborts.set(stream, abort);
     } catch (error) {
       // The connection may have failed between connecting and this call: its cause says why.
       const cause = this.channel.errorOf(session);
