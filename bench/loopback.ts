@@ -127,18 +127,6 @@ function bareMethod(name: string, requestStream: boolean, responseStream: boolea
 }
 const BARE_SERVICE = { Get: bareMethod('Get', false, true), Put: bareMethod('Put', true, false) };
 
-/** The same receive-window widening FlightServer applies to its own grpc-js server. */
-function widenGrpcServerWindows(server: Server, bytes: number): void {
-  if (bytes <= 65535) return;
-  const servers = (server as unknown as { http2Servers: Map<http2.Http2Server, unknown> }).http2Servers;
-  for (const http2Server of servers.keys()) {
-    http2Server.on('session', (session) => {
-      session.setLocalWindowSize(bytes);
-      session.settings({ initialWindowSize: bytes });
-    });
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The server process
 
@@ -190,7 +178,6 @@ async function serve(config: Config): Promise<void> {
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
   );
-  widenGrpcServerWindows(grpc, config.serverWindowBytes);
 
   const raw = http2.createServer({
     settings: config.serverWindowBytes > 0 ? { initialWindowSize: config.serverWindowBytes } : {},

@@ -17,7 +17,6 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import type { Http2Server, Http2Session } from 'node:http2';
 import type { Schema } from 'apache-arrow';
 import { TokenAuthenticator, type BasicAuthValidator, type TokenAuthOptions } from './auth.ts';
 import {
@@ -116,7 +115,8 @@ export interface FlightServerOptions {
    * bounds an upload to window / round-trip time: HTTP/2's own 64 KiB moved a 64 MiB DoPut at
    * 1.9 MiB/s over a 20 ms round trip, 4 MiB at 70 MiB/s. Not larger: from about 12 MiB on, a
    * Node client with a 16 MiB window of its own that writes a whole DoExchange before reading
-   * stalls (test/flight/streaming.test.ts "no deadlock").
+   * stalls (test/flight/streaming.test.ts "no deadlock"). Our HTTP/2 server only: grpc-js's
+   * server (`transport: 'grpc-js'`) has no option for its window and keeps HTTP/2's 64 KiB.
    */
   flowControlWindow?: number;
   /**
@@ -189,7 +189,6 @@ export class FlightServer {
   private readonly readAhead: number;
   private readonly maxReadAheadBytes: number;
   private readonly flowControlWindow: number;
-  private readonly widened = new WeakSet<Http2Server>();
   private readonly streams = new WeakMap<AbortSignal, CallStreams>();
   /** The health service's statuses, when `health` is on. */
   readonly health: HealthStatus | undefined;
@@ -268,39 +267,7 @@ export class FlightServer {
     this.boundPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
     );
-    this.widenReceiveWindows(server);
     return this.boundPort;
-  }
-
-  /**
-   * grpc-js's server announces no initial window and has no option for one (its client has
-   * 'grpc-node.flow_control_window'), so each HTTP/2 session it accepts is widened here: the
-   * connection window at once, the stream windows by a SETTINGS update. The HTTP/2 servers are
-   * a private field of grpc-js's Server; if a grpc-js upgrade renames it, we warn and run with
-   * the narrow default rather than fail.
-   */
-  private widenReceiveWindows(server: Server): void {
-    const window = this.flowControlWindow;
-    if (window <= 65_535) return;
-    const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-    if (!(servers instanceof Map)) {
-      process.emitWarning(
-        'FlightServer: cannot reach grpc-js HTTP/2 servers; uploads keep the 64 KiB receive window',
-        'FlightPerformanceWarning',
-      );
-      return;
-    }
-    const widen = (session: Http2Session) => {
-      if (session.destroyed) return;
-      session.setLocalWindowSize(window);
-      session.settings({ initialWindowSize: window });
-    };
-    for (const [http2Server, entry] of servers as Map<Http2Server, { sessions?: Set<Http2Session> }>) {
-      if (this.widened.has(http2Server)) continue;
-      this.widened.add(http2Server);
-      http2Server.on('session', widen);
-      entry.sessions?.forEach(widen);
-    }
   }
 
   get port(): number {
