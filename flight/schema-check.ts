@@ -16,17 +16,11 @@ const DECIMAL_DIGITS = new Map([
 ]);
 
 /**
- * Throws INVALID_ARGUMENT naming the first field whose type the Arrow format does not allow, or
- * a column that has no name.
+ * Throws INVALID_ARGUMENT naming the first field whose type the Arrow format does not allow.
+ * Schema.fbs lets a field go unnamed; whoever needs names (the DuckDB server) checks for them.
  */
 export function checkSchemaTypes(schema: Schema, where: string): void {
-  schema.fields.forEach((field, i) => {
-    // A column is named: the server matches columns by name and creates tables from them.
-    if (typeof field.name !== 'string') {
-      throw FlightError.invalidArgument(`${where}: column ${i + 1} of the schema has no name`);
-    }
-    checkField(field, field.name, where, 0);
-  });
+  schema.fields.forEach((field, i) => checkField(field, typeof field.name === 'string' ? field.name : `#${i + 1}`, where, 0));
 }
 
 function checkField(field: Field, path: string, where: string, depth: number): void {

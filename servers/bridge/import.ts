@@ -3,7 +3,7 @@ import { DuckDBDataChunk, DuckDBTypeId, type DuckDBAppender, type DuckDBConnecti
 import { DataType, util, type Field, type RecordBatch, type Schema } from 'apache-arrow';
 import { leaseConnection } from './connection-lease.ts';
 import type { ColumnWriter } from './arrow-to-duckdb/column-writer.ts';
-import { checkChildNames, duckdbTypeForField, duckdbTypeSql } from './arrow-to-duckdb/duckdb-types.ts';
+import { checkNames, duckdbTypeForField, duckdbTypeSql } from './arrow-to-duckdb/duckdb-types.ts';
 import { createColumnWriter, sameName } from './arrow-to-duckdb/writers.ts';
 import { quoteIdentifier } from './sql.ts';
 import { loadNative, type BridgeKind } from './native.ts';
@@ -69,7 +69,7 @@ export async function appendBatches(
     throw new Error(`bridge: create must be 'if-missing', 'never' or 'replace', got ${String(create)}`);
   }
   if (typeof table !== 'string' || table.length === 0) throw new Error('bridge: the table name must be a non-empty string');
-  for (const field of schema.fields) checkChildNames(field);
+  checkNames(schema);
   const { signal } = options;
   signal?.throwIfAborted();
   const lease = leaseConnection(connection, 'appendBatches');

@@ -122,6 +122,22 @@ describe('malformed requests answer INVALID_ARGUMENT saying what was wrong, and 
     assert.deepEqual([...stored.getChild('s')!.getChildAt(0)!], [1, 2]);
   });
 
+  // Schema.fbs lets a column go unnamed too; the DuckDB server refuses it (test/fuzz/corpus.test.ts).
+  test('DoPut: a column without a name is taken as it is', async () => {
+    const named = new Table({ i: vectorFromArray([1, 2, 3], new Int32()) });
+    const encoder = new FlightDataEncoder({ descriptor: target });
+    const data = decodeFlightData(encoder.encodeSchema(named.schema));
+    const patch = new FlatbufferPatch(data.dataHeader);
+    patch.absent(patch.element(patch.child(patch.root(), 2), 1, 0), 0);
+    const schema = encodeFlightData(patch.bytes, undefined, undefined, target);
+    const outcome = await raw.bidi('DoPut', [schema, ...encoder.encodeBatch(named.batches[0]!)]);
+    assert.equal(outcome.code, GrpcStatus.OK, outcome.details);
+    const stored = echo.store.get('raw/target')!.table;
+    echo.store.delete('raw/target');
+    assert.equal(stored.schema.fields.length, 1);
+    assert.deepEqual([...stored.getChildAt(0)!], [1, 2, 3]);
+  });
+
   test('DoPut: a frame that is not protobuf', async () => {
     // Field 2 (data_header) declares 127 bytes; one follows.
     expectInvalid(

@@ -34,7 +34,7 @@ import {
   VARCHAR,
   type DuckDBType,
 } from '@duckdb/node-api';
-import { DataType, Precision, TimeUnit, type Field } from 'apache-arrow';
+import { DataType, Precision, TimeUnit, type Field, type Schema } from 'apache-arrow';
 import { quoteIdentifier, quoteString } from '../sql.ts';
 
 /** Arrow's canonical extension-type keys in field metadata. */
@@ -46,10 +46,23 @@ function unsupportedArrow(field: Field, why = ''): never {
 }
 
 /**
+ * Throws naming the first column without a name, or the first struct field or union member
+ * without one: Schema.fbs lets any field go unnamed, but DuckDB names its columns, STRUCT fields
+ * and UNION tags after them (and the server matches columns to a table's by name).
+ */
+export function checkNames(schema: Schema): void {
+  schema.fields.forEach((field, i) => {
+    if (typeof field.name !== 'string')
+      throw new Error(`bridge: column ${i + 1} of the schema has no name (DuckDB names its columns after them)`);
+    checkChildNames(field);
+  });
+}
+
+/**
  * Throws naming the first struct field or union member without a name in a column: Schema.fbs
  * lets any child field go unnamed, but DuckDB names its STRUCT fields and UNION tags after them.
  */
-export function checkChildNames(field: Field, path: string = field.name): void {
+function checkChildNames(field: Field, path: string = field.name): void {
   const type = DataType.isDictionary(field.type) ? field.type.dictionary : field.type;
   // A map's entries are read by position (key, value), whatever their struct calls them.
   const children: Field[] = (DataType.isMap(type) ? type.children[0]?.type.children : type.children) ?? [];
