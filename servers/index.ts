@@ -1,12 +1,5 @@
-// duck-takes-flight/duckdb: a DuckDB database served over Arrow Flight, its client, and the
-// DuckDB <-> Arrow bridge the server is built on.
+// The DuckDB Flight server and the DuckDB <-> Arrow bridge it is built on (the package's
+// `duck-takes-flight/duckdb` entry point, duckdb.ts, adds the client).
 export { DuckDBFlightServer, SERVER_VERSION, type DuckDBFlightServerOptions } from './duckdb-flight-server.ts';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './logger.ts';
-export {
-  DuckDBFlightClient,
-  type DuckDBFlightClientOptions,
-  type UploadResult,
-  type UploadOptions,
-  type TransferMode,
-} from '../client/index.ts';
 export * from './bridge/index.ts';

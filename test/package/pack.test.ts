@@ -89,8 +89,8 @@ describe('npm pack, installed into an empty project', () => {
       'bin/duck-flight.js',
       'dist/flight/index.js',
       'dist/flight/index.d.ts',
-      'dist/servers/index.js',
-      'dist/servers/index.d.ts',
+      'dist/duckdb.js',
+      'dist/duckdb.d.ts',
       'dist/servers/cli.js',
       'dist/flight/index.js.map',
     ]) {
