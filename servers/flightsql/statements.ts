@@ -10,6 +10,7 @@
 import { StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { RecordBatch, Schema } from 'apache-arrow';
 import {
+  EncodedBatch,
   FlightError,
   schemaToIpcMessage,
   type CallContext,
@@ -19,6 +20,7 @@ import {
   type FlightOutput,
 } from '../../flight/index.ts';
 import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
+import { nativeExportAvailable, streamQueryNative } from '../bridge/native-export.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, ROW_STATEMENTS, statusSchema } from '../query.ts';
@@ -294,6 +296,9 @@ export async function statementSchema(
   });
 }
 
+/** What a statement ticket's DoGet streams: the JavaScript bridge's batches, or the native export's encoded ones. */
+type QueryStream = AsyncIterable<RecordBatch | EncodedBatch> & { close(): Promise<void> };
+
 /** DoGet of a statement ticket. */
 export async function redeemTicket(state: FlightSqlState, ticket: StatementTicket, context: CallContext): Promise<FlightOutput> {
   if (ticket.kind === 'outcome') {
@@ -319,7 +324,7 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
     query.finish();
   };
   try {
-    let stream: AsyncIterable<RecordBatch> & { close(): Promise<void> };
+    let stream: QueryStream;
     let schema: Schema;
     // A ticket comes back from the client: what it names passes the gate again.
     await guard(checkText(session.connection, settings, ticket.sql), signal);
@@ -352,7 +357,14 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
           throw error;
         }
         const { types } = columnsOf(statement);
-        const result = await guard(streamPrepared(session.connection, statement, { batchRows, signal }), signal);
+        let result: QueryStream & { readonly schema: Schema };
+        if (settings.bridge === 'native' && nativeExportAvailable(session.connection)) {
+          // The addon prepares the statement again, itself, and converts on its own thread.
+          statement.destroySync();
+          result = await guard(streamQueryNative(session.connection, ticket.sql, { batchRows, signal }), signal);
+        } else {
+          result = await guard(streamPrepared(session.connection, statement, { batchRows, signal }), signal);
+        }
         stream = result;
         schema = withColumnMetadata(result.schema, types, origin);
       } else {
@@ -391,7 +403,7 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
     context.signal.addEventListener('abort', onAbort, { once: true });
     return {
       schema,
-      async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch> {
+      async *[Symbol.asyncIterator](): AsyncGenerator<RecordBatch | EncodedBatch> {
         iterating = true;
         context.signal.removeEventListener('abort', onAbort);
         let healthy = false;
@@ -399,7 +411,10 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
           if (finished) throw failure(new Error('the call ended before its result was read'), signal);
           // The batches carry the bridge's schema; the stream's adds column metadata and a
           // table's nullability, which the writer would otherwise see as a different schema.
-          for await (const batch of stream) yield batch.schema === schema ? batch : new RecordBatch(schema, batch.data);
+          // An encoded batch (the native export's) carries no schema: the schema message says it all.
+          for await (const batch of stream) {
+            yield batch instanceof EncodedBatch || batch.schema === schema ? batch : new RecordBatch(schema, batch.data);
+          }
           healthy = true;
         } catch (error) {
           throw failure(error, signal);

@@ -239,3 +239,45 @@ describe('Flight SQL results as real clients read them (in-process server)', () 
     });
   });
 });
+
+// A statement's DoGet runs on the server's bridge: the native export when the addon loads. Both
+// bridges must give a Flight SQL client the same schema (column metadata included) and rows.
+describe('Flight SQL statement results on both bridges', () => {
+  const QUERY = `SELECT i, i * 0.5 AS half, 'row ' || i AS label, CAST(i AS DECIMAL(10, 2)) AS price,
+    TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS at, [i, i + 1] AS pair, {'a': i, 'b': NULL} AS s
+    FROM range(5000) t(i) ORDER BY i`;
+
+  async function run(bridge: 'native' | 'js'): Promise<{ schema: Schema; rows: unknown[]; batches: number }> {
+    const server = await DuckDBFlightServer.start({ host: '127.0.0.1', port: 0, bridge, batchRows: 1024 });
+    const flight = new FlightClient(server.location);
+    try {
+      const sql = new SqlClient(flight);
+      const info = await sql.info(CommandStatementQuery, { query: QUERY });
+      const reader = flight.doGet(info.endpoints[0]!.ticket!);
+      const batches = [];
+      for await (const batch of reader) batches.push(batch);
+      const table = new Table(batches);
+      return {
+        schema: (await reader.schema())!,
+        rows: table.toArray().map((row) => JSON.stringify(row.toJSON(), bigints)),
+        batches: batches.length,
+      };
+    } finally {
+      flight.close();
+      await server.close();
+    }
+  }
+  const bigints = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
+
+  test('native and JavaScript bridges agree on schema, metadata and rows', async () => {
+    const native = await run('native');
+    const js = await run('js');
+    assert.equal(native.rows.length, 5000);
+    assert.ok(native.batches > 1, `several batches (${native.batches})`);
+    assert.deepEqual(
+      native.schema.fields.map((f) => [f.name, String(f.type), f.nullable, [...f.metadata]]),
+      js.schema.fields.map((f) => [f.name, String(f.type), f.nullable, [...f.metadata]]),
+    );
+    assert.deepEqual(native.rows, js.rows);
+  });
+});
