@@ -72,7 +72,7 @@ export function parameterBindings(prepared: DuckDBPreparedStatement, sets: Param
   } else {
     columnOf = names.map((name) => {
       let index = fields.findIndex((f) => f.name === name);
-      if (index < 0) index = fields.findIndex((f) => f.name.toLowerCase() === name.toLowerCase());
+      if (index < 0) index = fields.findIndex((f) => typeof f.name === 'string' && f.name.toLowerCase() === name.toLowerCase());
       if (index < 0) {
         throw FlightError.invalidArgument(
           `parameter $${name} has no bound column of that name (bound: ${fields.map((f) => f.name).join(', ')})`,

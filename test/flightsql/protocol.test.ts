@@ -8,7 +8,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Field, Int32, Int64, Schema, Table, Utf8, vectorFromArray, type RecordBatch } from 'apache-arrow';
-import { FlightClient, FlightDescriptor, FlightError, schemaFromIpcMessage, type FlightErrorKind } from '../../flight/index.ts';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import {
+  FlightClient,
+  FlightDataEncoder,
+  FlightDescriptor,
+  FlightError,
+  decodeFlightData,
+  encodeFlightData,
+  parseLocation,
+  schemaFromIpcMessage,
+  type FlightErrorKind,
+} from '../../flight/index.ts';
 import { CancelFlightInfoRequestCodec, CancelFlightInfoResultCodec, FlightInfoCodec } from '../../flight/messages.ts';
 import { DuckDBFlightServer } from '../../servers/duckdb-flight-server.ts';
 import {
@@ -61,6 +72,8 @@ import {
 } from '../../servers/flightsql/schemas.ts';
 import { SqlInfo } from '../../servers/flightsql/sql-info.ts';
 import { collect, command, SqlClient } from './support.ts';
+import { FlatbufferPatch } from '../fuzz/inputs.ts';
+import { RawFlightClient } from '../support/raw-grpc.ts';
 
 async function rejectsWith(promise: Promise<unknown>, kind: FlightErrorKind, message: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -436,6 +449,32 @@ describe('Flight SQL protocol (in-process server, our FlightClient)', () => {
       const table = await sql.fetch(CommandPreparedStatementQuery, { preparedStatementHandle });
       assert.deepEqual(column(table, 'who'), ['p41']);
       assert.deepEqual(column(table, 'next'), [42n]);
+    });
+
+    // Schema.fbs lets a column go unnamed, and flight/ passes such a schema on: the names are ours to check.
+    test('named parameters bound from a batch whose column has no name: INVALID_ARGUMENT naming the parameter when it runs', async () => {
+      const { preparedStatementHandle } = await prepare('SELECT $who AS who');
+      const descriptor = command(CommandPreparedStatementQuery, { preparedStatementHandle });
+      const values = new Table({ who: vectorFromArray(['x'], new Utf8()) });
+      const encoder = new FlightDataEncoder({ descriptor });
+      const schema = decodeFlightData(encoder.encodeSchema(values.schema));
+      const patch = new FlatbufferPatch(schema.dataHeader);
+      patch.absent(patch.element(patch.child(patch.root(), 2), 1, 0), 0); // field 0 of the schema loses its name
+      const raw = new RawFlightClient(parseLocation(server.location).address);
+      try {
+        const outcome = await raw.bidi('DoPut', [
+          encodeFlightData(patch.bytes, undefined, undefined, descriptor),
+          ...encoder.encodeBatch(values.batches[0]!),
+        ]);
+        assert.equal(outcome.code, GrpcStatus.OK, outcome.details); // the values are kept; they bind when the statement runs
+        await rejectsWith(
+          sql.fetch(CommandPreparedStatementQuery, { preparedStatementHandle }),
+          'invalid-argument',
+          /parameter \$who has no bound column of that name/,
+        );
+      } finally {
+        raw.close();
+      }
     });
   });
 
