@@ -376,6 +376,25 @@ describe(`HTTP/2 client fuzz: a relay corrupts a real server's frames (seed ${SE
       code: Status.INTERNAL,
       message: /ended the call without a gRPC status/,
     },
+    {
+      // payload-bytes#39 of seed 20260117 turned a trailer name into "grpc-accept-5 s8s4n5": a
+      // name HTTP/2 forbids, which the client took, and grpc-js's Metadata dropped with a log line.
+      name: 'trailers whose field name has a space: the connection fails, naming the header',
+      call: 'DoGet small',
+      plan: {
+        kind: 'insert',
+        seed: 0,
+        target: { type: FrameType.HEADERS, nth: 1 },
+        frame: {
+          type: FrameType.HEADERS,
+          flags: FrameFlag.END_HEADERS | FrameFlag.END_STREAM,
+          stream: 1,
+          payload: Buffer.concat([Buffer.from([0x00, 11]), Buffer.from('grpc status'), Buffer.from([0x01, 0x30])]),
+        },
+      },
+      code: Status.UNAVAILABLE,
+      message: /header name "grpc status" has a character HTTP\/2 forbids/,
+    },
   ];
   for (const regression of regressions) {
     test(`regression: ${regression.name}`, { timeout: 30_000 }, async () => {
