@@ -252,7 +252,9 @@ export class Http2ClientCall extends Duplex {
     };
     // The server's status ends the call even while our side is still open (a bidi call it
     // refused before we wrote anything): the stream itself would stay half-open.
+    let serverEnded = false;
     stream.on('end', () => {
+      serverEnded = true;
       if (this.received) settle(this.received);
     });
     stream.on('close', () => {
@@ -272,6 +274,13 @@ export class Http2ClientCall extends Duplex {
         return;
       }
       const cause = this.channel.errorOf(session);
+      if (serverEnded && !cause && !session.destroyed) {
+        // The server ended its side (END_STREAM) with no status in headers or trailers, on a
+        // connection that is fine: a broken server, not a dropped connection. INTERNAL, as
+        // grpc-js and grpc-go say; UNAVAILABLE would invite a retry of a call that has run.
+        this.finish({ code: Status.INTERNAL, details: 'the server ended the call without a gRPC status', metadata: new Metadata() });
+        return;
+      }
       // The connection went away under the call (a TLS handshake the server refused after all,
       // a dead peer, our keepalive giving up): Node closes its streams with a code of its own,
       // which is no reset of the server's. A server shutting down resets its calls, then says

@@ -191,6 +191,9 @@ function huffmanDecode(buf: Buffer, start: number, end: number): string {
   return out.toString('latin1', 0, length);
 }
 
+const FORBIDDEN_IN_NAME = /[\x00-\x20\x7f-\xff]/;
+const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
+
 /** A cursor over one header block: the primitive types of RFC 7541 section 5. */
 class BlockReader {
   pos = 0;
@@ -233,9 +236,19 @@ class BlockReader {
 
   name(): string {
     const name = this.string();
-    // RFC 9113 section 8.2.1: a field name with uppercase letters makes the message malformed.
+    // RFC 9113 section 8.2.1: a field name with uppercase letters, controls, spaces or bytes over
+    // 0x7e makes the message malformed. Taken, such a name reached grpc-js's Metadata, which drops
+    // it with a log line per header (found by test/flight/h2-relay-fuzz.test.ts).
     if (/[A-Z]/.test(name)) throw new HpackError(`HPACK: header name ${JSON.stringify(name)} has uppercase letters`);
+    if (FORBIDDEN_IN_NAME.test(name)) throw new HpackError(`HPACK: header name ${JSON.stringify(name)} has a character HTTP/2 forbids`);
     return name;
+  }
+
+  value(): string {
+    const value = this.string();
+    // RFC 9113 section 8.2.1 again: NUL, CR and LF would let a value pass for more than one field.
+    if (FORBIDDEN_IN_VALUE.test(value)) throw new HpackError(`HPACK: header value ${JSON.stringify(value)} has a character HTTP/2 forbids`);
+    return value;
   }
 }
 
@@ -288,7 +301,7 @@ export class HpackDecoder {
       } else if (first & 0x40) {
         const index = reader.integer(6);
         name = index === 0 ? reader.name() : this.#field(index)[0];
-        value = reader.string();
+        value = reader.value();
         this.#insert(name, value);
       } else if (first & 0x20) {
         if (fields > 0) throw new HpackError('HPACK: dynamic table size update after a header field');
@@ -303,7 +316,7 @@ export class HpackDecoder {
         // Without indexing (0000) and never indexed (0001) read the same; neither touches the table.
         const index = reader.integer(4);
         name = index === 0 ? reader.name() : this.#field(index)[0];
-        value = reader.string();
+        value = reader.value();
       }
       fields++;
       listBytes += name.length + value.length + ENTRY_OVERHEAD;

@@ -255,6 +255,12 @@ const malformed: Array<[string, Buffer, RegExp]> = [
   ['a table size update above the maximum', Buffer.from([0x3f, 0xe2, 0x1f]), /above our maximum/],
   ['a table size update after a field', Buffer.from([0x82, 0x20]), /after a header field/],
   ['an uppercase name', Buffer.from([0x00, 0x01, 0x41, 0x00]), /uppercase/],
+  // RFC 9113 section 8.2.1; the relay fuzz run (h2-relay-fuzz.test.ts) had nghttp2's names arrive so.
+  ['a name with a space', Buffer.from([0x00, 0x03, 0x61, 0x20, 0x62, 0x00]), /forbids/],
+  ['a name with a control character', Buffer.from([0x00, 0x02, 0x61, 0x01, 0x00]), /forbids/],
+  ['a name with a byte over 0x7e', Buffer.from([0x00, 0x02, 0x61, 0xe9, 0x00]), /forbids/],
+  ['a value with a NUL', Buffer.from([0x00, 0x01, 0x61, 0x02, 0x00, 0x4b]), /forbids/],
+  ['a value with CR LF', Buffer.from([0x0f, 0x10, 0x04, 0x61, 0x0d, 0x0a, 0x62]), /forbids/],
 ];
 
 for (const [what, block, message] of malformed) {
