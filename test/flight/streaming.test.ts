@@ -342,8 +342,8 @@ describe('DoExchange whose client writes everything before reading', () => {
 describe('the server receive window', () => {
   /**
    * The windows a plain HTTP/2 client is given by a FlightServer: per stream (SETTINGS) and for
-   * the connection (a WINDOW_UPDATE after the first SETTINGS; the grpc-js server announces its
-   * stream window in a second SETTINGS). Waits up to 5 s for them to reach `expected`.
+   * the connection (a WINDOW_UPDATE after the first SETTINGS). Waits up to 5 s for them to reach
+   * `expected`.
    */
   async function announced(
     options: ConstructorParameters<typeof FlightServer>[1],
@@ -366,13 +366,19 @@ describe('the server receive window', () => {
     }
   }
 
-  for (const transport of ['http2', 'grpc-js'] as const) {
-    test(`${transport}: 4 MiB per stream and per connection unless told otherwise, so uploads are not held to 64 KiB per round trip`, async () => {
-      const MiB = 1024 * 1024;
-      assert.deepEqual(await announced({ transport }, 4 * MiB), { stream: 4 * MiB, connection: 4 * MiB });
-      assert.deepEqual(await announced({ transport, flowControlWindow: MiB }, MiB), { stream: MiB, connection: MiB });
+  test('http2: 4 MiB per stream and per connection unless told otherwise, so uploads are not held to 64 KiB per round trip', async () => {
+    const MiB = 1024 * 1024;
+    assert.deepEqual(await announced({ transport: 'http2' }, 4 * MiB), { stream: 4 * MiB, connection: 4 * MiB });
+    assert.deepEqual(await announced({ transport: 'http2', flowControlWindow: MiB }, MiB), { stream: MiB, connection: MiB });
+  });
+
+  // grpc-js's server has no option for its window, and we no longer reach into its private fields.
+  test("grpc-js: HTTP/2's own 64 KiB, whatever flowControlWindow says", async () => {
+    assert.deepEqual(await announced({ transport: 'grpc-js', flowControlWindow: 4 * 1024 * 1024 }, 65_535), {
+      stream: 65_535,
+      connection: 65_535,
     });
-  }
+  });
 });
 
 describe('headers and trailers', () => {
