@@ -18,6 +18,8 @@ export interface ServerSettings {
   maxActionRows: number;
   /** Which DuckDB -> Arrow bridge streams results: the native addon, or the JavaScript one. */
   bridge: BridgeKind;
+  /** Largest message the server sends (FlightServer's maxMessageBytes): the native export cuts its batches to fit. */
+  maxMessageBytes: number;
 }
 
 export interface ServiceContext {

@@ -2,7 +2,13 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import type { ChannelOptions } from '@grpc/grpc-js';
-import { FlightServer, type CallRecord, type FlightHandlers, type FlightServerOptions } from '../flight/index.ts';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  FlightServer,
+  type CallRecord,
+  type FlightHandlers,
+  type FlightServerOptions,
+} from '../flight/index.ts';
 import { doAction, listActions } from './actions.ts';
 import type { ServerSettings, ServiceContext } from './context.ts';
 import { Engine } from './engine.ts';
@@ -106,6 +112,7 @@ export class DuckDBFlightServer {
       externalAccess: options.externalAccess ?? true,
       maxActionRows: MAX_ACTION_ROWS,
       bridge,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     };
     const service: ServiceContext = {
       engine,

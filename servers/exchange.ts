@@ -12,7 +12,7 @@ import {
   type FlightOutputItem,
 } from '../flight/index.ts';
 import { appendBatches, streamQuery } from './bridge/index.ts';
-import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
+import { nativeBatchBytes, nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -73,7 +73,11 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
           const options = { batchRows: service.settings.batchRows, signal: context.signal };
           const native = service.settings.bridge === 'native' && nativeExportAvailable(connection);
           const result = native
-            ? await streamQueryNative(connection, sql, { ...options, runEarlier: true })
+            ? await streamQueryNative(connection, sql, {
+                ...options,
+                runEarlier: true,
+                maxBatchBytes: nativeBatchBytes(service.settings.maxMessageBytes),
+              })
             : await streamQuery(connection, sql, options);
           try {
             if (!schemaSent) {

@@ -15,7 +15,7 @@ import {
   type PollInfo,
 } from '../flight/index.ts';
 import { describePrepared, streamPrepared } from './bridge/index.ts';
-import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
+import { nativeBatchBytes, nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -254,7 +254,10 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
     if (service.settings.bridge === 'native' && nativeExportAvailable(connection)) {
       // The addon prepares the last statement again, itself: the ones before it have run.
       kind.prepared.destroySync();
-      stream = await streamQueryNative(connection, sql, options).catch((e: unknown) => {
+      stream = await streamQueryNative(connection, sql, {
+        ...options,
+        maxBatchBytes: nativeBatchBytes(service.settings.maxMessageBytes),
+      }).catch((e: unknown) => {
         throw fromDuckDBError(e);
       });
     } else {

@@ -212,7 +212,7 @@ class ExportStream {
     std::vector<OwnedArray> arrays;  // the arrays the pending pieces point into
     std::vector<Piece> pieces;
     int64_t rows = 0;
-    double bytes = 0;
+    int64_t bytes = 0;  // the pieces' bodies added up: at least the batch's body
     bool ok = true;
     bool ended = false;  // DuckDB said the query is over (no more chunks, or its error)
     auto flush = [&]() -> bool {
@@ -260,17 +260,37 @@ class ExportStream {
         break;
       }
       if (e != nullptr) duckdb_destroy_error_data(&e);
-      const double bytesPerRow = double(writer_->bodyBytes(array.get())) / double(size);
       const ArrowArray *current = array.get();
       // Earlier arrays are no longer pointed into once the pieces are written.
       arrays.push_back(std::move(array));
       for (int64_t start = 0; start < size;) {
-        const int64_t take = std::min(size - start, batchRows_ - rows);
-        pieces.push_back({current, start, take});
-        rows += take;
-        bytes += bytesPerRow * double(take);
-        start += take;
-        if (rows == batchRows_ || bytes >= double(maxBatchBytes_)) {
+        const int64_t want = std::min(size - start, batchRows_ - rows);
+        int64_t take = want;
+        int64_t pieceBytes = writer_->bodyBytes(current, start, take);
+        if (bytes + pieceBytes > maxBatchBytes_) {
+          // The batch is cut before the piece that would take it past maxBatchBytes, not after:
+          // a message over the limit is refused by a client that keeps gRPC's 4 MiB default.
+          // The most rows that still fit, by bisection (0 always fits).
+          int64_t low = 0, high = want - 1;
+          while (low < high) {
+            const int64_t middle = (low + high + 1) / 2;
+            if (bytes + writer_->bodyBytes(current, start, middle) <= maxBatchBytes_) {
+              low = middle;
+            } else {
+              high = middle - 1;
+            }
+          }
+          take = low;
+          if (take == 0 && rows == 0) take = 1;  // a row larger than the limit goes alone
+          pieceBytes = take > 0 ? writer_->bodyBytes(current, start, take) : 0;
+        }
+        if (take > 0) {
+          pieces.push_back({current, start, take});
+          rows += take;
+          bytes += pieceBytes;
+          start += take;
+        }
+        if (rows == batchRows_ || take < want) {
           if (!flush()) {
             ok = false;
             break;

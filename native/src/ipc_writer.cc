@@ -436,9 +436,9 @@ void collectDictionaries(const ArrowSchema *schema, const ArrowArray *array, std
 
 }  // namespace
 
-int64_t IpcWriter::bodyBytes(const ArrowArray *array) const {
+int64_t IpcWriter::bodyBytes(const ArrowArray *array, int64_t start, int64_t length) const {
   BodyWalk walk;
-  std::vector<Slice> slices{{array, array->offset, array->length}};
+  std::vector<Slice> slices{{array, array->offset + start, length}};
   return walk.run(schema_, slices, true, nullptr) ? walk.bodyLength : 0;
 }
 

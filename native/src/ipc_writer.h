@@ -39,8 +39,12 @@ class IpcWriter {
    */
   bool write(const std::vector<Piece> &pieces, std::vector<IpcMessage> *out, std::string *error);
 
-  /** The body bytes a whole array would take in a batch (for cutting batches by size). */
-  int64_t bodyBytes(const ArrowArray *array) const;
+  /**
+   * The body bytes rows [start, start + length) of a top-level array would take as a batch of
+   * their own (for cutting batches by size). Pieces gathered into one batch take at most the sum
+   * of theirs: padding and bitmaps are shared, offsets counted once more per piece.
+   */
+  int64_t bodyBytes(const ArrowArray *array, int64_t start, int64_t length) const;
 
  private:
   const ArrowSchema *schema_;

@@ -51,20 +51,32 @@ import {
   Utf8,
   type Int,
 } from 'apache-arrow';
-import { EncodedBatch, FlightError } from '../../flight/index.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, EncodedBatch, FlightError } from '../../flight/index.ts';
 import { leaseConnection } from './connection-lease.ts';
 import { DEFAULT_BATCH_ROWS, runEarlierStatements } from './export.ts';
 import { loadNative, type NativeExportHandle, type NativeField, type NativeMessage } from './native.ts';
 import { connectionHandle } from './shared-connection.ts';
 
-/** Batches are cut at this many body bytes too (Flight's usual 4 MiB message limit). */
-export const DEFAULT_NATIVE_BATCH_BYTES = 4 * 1024 * 1024;
+/** What a message holds besides its body: the IPC header (16 bytes a column node and a buffer) and the FlightData framing. */
+const MESSAGE_HEADER_ALLOWANCE = 64 * 1024;
+
+/**
+ * The body bytes a batch may take for its message to stay within `maxMessageBytes`: a client
+ * that keeps gRPC's 4 MiB default refuses a larger message. The allowance covers the header of
+ * a schema of about a thousand columns.
+ */
+export function nativeBatchBytes(maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES): number {
+  return maxMessageBytes > 2 * MESSAGE_HEADER_ALLOWANCE ? maxMessageBytes - MESSAGE_HEADER_ALLOWANCE : Math.ceil(maxMessageBytes / 2);
+}
+
+/** Batches stay within this many body bytes too: Flight's usual 4 MiB message, less its header. */
+export const DEFAULT_NATIVE_BATCH_BYTES = nativeBatchBytes();
 /** Batches the addon builds ahead of the one JavaScript is sending. */
 export const DEFAULT_READ_AHEAD = 3;
 
 export interface NativeStreamOptions {
   batchRows?: number;
-  /** A batch is cut once its body reaches this many bytes (checked per DuckDB chunk). */
+  /** A batch's body stays within this many bytes, unless one row alone is larger (default DEFAULT_NATIVE_BATCH_BYTES). */
   maxBatchBytes?: number;
   readAhead?: number;
   signal?: AbortSignal;

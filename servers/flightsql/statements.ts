@@ -20,7 +20,7 @@ import {
   type FlightOutput,
 } from '../../flight/index.ts';
 import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
-import { nativeExportAvailable, streamQueryNative } from '../bridge/native-export.ts';
+import { nativeBatchBytes, nativeExportAvailable, streamQueryNative } from '../bridge/native-export.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, ROW_STATEMENTS, statusSchema } from '../query.ts';
@@ -361,7 +361,14 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
         if (settings.bridge === 'native' && nativeExportAvailable(session.connection)) {
           // The addon prepares the statement again, itself, and converts on its own thread.
           statement.destroySync();
-          result = await guard(streamQueryNative(session.connection, ticket.sql, { batchRows, signal }), signal);
+          result = await guard(
+            streamQueryNative(session.connection, ticket.sql, {
+              batchRows,
+              signal,
+              maxBatchBytes: nativeBatchBytes(settings.maxMessageBytes),
+            }),
+            signal,
+          );
         } else {
           result = await guard(streamPrepared(session.connection, statement, { batchRows, signal }), signal);
         }

@@ -46,6 +46,27 @@ describe('--bridge native and --bridge js', () => {
     }
   });
 
+  // 65,536 rows of these take about 4.3 MB: the native export cut its batch after the chunk that
+  // crossed 4 MiB, and a client holding to gRPC's 4 MiB default refused the message.
+  test("every message fits a client with gRPC's default 4 MiB limit, on both bridges", async () => {
+    const sql = `SELECT i, repeat('x', 40) || i AS s, i * 1.5 AS d FROM range(300000) t(i) ORDER BY i`;
+    const tables = [];
+    for (const bridge of ['native', 'js'] as const) {
+      const client = await servers[bridge]!.connect({ flight: { maxReceiveMessageBytes: 4 * 1024 * 1024 } });
+      try {
+        tables.push(await client.executeQuery(sql));
+      } finally {
+        client.close();
+      }
+    }
+    const [native, js] = tables as [Awaited<ReturnType<DuckDBFlightClient['executeQuery']>>, (typeof tables)[number]];
+    assert.equal(native.numRows, 300_000);
+    assert.ok(native.batches[0]!.numRows < 65_536, `the first batch was cut by size (${native.batches[0]!.numRows} rows)`);
+    for (const name of ['i', 's', 'd']) {
+      assert.deepEqual(JSON.stringify(native.getChild(name)!.toJSON(), big), JSON.stringify(js.getChild(name)!.toJSON(), big), name);
+    }
+  });
+
   test('a query that fails mid-stream reaches the client with DuckDB message (native)', async () => {
     const sql = "SELECT CASE WHEN i < 3000000 THEN i ELSE error('boom') END AS v FROM range(4000000) t(i)";
     let rows = 0;
