@@ -10,7 +10,7 @@
 
 import net from 'node:net';
 import { Prng } from '../fuzz/mutate.ts';
-import { FrameFlag, FrameParser, FrameType, encodeFrame, u32, type Frame } from './h2-wire.ts';
+import { FrameFlag, FrameParser, FrameType, TcpRelay, encodeFrame, u32, type Frame } from './h2-wire.ts';
 
 export type MutationKind =
   'none' | 'header-bits' | 'payload-bytes' | 'truncate' | 'drop' | 'duplicate' | 'insert' | 'reorder' | 'split' | 'reframe';
@@ -342,34 +342,20 @@ const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  * client as `plan` says (later connections pass through). A 'split' plan forwards every frame
  * unchanged, in pieces written a timer tick apart so that the client reads them apart.
  */
-export class MutatingRelay {
+export class MutatingRelay extends TcpRelay {
   /** One per connection, the first one applying the plan. */
   readonly mutators: FrameMutator[] = [];
   /** Socket writes to clients of a split plan's connection: more than its frames when it split them. */
   pieces = 0;
-  private readonly server = net.createServer((client) => this.relay(client));
-  private readonly sockets = new Set<net.Socket>();
 
   constructor(
-    private readonly target: number,
+    target: number,
     private readonly plan: MutationPlan,
-  ) {}
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  ) {
+    super(target);
   }
 
-  close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private relay(client: net.Socket): void {
-    const upstream = net.connect(this.target, '127.0.0.1');
-    this.sockets.add(client).add(upstream);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
+  protected relay(client: net.Socket, upstream: net.Socket): void {
     const first = this.mutators.length === 0;
     const mutator = new FrameMutator(first ? this.plan : { kind: 'none', seed: 0 });
     this.mutators.push(mutator);

@@ -180,16 +180,15 @@ export interface TappedFrame extends Frame {
 }
 
 /**
- * Relays TCP between clients and a server on `target`, recording the frames each way in the
- * order the relay forwarded them (payloads are kept only for frames other than DATA).
+ * A TCP relay on a free port of 127.0.0.1 to a server on `target`: each client gets a connection
+ * of its own upstream; what passes between the two is the subclass's to decide.
  */
-export class FrameTap {
-  readonly frames: TappedFrame[] = [];
-  private readonly server = net.createServer((client) => this.relay(client));
+export abstract class TcpRelay {
+  private readonly server = net.createServer((client) => this.connected(client));
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(private readonly target: number) {}
+  constructor(protected readonly target: number) {}
 
   async listen(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -202,12 +201,26 @@ export class FrameTap {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private relay(client: net.Socket): void {
+  private connected(client: net.Socket): void {
     const upstream = net.connect(this.target, '127.0.0.1');
     this.sockets.add(client).add(upstream);
     // Nagle's delays would stall every window update behind a delayed ACK.
     client.setNoDelay(true);
     upstream.setNoDelay(true);
+    this.relay(client, upstream);
+  }
+
+  protected abstract relay(client: net.Socket, upstream: net.Socket): void;
+}
+
+/**
+ * Relays TCP between clients and a server on `target`, recording the frames each way in the
+ * order the relay forwarded them (payloads are kept only for frames other than DATA).
+ */
+export class FrameTap extends TcpRelay {
+  readonly frames: TappedFrame[] = [];
+
+  protected relay(client: net.Socket, upstream: net.Socket): void {
     const record = (direction: 'up' | 'down', parser: FrameParser) => (chunk: Buffer) => {
       for (const frame of parser.push(chunk)) {
         const payload = frame.type === FrameType.DATA ? Buffer.alloc(0) : frame.payload;
