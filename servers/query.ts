@@ -15,7 +15,7 @@ import {
   type PollInfo,
 } from '../flight/index.ts';
 import { describePrepared, streamPrepared } from './bridge/index.ts';
-import { nativeBatchBytes, nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
+import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -256,7 +256,7 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
       kind.prepared.destroySync();
       stream = await streamQueryNative(connection, sql, {
         ...options,
-        maxBatchBytes: nativeBatchBytes(service.settings.maxMessageBytes),
+        maxMessageBytes: service.settings.maxMessageBytes,
       }).catch((e: unknown) => {
         throw fromDuckDBError(e);
       });

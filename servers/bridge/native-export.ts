@@ -65,19 +65,16 @@ const MESSAGE_HEADER_ALLOWANCE = 64 * 1024;
  * that keeps gRPC's 4 MiB default refuses a larger message. The allowance covers the header of
  * a schema of about a thousand columns.
  */
-export function nativeBatchBytes(maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES): number {
+function batchBytesWithin(maxMessageBytes: number): number {
   return maxMessageBytes > 2 * MESSAGE_HEADER_ALLOWANCE ? maxMessageBytes - MESSAGE_HEADER_ALLOWANCE : Math.ceil(maxMessageBytes / 2);
 }
-
-/** Batches stay within this many body bytes too: Flight's usual 4 MiB message, less its header. */
-export const DEFAULT_NATIVE_BATCH_BYTES = nativeBatchBytes();
 /** Batches the addon builds ahead of the one JavaScript is sending. */
 export const DEFAULT_READ_AHEAD = 3;
 
 export interface NativeStreamOptions {
   batchRows?: number;
-  /** A batch's body stays within this many bytes, unless one row alone is larger (default DEFAULT_NATIVE_BATCH_BYTES). */
-  maxBatchBytes?: number;
+  /** Each batch's message stays within this many bytes, unless one row alone is larger (default DEFAULT_MAX_MESSAGE_BYTES, 4 MiB). */
+  maxMessageBytes?: number;
   readAhead?: number;
   signal?: AbortSignal;
 }
@@ -118,7 +115,7 @@ export async function streamQueryNative(
     options.signal?.throwIfAborted();
     const opened = await addon.openExport(handle, sql, {
       batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
-      maxBatchBytes: options.maxBatchBytes ?? DEFAULT_NATIVE_BATCH_BYTES,
+      maxBatchBytes: batchBytesWithin(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
       readAhead: options.readAhead ?? DEFAULT_READ_AHEAD,
     });
     return new NativeStream(addon, opened.stream, schemaFromNative(opened.fields), () => lease.release(), options.signal);

@@ -20,7 +20,7 @@ import {
   type FlightOutput,
 } from '../../flight/index.ts';
 import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
-import { nativeBatchBytes, nativeExportAvailable, streamQueryNative } from '../bridge/native-export.ts';
+import { nativeExportAvailable, streamQueryNative } from '../bridge/native-export.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, ROW_STATEMENTS, statusSchema } from '../query.ts';
@@ -365,7 +365,7 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
             streamQueryNative(session.connection, ticket.sql, {
               batchRows,
               signal,
-              maxBatchBytes: nativeBatchBytes(settings.maxMessageBytes),
+              maxMessageBytes: settings.maxMessageBytes,
             }),
             signal,
           );
