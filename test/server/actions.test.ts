@@ -244,6 +244,10 @@ describe('actions', () => {
     );
   });
 
+  // DuckDB's own message, or, now and then, its report that it interrupted its other threads in
+  // place of the failure (servers/bridge/native-export.ts): either way INVALID_ARGUMENT, nothing written.
+  const BOOM = /Invalid Input Error: boom at \d+|its own message was lost/;
+
   test('a source failing midway: neither transfer writes anything, the old table stays', async () => {
     // Fails once DuckDB reaches row 150,000: after the first batches have been sent. DuckDB's own
     // message, 'boom at ...', arrives: the native export reads the result's error itself
@@ -254,12 +258,13 @@ describe('actions', () => {
     await rejectsWith(
       clientB.executeAction('transfer', { source: a.location, query: failing, table: 'dst', mode: 'append' }),
       'invalid-argument',
-      /transfer from grpc:\/\/127\.0\.0\.1:\d+: Invalid Input Error: boom at \d+/,
+      // DuckDB 1.5 now and then reports the interrupt of its other threads in place of the failure (native-export.ts).
+      /transfer from grpc:\/\/127\.0\.0\.1:\d+: (Invalid Input Error: boom at \d+|.*its own message was lost)/,
     );
     assert.deepEqual(await fingerprint(clientB, 'dst'), before);
-    await rejectsWith(clientA.transfer(clientB, failing, 'dst', 'client'), 'invalid-argument', /Invalid Input Error: boom at \d+/);
+    await rejectsWith(clientA.transfer(clientB, failing, 'dst', 'client'), 'invalid-argument', BOOM);
     assert.deepEqual(await fingerprint(clientB, 'dst'), before);
-    await rejectsWith(clientA.transfer(clientB, failing, 'dst', 'direct'), 'invalid-argument', /Invalid Input Error: boom at \d+/);
+    await rejectsWith(clientA.transfer(clientB, failing, 'dst', 'direct'), 'invalid-argument', BOOM);
     assert.deepEqual(await fingerprint(clientB, 'dst'), before);
   });
 
