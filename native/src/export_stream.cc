@@ -7,10 +7,11 @@
 //   closeExport(stream) -> Promise<void>   (interrupts a running query; resolves once the
 //                                           connection has no active query)
 //
-// The producer thread fetches DuckDB chunks (duckdb_fetch_chunk), converts each with DuckDB's
-// own converter (duckdb_data_chunk_to_arrow, with the result's Arrow options so the types are
-// those of DuckDB's Arrow export), gathers them to batchRows rows (or maxBatchBytes bytes) and
-// writes the IPC messages (ipc_writer.cc). At most `readAhead` batches wait for JavaScript.
+// A fetcher thread pulls DuckDB chunks (duckdb_fetch_chunk, which also runs the scan) into a
+// short queue; the producer thread converts each with DuckDB's own converter
+// (duckdb_data_chunk_to_arrow, with the result's Arrow options so the types are those of
+// DuckDB's Arrow export), gathers them to batchRows rows (or maxBatchBytes bytes) and writes the
+// IPC messages (ipc_writer.cc). At most `readAhead` batches wait for JavaScript.
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -159,6 +160,8 @@ class ExportStream {
     // reach the next query: DuckDB clears the flag when a query starts.
     if (!finished_) duckdb_interrupt(connection_);
     room_.notify_all();
+    chunkReady_.notify_all();
+    chunkRoom_.notify_all();
   }
 
   /** Waits for the producer to end (it destroys the result on its way out). */
@@ -209,12 +212,14 @@ class ExportStream {
       return;
     }
     duckdb_arrow_options options = duckdb_result_get_arrow_options(&result);
+    // The scan runs on the thread that fetches (DuckDB executes the streaming result's pipeline
+    // in duckdb_fetch_chunk), so fetching and converting on two threads overlap the two.
+    fetcher_ = std::thread([this, &result] { fetch(&result); });
     std::vector<OwnedArray> arrays;  // the arrays the pending pieces point into
     std::vector<Piece> pieces;
     int64_t rows = 0;
     int64_t bytes = 0;  // the pieces' bodies added up: at least the batch's body
     bool ok = true;
-    bool ended = false;  // DuckDB said the query is over (no more chunks, or its error)
     auto flush = [&]() -> bool {
       if (rows == 0) return true;
       std::vector<IpcMessage> messages;
@@ -237,19 +242,22 @@ class ExportStream {
       return true;
     };
     while (ok && !cancelled_) {
-      duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
-      if (chunk == nullptr) {
-        ended = true;
-        const char *e = duckdb_result_error(&result);
-        if (e != nullptr && !cancelled_) error = e;
-        ok = error.empty();
-        break;
+      duckdb_data_chunk chunk = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        chunkReady_.wait(lock, [&] { return cancelled_ || !chunks_.empty() || fetched_; });
+        if (cancelled_) break;
+        if (chunks_.empty()) {
+          // The fetcher has seen the end of the result, or DuckDB's error.
+          error = fetchError_;
+          ok = error.empty();
+          break;
+        }
+        chunk = chunks_.front();
+        chunks_.pop_front();
+        chunkRoom_.notify_one();
       }
       const int64_t size = int64_t(duckdb_data_chunk_get_size(chunk));
-      if (size == 0) {
-        duckdb_destroy_data_chunk(&chunk);
-        continue;
-      }
       OwnedArray array(new ArrowArray());
       std::memset(array.get(), 0, sizeof(ArrowArray));
       duckdb_error_data e = duckdb_data_chunk_to_arrow(options, chunk, array.get());
@@ -301,6 +309,48 @@ class ExportStream {
       }
     }
     if (ok && !cancelled_) ok = flush();
+    {
+      // Stopped early or not, the fetcher stops (and drains the result) before it is destroyed.
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopFetch_ = true;
+      chunkRoom_.notify_all();
+    }
+    fetcher_.join();
+    for (duckdb_data_chunk &rest : chunks_) duckdb_destroy_data_chunk(&rest);
+    chunks_.clear();
+    arrays.clear();
+    duckdb_destroy_arrow_options(&options);
+    duckdb_destroy_result(&result);
+    finish(error);
+  }
+
+  /** The fetcher thread: DuckDB's chunks, in order, into `chunks_` (at most kChunksAhead wait). */
+  void fetch(duckdb_result *result) {
+    std::string error;
+    bool ended = false;  // DuckDB said the query is over (no more chunks, or its error)
+    for (;;) {
+      if (cancelled_) break;
+      duckdb_data_chunk chunk = duckdb_fetch_chunk(*result);
+      if (chunk == nullptr) {
+        ended = true;
+        const char *e = duckdb_result_error(result);
+        if (e != nullptr && !cancelled_) error = e;
+        break;
+      }
+      if (duckdb_data_chunk_get_size(chunk) == 0) {
+        duckdb_destroy_data_chunk(&chunk);
+        continue;
+      }
+      std::unique_lock<std::mutex> lock(mutex_);
+      chunkRoom_.wait(lock, [&] { return cancelled_ || stopFetch_ || chunks_.size() < kChunksAhead; });
+      if (cancelled_ || stopFetch_) {
+        lock.unlock();
+        duckdb_destroy_data_chunk(&chunk);
+        break;
+      }
+      chunks_.push_back(chunk);
+      chunkReady_.notify_one();
+    }
     if (!ended) {
       // Stopped early (closed, cancelled, a conversion error). The query stays active, and its
       // transaction open, until a fetch sees the interrupt: DuckDB first hands out the chunks it
@@ -308,15 +358,15 @@ class ExportStream {
       // transactions active" until this fetched to the end (test/reliability/abandoned.test.ts).
       for (;;) {
         duckdb_interrupt(connection_);
-        duckdb_data_chunk rest = duckdb_fetch_chunk(result);
+        duckdb_data_chunk rest = duckdb_fetch_chunk(*result);
         if (rest == nullptr) break;
         duckdb_destroy_data_chunk(&rest);
       }
     }
-    arrays.clear();
-    duckdb_destroy_arrow_options(&options);
-    duckdb_destroy_result(&result);
-    finish(error);
+    std::lock_guard<std::mutex> lock(mutex_);
+    fetchError_ = error;
+    fetched_ = true;
+    chunkReady_.notify_all();
   }
 
   void finish(const std::string &error) {
@@ -344,6 +394,14 @@ class ExportStream {
   std::condition_variable room_;
   std::deque<std::vector<IpcMessage>> queue_;
   bool finished_ = false;
+  // Between the fetcher and the converter (under mutex_): DuckDB chunks, and how the result ended.
+  static constexpr size_t kChunksAhead = 16;
+  std::thread fetcher_;
+  std::condition_variable chunkReady_, chunkRoom_;
+  std::deque<duckdb_data_chunk> chunks_;
+  bool fetched_ = false;
+  bool stopFetch_ = false;
+  std::string fetchError_;
   std::atomic<bool> cancelled_{false};
   std::string producerError_;
 };
