@@ -77,6 +77,8 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
                 ...options,
                 runEarlier: true,
                 maxMessageBytes: service.settings.maxMessageBytes,
+                // The DoExchange's writer is done with each batch once it asks for the next.
+                reuseBodies: true,
               })
             : await streamQuery(connection, sql, options);
           try {

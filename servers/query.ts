@@ -257,6 +257,8 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
       stream = await streamQueryNative(connection, sql, {
         ...options,
         maxMessageBytes: service.settings.maxMessageBytes,
+        // The writer is done with each batch once it asks for the next (writeFlightData).
+        reuseBodies: true,
       }).catch((e: unknown) => {
         throw fromDuckDBError(e);
       });

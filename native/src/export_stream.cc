@@ -1,9 +1,12 @@
 // Export: a DuckDB streaming query as Arrow IPC messages, produced on a thread of the stream's
-// own; each body reaches JavaScript as a Buffer over the memory it was written into, without a
-// copy (napi_create_external_buffer).
+// own; each body reaches JavaScript over the memory it was written into, without a copy
+// (napi_create_external_buffer, or a view of a reused slab's ArrayBuffer).
 //
-//   openExport(connection, sql, { batchRows, maxBatchBytes, readAhead }) -> Promise<{ stream, fields }>
-//   nextExport(stream) -> Promise<{ header, body, rows }[] | null>   (null: the result has ended)
+//   openExport(connection, sql, { batchRows, maxBatchBytes, readAhead, reuseBodies })
+//       -> Promise<{ stream, fields }>
+//   nextExport(stream) -> Promise<{ header, body, rows, slab }[] | null>   (null: the result has ended)
+//   releaseExportBody(stream, slab)   (reuseBodies: JavaScript is done with the body in `slab`;
+//                                      slab -1, a body of its own, needs no release)
 //   closeExport(stream) -> Promise<void>   (interrupts a running query; resolves once the
 //                                           connection has no active query)
 //
@@ -47,21 +50,60 @@ std::string takeError(duckdb_error_data error) {
   return message;
 }
 
-void freeMessages(std::vector<IpcMessage> &messages) {
-  for (IpcMessage &m : messages) std::free(m.body);
-  messages.clear();
-}
+// Bodies smaller than this are malloc'd for each batch even when bodies are reused.
+constexpr int64_t kSlabMinBytes = 256 * 1024;
+
+/**
+ * Memory for record batch bodies, used again batch after batch when JavaScript says it is done
+ * with one (releaseExportBody). A body in fresh memory per batch costs the kernel a page fault
+ * per 4 KiB and V8 its external-memory accounting: a full GC every 64 MB or so, about 100 per
+ * 24M flights rows, which took more CPU than the Arrow conversion.
+ */
+struct Slab {
+  uint8_t *data = nullptr;
+  int64_t capacity = 0;
+  bool free = false;
+  // JavaScript thread only. Once set, the ArrayBuffer owns `data` (its finalizer frees it); the
+  // reference keeps it alive while the stream may still write into it.
+  napi_ref arrayBuffer = nullptr;
+};
 
 class ExportStream {
  public:
-  ExportStream(duckdb_connection connection, std::string sql, int64_t batchRows, int64_t maxBatchBytes, size_t readAhead)
-      : connection_(connection), sql_(std::move(sql)), batchRows_(batchRows), maxBatchBytes_(maxBatchBytes), readAhead_(readAhead) {}
+  ExportStream(duckdb_connection connection, std::string sql, int64_t batchRows, int64_t maxBatchBytes, size_t readAhead,
+               bool reuseBodies)
+      : connection_(connection),
+        sql_(std::move(sql)),
+        batchRows_(batchRows),
+        maxBatchBytes_(maxBatchBytes),
+        readAhead_(readAhead),
+        reuseBodies_(reuseBodies) {}
 
   ~ExportStream() {
     stopAndJoin();
     for (auto &batch : queue_) freeMessages(batch);
+    for (auto &slab : slabs_) {
+      if (slab->arrayBuffer == nullptr) std::free(slab->data);  // else dropSlabs gave it to JavaScript's GC
+    }
     if (prepared_) duckdb_destroy_prepare(&prepared_);
     if (schema_.release) schema_.release(&schema_);
+  }
+
+  /** JavaScript thread, once the producer has stopped: the slabs JavaScript holds go to its GC. */
+  void dropSlabs(napi_env env) {
+    std::lock_guard<std::mutex> lock(slabMutex_);
+    for (auto &slab : slabs_) {
+      if (slab->arrayBuffer == nullptr) continue;
+      napi_delete_reference(env, slab->arrayBuffer);
+      slab->arrayBuffer = nullptr;
+      slab->data = nullptr;  // the ArrayBuffer's to free
+    }
+  }
+
+  /** JavaScript is done with a body it was given in slab `index` (releaseExportBody). */
+  void releaseSlab(int64_t index) {
+    std::lock_guard<std::mutex> lock(slabMutex_);
+    if (index >= 0 && size_t(index) < slabs_.size()) slabs_[index]->free = true;
   }
 
   // --- open: on a libuv worker (napi async work) ---
@@ -101,6 +143,7 @@ class ExportStream {
     }
     if (e != nullptr) duckdb_destroy_error_data(&e);
     writer_ = std::make_unique<IpcWriter>(&schema_);
+    if (reuseBodies_) writer_->setBodyAllocator([this](int64_t length, int32_t *slab) { return allocateBody(length, slab); });
     return true;
   }
 
@@ -176,14 +219,89 @@ class ExportStream {
   bool closing = false;
 
  private:
-  static void value_set(napi_env env, napi_value array, size_t index, IpcMessage &message) {
-    napi_value object = nullptr, header = nullptr, body = nullptr, rows = nullptr;
+  /** A record batch body: a free slab that fits, a new slab while there are fewer than the pool holds, else malloc. */
+  uint8_t *allocateBody(int64_t length, int32_t *slab) {
+    *slab = -1;
+    if (length >= kSlabMinBytes) {
+      std::lock_guard<std::mutex> lock(slabMutex_);
+      for (size_t i = 0; i < slabs_.size(); i++) {
+        Slab &s = *slabs_[i];
+        if (s.free && s.data != nullptr && s.capacity >= length) {
+          s.free = false;
+          *slab = int32_t(i);
+          return s.data;
+        }
+      }
+      // Enough for the batches read ahead, the one JavaScript is sending and the one being written.
+      if (slabs_.size() < readAhead_ + 2) {
+        auto fresh = std::make_unique<Slab>();
+        fresh->capacity = std::max(length, maxBatchBytes_);
+        fresh->data = static_cast<uint8_t *>(std::malloc(fresh->capacity));
+        if (fresh->data != nullptr) {
+          *slab = int32_t(slabs_.size());
+          slabs_.push_back(std::move(fresh));
+          return slabs_.back()->data;
+        }
+      }
+    }
+    return static_cast<uint8_t *>(std::malloc(length));
+  }
+
+  void freeMessages(std::vector<IpcMessage> &messages) {
+    for (IpcMessage &m : messages) {
+      if (m.slab >= 0) {
+        releaseSlab(m.slab);
+      } else {
+        std::free(m.body);
+      }
+    }
+    messages.clear();
+  }
+
+  /** The body as a Uint8Array over its slab's ArrayBuffer (made once per slab), or null when that fails. */
+  napi_value slabBody(napi_env env, const IpcMessage &message) {
+    Slab *slab = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(slabMutex_);
+      slab = slabs_[message.slab].get();
+    }
+    napi_value arrayBuffer = nullptr, body = nullptr;
+    if (slab->arrayBuffer == nullptr) {
+      if (napi_create_external_arraybuffer(
+              env, slab->data, slab->capacity, [](napi_env, void *d, void *) { std::free(d); }, nullptr, &arrayBuffer) != napi_ok ||
+          napi_create_reference(env, arrayBuffer, 1, &slab->arrayBuffer) != napi_ok) {
+        return nullptr;
+      }
+    } else {
+      napi_get_reference_value(env, slab->arrayBuffer, &arrayBuffer);
+    }
+    if (napi_create_typedarray(env, napi_uint8_array, message.bodyLength, arrayBuffer, 0, &body) != napi_ok) return nullptr;
+    return body;
+  }
+
+  void value_set(napi_env env, napi_value array, size_t index, IpcMessage &message) {
+    napi_value object = nullptr, header = nullptr, body = nullptr, rows = nullptr, slab = nullptr;
     napi_create_object(env, &object);
     void *copy = nullptr;
     napi_create_buffer_copy(env, message.header.size(), message.header.data(), &copy, &header);
+    if (message.slab >= 0) {
+      body = slabBody(env, message);
+      if (body == nullptr) {
+        // Runtimes that refuse external memory get a copy, and the slab is free again at once.
+        void *into = nullptr;
+        napi_create_buffer_copy(env, message.bodyLength, message.body, &into, &body);
+        releaseSlab(message.slab);
+        message.slab = -1;
+      }
+      message.body = nullptr;
+    }
+    napi_create_int32(env, message.slab, &slab);
+    napi_set_named_property(env, object, "slab", slab);
     uint8_t *data = message.body;
     message.body = nullptr;
-    if (napi_create_external_buffer(env, message.bodyLength, data, [](napi_env, void *d, void *) { std::free(d); }, nullptr, &body) != napi_ok) {
+    if (body != nullptr) {
+      // in a slab: already made
+    } else if (napi_create_external_buffer(env, message.bodyLength, data, [](napi_env, void *d, void *) { std::free(d); }, nullptr, &body) != napi_ok) {
       // Runtimes that refuse external buffers get a copy.
       void *into = nullptr;
       napi_create_buffer_copy(env, message.bodyLength, data, &into, &body);
@@ -383,6 +501,7 @@ class ExportStream {
   const int64_t batchRows_;
   const int64_t maxBatchBytes_;
   const size_t readAhead_;
+  const bool reuseBodies_;
   duckdb_prepared_statement prepared_ = nullptr;
   ArrowSchema schema_{};
   std::unique_ptr<IpcWriter> writer_;
@@ -402,6 +521,9 @@ class ExportStream {
   bool fetched_ = false;
   bool stopFetch_ = false;
   std::string fetchError_;
+  // Reused bodies: the producer takes and adds slabs, JavaScript frees them (releaseSlab).
+  std::mutex slabMutex_;
+  std::vector<std::unique_ptr<Slab>> slabs_;
   std::atomic<bool> cancelled_{false};
   std::string producerError_;
 };
@@ -481,6 +603,7 @@ void finalizeStream(napi_env env, void *data, void *) {
   napi_threadsafe_function wake = stream->wake();
   stream->stopAndJoin();
   if (wake && !stream->closing) napi_release_threadsafe_function(wake, napi_tsfn_abort);
+  stream->dropSlabs(env);
   delete stream;
 }
 
@@ -503,6 +626,7 @@ napi_value openExport(napi_env env, napi_callback_info info) {
   std::string sql;
   if (!stringArg(env, argv[1], "sql", &sql)) return nullptr;
   int64_t batchRows = 0, maxBatchBytes = 0, readAhead = 0;
+  bool reuseBodies = false;
   napi_value v = nullptr;
   napi_get_named_property(env, argv[2], "batchRows", &v);
   if (!int64Arg(env, v, "batchRows", &batchRows)) return nullptr;
@@ -510,10 +634,17 @@ napi_value openExport(napi_env env, napi_callback_info info) {
   if (!int64Arg(env, v, "maxBatchBytes", &maxBatchBytes)) return nullptr;
   napi_get_named_property(env, argv[2], "readAhead", &v);
   if (!int64Arg(env, v, "readAhead", &readAhead)) return nullptr;
+  napi_valuetype reuseType = napi_undefined;
+  napi_get_named_property(env, argv[2], "reuseBodies", &v);
+  napi_typeof(env, v, &reuseType);
+  if (reuseType != napi_undefined && napi_get_value_bool(env, v, &reuseBodies) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "reuseBodies must be a boolean");
+    return nullptr;
+  }
   if (batchRows < 1 || maxBatchBytes < 1 || readAhead < 1) return throwError(env, "batchRows, maxBatchBytes and readAhead must be positive");
 
   auto *work = new OpenWork();
-  work->stream = new ExportStream(connection, std::move(sql), batchRows, maxBatchBytes, size_t(readAhead));
+  work->stream = new ExportStream(connection, std::move(sql), batchRows, maxBatchBytes, size_t(readAhead), reuseBodies);
   napi_value promise = nullptr, name = makeString(env, "duckFlightOpenExport");
   napi_create_promise(env, &work->deferred, &promise);
   napi_create_async_work(
@@ -609,6 +740,7 @@ napi_value closeExport(napi_env env, napi_callback_info info) {
           s->pending = nullptr;
         }
         napi_release_threadsafe_function(s->wake(), napi_tsfn_release);
+        s->dropSlabs(env);
         napi_value undefined = nullptr;
         napi_get_undefined(env, &undefined);
         napi_resolve_deferred(env, w->deferred, undefined);
@@ -621,11 +753,23 @@ napi_value closeExport(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+napi_value releaseExportBody(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  ExportStream *stream = argc < 2 ? nullptr : streamArg(env, argv[0]);
+  if (stream == nullptr) return nullptr;
+  int64_t slab = -1;
+  if (!int64Arg(env, argv[1], "slab", &slab)) return nullptr;
+  stream->releaseSlab(slab);
+  return nullptr;
+}
+
 }  // namespace
 
 bool registerExport(napi_env env, napi_value exports) {
   return exportFunction(env, exports, "openExport", openExport) && exportFunction(env, exports, "nextExport", nextExport) &&
-         exportFunction(env, exports, "closeExport", closeExport);
+         exportFunction(env, exports, "releaseExportBody", releaseExportBody) && exportFunction(env, exports, "closeExport", closeExport);
 }
 
 }  // namespace duckflight

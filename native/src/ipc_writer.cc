@@ -397,14 +397,15 @@ std::vector<uint8_t> message(uint8_t headerType, int64_t bodyLength, Header head
 }
 
 bool buildMessage(const ArrowSchema *schema, const std::vector<Slice> &slices, bool columns, int64_t rows, int64_t dictionaryId,
-                  IpcMessage *out, std::string *error) {
+                  const BodyAllocator &allocate, IpcMessage *out, std::string *error) {
   BodyWalk walk;
   if (!walk.run(schema, slices, columns, nullptr)) {
     *error = walk.error;
     return false;
   }
   out->bodyLength = walk.bodyLength;
-  out->body = static_cast<uint8_t *>(std::malloc(walk.bodyLength > 0 ? walk.bodyLength : 1));
+  const int64_t size = walk.bodyLength > 0 ? walk.bodyLength : 1;
+  out->body = allocate ? allocate(size, &out->slab) : static_cast<uint8_t *>(std::malloc(size));
   if (out->body == nullptr) {
     *error = "out of memory for a batch body";
     return false;
@@ -455,7 +456,7 @@ bool IpcWriter::write(const std::vector<Piece> &pieces, std::vector<IpcMessage> 
       // A dictionary batch is a one-column record batch of the values.
       IpcMessage message;
       std::vector<Slice> slices{{values, values->offset, values->length}};
-      if (!buildMessage(dictionaries[id].first, slices, false, values->length, int64_t(id), &message, error)) return false;
+      if (!buildMessage(dictionaries[id].first, slices, false, values->length, int64_t(id), nullptr, &message, error)) return false;
       out->push_back(std::move(message));
     }
     dictionariesSent_ = true;
@@ -467,7 +468,7 @@ bool IpcWriter::write(const std::vector<Piece> &pieces, std::vector<IpcMessage> 
     rows += p.length;
   }
   IpcMessage message;
-  if (!buildMessage(schema_, slices, true, rows, -1, &message, error)) return false;
+  if (!buildMessage(schema_, slices, true, rows, -1, allocate_, &message, error)) return false;
   out->push_back(std::move(message));
   return true;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,20 @@ struct IpcMessage {
   uint8_t *body = nullptr;
   int64_t bodyLength = 0;
   int64_t rows = 0;
+  /** The body's place in the caller's pool of reused bodies (see BodyAllocator); -1: malloc'd. */
+  int32_t slab = -1;
 };
+
+/** Memory for a record batch's body: sets `slab` to its place in a pool, or -1 for malloc'd memory. */
+using BodyAllocator = std::function<uint8_t *(int64_t length, int32_t *slab)>;
 
 class IpcWriter {
  public:
   /** `schema` is the struct schema of the batches (DuckDB's duckdb_to_arrow_schema). */
   explicit IpcWriter(const ArrowSchema *schema) : schema_(schema) {}
+
+  /** Where record batch bodies go (malloc when unset); dictionary batches always take malloc. */
+  void setBodyAllocator(BodyAllocator allocate) { allocate_ = std::move(allocate); }
 
   /**
    * The messages for one batch gathered from `pieces`: the dictionary batches first, on the first
@@ -48,6 +57,7 @@ class IpcWriter {
 
  private:
   const ArrowSchema *schema_;
+  BodyAllocator allocate_;
   bool dictionariesSent_ = false;
 };
 

@@ -27,8 +27,11 @@ export type NativeExportHandle = { readonly __nativeExport: unique symbol };
 /** One Arrow IPC message built by the addon: the flatbuffer Message and its 8-byte aligned body. */
 export interface NativeMessage {
   header: Buffer;
-  body: Buffer;
+  /** A Buffer of its own, or (slab >= 0) a view of a slab the stream writes again once released. */
+  body: Uint8Array;
   rows: number;
+  /** The body's slab (openExport's reuseBodies), to hand back with releaseExportBody; -1: none. */
+  slab: number;
 }
 
 /** What the addon exports (native/src/addon.cc). */
@@ -45,7 +48,7 @@ export interface NativeAddon {
   openExport(
     connection: duckdb.Connection,
     sql: string,
-    options: { batchRows: number; maxBatchBytes: number; readAhead: number },
+    options: { batchRows: number; maxBatchBytes: number; readAhead: number; reuseBodies?: boolean },
   ): Promise<{ stream: NativeExportHandle; fields: NativeField[] }>;
   /**
    * The messages of the next batch (dictionary batches before the first record batch), or null
@@ -53,6 +56,8 @@ export interface NativeAddon {
    * a time per stream.
    */
   nextExport(stream: NativeExportHandle): Promise<NativeMessage[] | null>;
+  /** The body in `slab` is no longer read: the stream may write the next one there. */
+  releaseExportBody(stream: NativeExportHandle, slab: number): void;
   /** Interrupts the query if it still runs; resolves once it has stopped and the connection is free. */
   closeExport(stream: NativeExportHandle): Promise<void>;
 }

@@ -366,6 +366,8 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
               batchRows,
               signal,
               maxMessageBytes: settings.maxMessageBytes,
+              // The DoGet's writer is done with each batch once it asks for the next.
+              reuseBodies: true,
             }),
             signal,
           );

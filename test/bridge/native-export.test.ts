@@ -1,8 +1,10 @@
 // The native export's life cycle on one connection: closing interrupts a query that is still
 // running and leaves the connection with no active query (a write and a CHECKPOINT succeed on
 // it next), breaking out of the iteration does the same, and the lease refuses a second user.
+// With reuseBodies, a long result's bodies take turns in a few slabs, each right when it is read.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,5 +75,26 @@ describe('native export: stopping', () => {
     );
     const stream = await streamQueryNative(connection, 'SELECT 2 AS two');
     for await (const _ of stream);
+  });
+
+  test('reuseBodies: the bodies take turns in a few slabs, and each holds its batch when it is read', async () => {
+    const sql = 'SELECT i, i::VARCHAR AS s FROM big ORDER BY i';
+    const digests = async (reuseBodies: boolean) => {
+      const stream = await streamQueryNative(connection, sql, { batchRows: 65_536, reuseBodies });
+      const seen: string[] = [];
+      const memory = new Set<ArrayBufferLike>();
+      for await (const batch of stream) {
+        seen.push(createHash('sha256').update(batch.header).update(batch.body).digest('hex'));
+        memory.add(batch.body.buffer);
+      }
+      return { seen, memory: memory.size };
+    };
+    const fresh = await digests(false);
+    const reused = await digests(true);
+    assert.ok(fresh.seen.length > 40, `${fresh.seen.length} batches`);
+    assert.deepEqual(reused.seen, fresh.seen);
+    // Read ahead (3), the one being read and the one being written.
+    assert.ok(reused.memory <= 5, `the reused bodies came in ${reused.memory} ArrayBuffers`);
+    assert.equal(fresh.memory, fresh.seen.length);
   });
 });
