@@ -9,6 +9,7 @@
         "src/napi_util.cc",
         "src/shared_connection.cc",
         "src/export_stream.cc",
+        "src/chunk_arrow.cc",
         "src/ipc_writer.cc",
         "src/import_stream.cc"
       ],

@@ -32,6 +32,44 @@ typedef struct _duckdb_logical_type { void *internal_ptr; } *duckdb_logical_type
 typedef struct _duckdb_data_chunk { void *internal_ptr; } *duckdb_data_chunk;
 typedef struct _duckdb_error_data { void *internal_ptr; } *duckdb_error_data;
 typedef struct _duckdb_arrow_options { void *internal_ptr; } *duckdb_arrow_options;
+typedef struct _duckdb_vector { void *internal_ptr; } *duckdb_vector;
+
+// The type ids the direct conversion (chunk_arrow.cc) handles; the others keep DuckDB's converter.
+typedef enum duckdb_type {
+  DUCKDB_TYPE_INVALID = 0,
+  DUCKDB_TYPE_BOOLEAN = 1,
+  DUCKDB_TYPE_TINYINT = 2,
+  DUCKDB_TYPE_SMALLINT = 3,
+  DUCKDB_TYPE_INTEGER = 4,
+  DUCKDB_TYPE_BIGINT = 5,
+  DUCKDB_TYPE_UTINYINT = 6,
+  DUCKDB_TYPE_USMALLINT = 7,
+  DUCKDB_TYPE_UINTEGER = 8,
+  DUCKDB_TYPE_UBIGINT = 9,
+  DUCKDB_TYPE_FLOAT = 10,
+  DUCKDB_TYPE_DOUBLE = 11,
+  DUCKDB_TYPE_TIMESTAMP = 12,
+  DUCKDB_TYPE_DATE = 13,
+  DUCKDB_TYPE_TIME = 14,
+  DUCKDB_TYPE_VARCHAR = 17,
+  DUCKDB_TYPE_BLOB = 18,
+  DUCKDB_TYPE_TIMESTAMP_TZ = 31,
+} duckdb_type;
+
+// A VARCHAR or BLOB value in a vector: up to 12 bytes inline, else a prefix and a pointer.
+typedef struct {
+  union {
+    struct {
+      uint32_t length;
+      char prefix[4];
+      char *ptr;
+    } pointer;
+    struct {
+      uint32_t length;
+      char inlined[12];
+    } inlined;
+  } value;
+} duckdb_string_t;
 
 // Passed by value to some functions, so its layout matters (six words, the first five deprecated).
 typedef struct {
@@ -58,6 +96,7 @@ idx_t duckdb_prepared_statement_column_count(duckdb_prepared_statement prepared_
 const char *duckdb_prepared_statement_column_name(duckdb_prepared_statement prepared_statement, idx_t col_idx);
 duckdb_logical_type duckdb_prepared_statement_column_logical_type(duckdb_prepared_statement prepared_statement, idx_t col_idx);
 void duckdb_destroy_logical_type(duckdb_logical_type *type);
+duckdb_type duckdb_get_type_id(duckdb_logical_type type);
 
 duckdb_state duckdb_execute_prepared_streaming(duckdb_prepared_statement prepared_statement, duckdb_result *out_result);
 duckdb_data_chunk duckdb_fetch_chunk(duckdb_result result);
@@ -67,6 +106,10 @@ void duckdb_destroy_result(duckdb_result *result);
 
 idx_t duckdb_data_chunk_get_size(duckdb_data_chunk chunk);
 void duckdb_destroy_data_chunk(duckdb_data_chunk *chunk);
+idx_t duckdb_data_chunk_get_column_count(duckdb_data_chunk chunk);
+duckdb_vector duckdb_data_chunk_get_vector(duckdb_data_chunk chunk, idx_t col_idx);
+void *duckdb_vector_get_data(duckdb_vector vector);
+uint64_t *duckdb_vector_get_validity(duckdb_vector vector);
 
 const char *duckdb_error_data_message(duckdb_error_data error_data);
 bool duckdb_error_data_has_error(duckdb_error_data error_data);

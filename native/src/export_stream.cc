@@ -2,8 +2,8 @@
 // own; each body reaches JavaScript over the memory it was written into, without a copy
 // (napi_create_external_buffer, or a view of a reused slab's ArrayBuffer).
 //
-//   openExport(connection, sql, { batchRows, maxBatchBytes, readAhead, reuseBodies })
-//       -> Promise<{ stream, fields }>
+//   openExport(connection, sql, { batchRows, maxBatchBytes, readAhead, reuseBodies, duckdbConverter })
+//       -> Promise<{ stream, fields, converter: 'direct' | 'duckdb' }>
 //   nextExport(stream) -> Promise<{ header, body, rows, slab }[] | null>   (null: the result has ended)
 //   releaseExportBody(stream, slab)   (reuseBodies: JavaScript is done with the body in `slab`;
 //                                      slab -1, a body of its own, needs no release)
@@ -11,9 +11,10 @@
 //                                           connection has no active query)
 //
 // A fetcher thread pulls DuckDB chunks (duckdb_fetch_chunk, which also runs the scan) into a
-// short queue; the producer thread converts each with DuckDB's own converter
-// (duckdb_data_chunk_to_arrow, with the result's Arrow options so the types are those of
-// DuckDB's Arrow export), gathers them to batchRows rows (or maxBatchBytes bytes) and writes the
+// short queue; the producer thread converts each to Arrow, the types always those of DuckDB's
+// Arrow export for the result's Arrow options: when every column is of a type chunk_arrow.cc
+// handles, by taking the vectors as they are; otherwise (or with duckdbConverter) with DuckDB's
+// own converter, duckdb_data_chunk_to_arrow. It gathers them to batchRows rows (or maxBatchBytes bytes) and writes the
 // IPC messages (ipc_writer.cc). At most `readAhead` batches wait for JavaScript.
 #include <atomic>
 #include <condition_variable>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "chunk_arrow.h"
 #include "duckdb_c_api.h"
 #include "ipc_writer.h"
 #include "napi_util.h"
@@ -71,13 +73,14 @@ struct Slab {
 class ExportStream {
  public:
   ExportStream(duckdb_connection connection, std::string sql, int64_t batchRows, int64_t maxBatchBytes, size_t readAhead,
-               bool reuseBodies)
+               bool reuseBodies, bool duckdbConverter)
       : connection_(connection),
         sql_(std::move(sql)),
         batchRows_(batchRows),
         maxBatchBytes_(maxBatchBytes),
         readAhead_(readAhead),
-        reuseBodies_(reuseBodies) {}
+        reuseBodies_(reuseBodies),
+        duckdbConverter_(duckdbConverter) {}
 
   ~ExportStream() {
     stopAndJoin();
@@ -128,9 +131,11 @@ class ExportStream {
     const idx_t columns = duckdb_prepared_statement_column_count(prepared_);
     std::vector<duckdb_logical_type> types(columns);
     std::vector<const char *> names(columns);
+    std::vector<duckdb_type> ids(columns);
     for (idx_t c = 0; c < columns; c++) {
       types[c] = duckdb_prepared_statement_column_logical_type(prepared_, c);
       names[c] = duckdb_prepared_statement_column_name(prepared_, c);
+      ids[c] = duckdb_get_type_id(types[c]);
     }
     duckdb_arrow_options options = nullptr;
     duckdb_connection_get_arrow_options(connection_, &options);
@@ -143,12 +148,14 @@ class ExportStream {
     }
     if (e != nullptr) duckdb_destroy_error_data(&e);
     writer_ = std::make_unique<IpcWriter>(&schema_);
+    if (!duckdbConverter_) direct_ = ChunkToArrow::create(ids, schema_);
     if (reuseBodies_) writer_->setBodyAllocator([this](int64_t length, int32_t *slab) { return allocateBody(length, slab); });
     return true;
   }
 
   const std::string &openError() const { return error_; }
   const ArrowSchema &schema() const { return schema_; }
+  bool direct() const { return direct_ != nullptr; }
 
   // --- the producer thread ---
 
@@ -378,14 +385,22 @@ class ExportStream {
       const int64_t size = int64_t(duckdb_data_chunk_get_size(chunk));
       OwnedArray array(new ArrowArray());
       std::memset(array.get(), 0, sizeof(ArrowArray));
-      duckdb_error_data e = duckdb_data_chunk_to_arrow(options, chunk, array.get());
-      duckdb_destroy_data_chunk(&chunk);
-      if (e != nullptr && duckdb_error_data_has_error(e)) {
-        error = takeError(e);
-        ok = false;
-        break;
+      if (direct_) {
+        // The array takes the chunk (its release destroys it).
+        if (!direct_->convert(chunk, array.get(), &error)) {
+          ok = false;
+          break;
+        }
+      } else {
+        duckdb_error_data e = duckdb_data_chunk_to_arrow(options, chunk, array.get());
+        duckdb_destroy_data_chunk(&chunk);
+        if (e != nullptr && duckdb_error_data_has_error(e)) {
+          error = takeError(e);
+          ok = false;
+          break;
+        }
+        if (e != nullptr) duckdb_destroy_error_data(&e);
       }
-      if (e != nullptr) duckdb_destroy_error_data(&e);
       const ArrowArray *current = array.get();
       // Earlier arrays are no longer pointed into once the pieces are written.
       arrays.push_back(std::move(array));
@@ -502,6 +517,8 @@ class ExportStream {
   const int64_t maxBatchBytes_;
   const size_t readAhead_;
   const bool reuseBodies_;
+  const bool duckdbConverter_;
+  std::unique_ptr<ChunkToArrow> direct_;  // null: DuckDB's converter for every chunk
   duckdb_prepared_statement prepared_ = nullptr;
   ArrowSchema schema_{};
   std::unique_ptr<IpcWriter> writer_;
@@ -626,7 +643,7 @@ napi_value openExport(napi_env env, napi_callback_info info) {
   std::string sql;
   if (!stringArg(env, argv[1], "sql", &sql)) return nullptr;
   int64_t batchRows = 0, maxBatchBytes = 0, readAhead = 0;
-  bool reuseBodies = false;
+  bool reuseBodies = false, duckdbConverter = false;
   napi_value v = nullptr;
   napi_get_named_property(env, argv[2], "batchRows", &v);
   if (!int64Arg(env, v, "batchRows", &batchRows)) return nullptr;
@@ -641,10 +658,17 @@ napi_value openExport(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "reuseBodies must be a boolean");
     return nullptr;
   }
+  napi_valuetype converterType = napi_undefined;
+  napi_get_named_property(env, argv[2], "duckdbConverter", &v);
+  napi_typeof(env, v, &converterType);
+  if (converterType != napi_undefined && napi_get_value_bool(env, v, &duckdbConverter) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "duckdbConverter must be a boolean");
+    return nullptr;
+  }
   if (batchRows < 1 || maxBatchBytes < 1 || readAhead < 1) return throwError(env, "batchRows, maxBatchBytes and readAhead must be positive");
 
   auto *work = new OpenWork();
-  work->stream = new ExportStream(connection, std::move(sql), batchRows, maxBatchBytes, size_t(readAhead), reuseBodies);
+  work->stream = new ExportStream(connection, std::move(sql), batchRows, maxBatchBytes, size_t(readAhead), reuseBodies, duckdbConverter);
   napi_value promise = nullptr, name = makeString(env, "duckFlightOpenExport");
   napi_create_promise(env, &work->deferred, &promise);
   napi_create_async_work(
@@ -669,6 +693,7 @@ napi_value openExport(napi_env env, napi_callback_info info) {
           napi_create_object(env, &result);
           napi_set_named_property(env, result, "stream", external);
           napi_set_named_property(env, result, "fields", fields);
+          napi_set_named_property(env, result, "converter", makeString(env, w->stream->direct() ? "direct" : "duckdb"));
           w->stream->start(wake);
           napi_resolve_deferred(env, w->deferred, result);
         }

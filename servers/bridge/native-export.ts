@@ -85,10 +85,19 @@ export interface NativeStreamOptions {
    * external-memory accounting, a full GC about every 64 MB exported.
    */
   reuseBodies?: boolean;
+  /**
+   * Convert every chunk with DuckDB's Arrow converter. By default a result whose columns are all
+   * of the plain types the addon handles itself (numbers, booleans, dates, times, timestamps,
+   * text, blobs) is converted from DuckDB's vectors directly; this is the reference it is
+   * checked against.
+   */
+  duckdbConverter?: boolean;
 }
 
 export interface NativeQueryStream extends AsyncIterable<EncodedBatch> {
   readonly schema: Schema;
+  /** How chunks become Arrow: from DuckDB's vectors directly, or through DuckDB's converter (see duckdbConverter). */
+  readonly converter: 'direct' | 'duckdb';
   /** Interrupts the query if it still runs; resolves once the connection has no active query. Idempotent. */
   close(): Promise<void>;
 }
@@ -126,8 +135,16 @@ export async function streamQueryNative(
       maxBatchBytes: batchBytesWithin(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
       readAhead: options.readAhead ?? DEFAULT_READ_AHEAD,
       reuseBodies: options.reuseBodies ?? false,
+      duckdbConverter: options.duckdbConverter ?? false,
     });
-    return new NativeStream(addon, opened.stream, schemaFromNative(opened.fields), () => lease.release(), options.signal);
+    return new NativeStream(
+      addon,
+      opened.stream,
+      schemaFromNative(opened.fields),
+      opened.converter,
+      () => lease.release(),
+      options.signal,
+    );
   } catch (error) {
     lease.release();
     throw error;
@@ -144,6 +161,7 @@ class NativeStream implements NativeQueryStream {
     private readonly addon: Addon,
     private readonly stream: NativeExportHandle,
     readonly schema: Schema,
+    readonly converter: 'direct' | 'duckdb',
     private readonly release: () => void,
     private readonly signal: AbortSignal | undefined,
   ) {

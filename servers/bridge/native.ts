@@ -48,8 +48,8 @@ export interface NativeAddon {
   openExport(
     connection: duckdb.Connection,
     sql: string,
-    options: { batchRows: number; maxBatchBytes: number; readAhead: number; reuseBodies?: boolean },
-  ): Promise<{ stream: NativeExportHandle; fields: NativeField[] }>;
+    options: { batchRows: number; maxBatchBytes: number; readAhead: number; reuseBodies?: boolean; duckdbConverter?: boolean },
+  ): Promise<{ stream: NativeExportHandle; fields: NativeField[]; converter: 'direct' | 'duckdb' }>;
   /**
    * The messages of the next batch (dictionary batches before the first record batch), or null
    * at the end. Rejects with DuckDB's message when the query fails while streaming. One call at
