@@ -137,14 +137,7 @@ export async function streamQueryNative(
       reuseBodies: options.reuseBodies ?? false,
       duckdbConverter: options.duckdbConverter ?? false,
     });
-    return new NativeStream(
-      addon,
-      opened.stream,
-      schemaFromNative(opened.fields),
-      opened.converter,
-      () => lease.release(),
-      options.signal,
-    );
+    return new NativeStream(addon, opened.stream, schemaFromNative(opened.fields), opened.converter, () => lease.release(), options.signal);
   } catch (error) {
     lease.release();
     throw error;
