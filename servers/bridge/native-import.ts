@@ -135,14 +135,18 @@ let views = 0;
 export const nativeImportStats = { uploads: 0 };
 
 /**
- * How the addon puts the rows in: 'appender' (duckdb_data_chunk_from_arrow per 2048 rows into an
- * appender, on the addon's thread) or 'scan' (DuckDB's Arrow scan under INSERT ... SELECT, on
- * DuckDB's threads), the alternative bench/bridge.ts measures beside it. The appender measured
- * faster: 6M flights rows, 2 runs side by side, 22.8 s against 28.8 s (JavaScript bridge 29.9 s,
- * DuckDB's INSERT from Parquet 15.9 s) on a 2-core machine at load 18. And the scan parks DuckDB's
- * scheduler threads in get_next while a slow client's batches are on their way.
+ * How the addon puts the rows in: 'scan' (DuckDB's Arrow scan under INSERT ... SELECT, on
+ * DuckDB's threads) or 'appender' (duckdb_data_chunk_from_arrow per 2048 rows into an appender,
+ * on the addon's one thread). The scan measured faster on the quiet 2-core machine (session 7):
+ * bench/bridge.ts, 6M flights rows held in memory, 2 runs each, 3.22/3.59 s against 4.39/4.09 s
+ * (DuckDB's INSERT from Parquet 4.15/3.87 s); `npm run bench -- --rows 24M --runs 1` with each in
+ * turn, ours in M rows/s (scan, appender): TRANSFER direct 1.40, 1.13; TRANSFER through the
+ * client 1.12, 1.02; PUT 1.25, 1.35. In session 5, at a load of 18, the appender had measured
+ * faster (6M rows: 22.8 s against 28.8 s). While a slow client's batches are on their way the
+ * scan holds DuckDB's worker threads in get_next: other queries then run on their own threads
+ * only, as with threads = 1.
  */
-export const nativeImportSettings: { mode: 'scan' | 'appender' } = { mode: 'appender' };
+export const nativeImportSettings: { mode: 'scan' | 'appender' } = { mode: 'scan' };
 
 /**
  * Streams `batches` into `target` through the addon. The caller holds the transaction and checks
