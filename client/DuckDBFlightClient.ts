@@ -164,7 +164,13 @@ export class DuckDBFlightClient {
   ): Promise<UploadResult> {
     if (mode === 'client') {
       const reader = this.streamQuery(query, options);
-      return target.uploadData(table, reader, { ...options, mode: 'replace' });
+      // The batches go on as they came, not decoded here and encoded again: the target checks them.
+      async function* passOn(): AsyncGenerator<FlightOutputItem> {
+        const schema = await reader.schema();
+        if (schema) yield schema;
+        yield* reader.encoded();
+      }
+      return target.uploadData(table, passOn(), { ...options, mode: 'replace' });
     }
     const [result] = (await target.executeAction(
       'transfer',

@@ -11,6 +11,7 @@ import type { FlightDescriptor } from './messages.ts';
 import { alignedFlatbuffer, describe } from './ipc-schema.ts';
 import { verifyIpcMessage } from './ipc-verify.ts';
 import { checkSchemaTypes } from './schema-check.ts';
+import { EncodedBatch } from './encoded-batch.ts';
 
 export type DecodedMessage =
   | { kind: 'schema'; schema: Schema; appMetadata: Uint8Array | undefined }
@@ -55,6 +56,54 @@ export class FlightDataDecoder {
       // bytes all the same, so it is the peer's error, not an INTERNAL one.
       throw FlightError.invalidArgument(`FlightData message ${index}: the message could not be decoded: ${describe(cause)}`, cause);
     }
+  }
+
+  /**
+   * One FlightData message to pass on unchanged (FlightDataReader.encoded). A schema message,
+   * or a message of app_metadata alone, is decoded as decode() does; a record or dictionary
+   * batch is checked up to its header (a valid IPC flatbuffer, after the schema, uncompressed,
+   * a body at least as long as the header declares) and comes back as an EncodedBatch over the
+   * received bytes. Its body is not looked at: whoever decodes it checks it.
+   */
+  passThrough(data: FlightData): DecodedMessage | { kind: 'encoded'; batch: EncodedBatch } {
+    if (data.dataHeader.byteLength === 0 || this.schema === null) return this.decode(data);
+    const index = this.stats.messages++;
+    let message: Message;
+    let header: unknown;
+    try {
+      const flatbuffer = alignedFlatbuffer(data.dataHeader);
+      verifyIpcMessage(flatbuffer);
+      message = Message.decode(flatbuffer);
+      if (KNOWN_HEADERS.has(message.headerType)) header = message.header();
+    } catch (cause) {
+      throw FlightError.invalidArgument(
+        `FlightData message ${index}: data_header is not a valid Arrow IPC flatbuffer (${describe(cause)})`,
+        cause,
+      );
+    }
+    const batch =
+      message.headerType === MessageHeader.RecordBatch
+        ? (header as RecordBatchHeader)
+        : message.headerType === MessageHeader.DictionaryBatch
+          ? (header as DictionaryBatch).data
+          : null;
+    if (batch === null) {
+      throw FlightError.invalidArgument(
+        `FlightData message ${index}: ${MessageHeader[message.headerType] ?? `IPC message type ${message.headerType}`} after the schema; a record or dictionary batch was expected`,
+      );
+    }
+    if (batch.compression != null) {
+      throw FlightError.invalidArgument(`FlightData message ${index}: compressed IPC bodies are not supported; send uncompressed batches`);
+    }
+    if (data.dataBody.byteLength < message.bodyLength) {
+      throw FlightError.invalidArgument(
+        `FlightData message ${index}: body is ${data.dataBody.byteLength} bytes but the header declares ${message.bodyLength}`,
+      );
+    }
+    const appMetadata = data.appMetadata && data.appMetadata.byteLength > 0 ? data.appMetadata : undefined;
+    const rows = message.headerType === MessageHeader.RecordBatch ? Number(batch.length) : 0;
+    const body = data.dataBody.subarray(0, Number(message.bodyLength));
+    return { kind: 'encoded', batch: new EncodedBatch(data.dataHeader, body, rows, appMetadata) };
   }
 
   private decodeMessage(data: FlightData, index: number): DecodedMessage {

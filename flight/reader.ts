@@ -5,12 +5,15 @@ import { RecordBatch, Schema, Table } from 'apache-arrow';
 import { FlightDataDecoder, type DecodedMessage } from './decoder.ts';
 import type { FlightData } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
+import type { EncodedBatch } from './encoded-batch.ts';
 
 /** One record batch with the app_metadata that came with it, or app_metadata alone. */
 export interface FlightChunk {
   batch?: RecordBatch | undefined;
   appMetadata?: Uint8Array | undefined;
 }
+
+type PassedThrough = { kind: 'encoded'; batch: EncodedBatch };
 
 export class FlightDataReader implements AsyncIterable<RecordBatch> {
   readonly decoder = new FlightDataDecoder();
@@ -58,7 +61,9 @@ export class FlightDataReader implements AsyncIterable<RecordBatch> {
     return this.lookahead[0]!;
   }
 
-  private async readMessage(): Promise<DecodedMessage | null> {
+  private async readMessage(): Promise<DecodedMessage | null>;
+  private async readMessage(passThrough: true): Promise<DecodedMessage | PassedThrough | null>;
+  private async readMessage(passThrough = false): Promise<DecodedMessage | PassedThrough | null> {
     if (this.finished) return null;
     const next = await this.source.next();
     if (next.done) {
@@ -67,9 +72,47 @@ export class FlightDataReader implements AsyncIterable<RecordBatch> {
     }
     const data = next.value;
     this.bytes += data.dataHeader.byteLength + data.dataBody.byteLength + (data.appMetadata?.byteLength ?? 0);
-    const message = this.decoder.decode(data);
-    if (message.kind === 'batch') this.rows += message.batch.numRows;
+    const message = passThrough ? this.decoder.passThrough(data) : this.decoder.decode(data);
+    if (message.kind === 'batch' || message.kind === 'encoded') this.rows += message.batch.numRows;
     return message;
+  }
+
+  /**
+   * Every batch and every app_metadata, in order, the batches as they came: EncodedBatch (IPC
+   * header and body, not decoded) to pass on to another stream, a DoPut or a DoExchange, without
+   * decoding and encoding them again. The schema is not among them: read it first (schema()) and
+   * send it ahead. See FlightDataDecoder.passThrough for what is checked.
+   *
+   * ```ts
+   * const reader = source.doGet(ticket);
+   * async function* items() { yield (await reader.schema())!; yield* reader.encoded(); }
+   * await target.doPut(descriptor, items());
+   * ```
+   */
+  async *encoded(): AsyncGenerator<EncodedBatch | FlightChunk, void, undefined> {
+    try {
+      for (;;) {
+        const message = this.lookahead.shift() ?? (await this.readMessage(true));
+        if (!message) return;
+        switch (message.kind) {
+          case 'encoded':
+            yield message.batch;
+            break;
+          case 'batch':
+            yield { batch: message.batch, appMetadata: message.appMetadata };
+            break;
+          case 'metadata':
+            if (message.appMetadata.byteLength > 0) yield { appMetadata: message.appMetadata };
+            break;
+          case 'schema':
+          case 'dictionary':
+            if (message.appMetadata) yield { appMetadata: message.appMetadata };
+            break;
+        }
+      }
+    } finally {
+      await this.close();
+    }
   }
 
   /** Every batch and every app_metadata, in order. */

@@ -7,7 +7,7 @@
 import { Bool, type Data, type RecordBatch, type Schema, type Vector } from 'apache-arrow';
 import type { DuckDBFlightClient } from '../../client/index.ts';
 import { tableChecksumSql } from '../../data/flights.ts';
-import type { FlightOutputItem } from '../../flight/index.ts';
+import { EncodedBatch, type FlightOutputItem } from '../../flight/index.ts';
 
 /** The outcome of a check: ok, and what was compared (or why it failed). */
 export interface Verification {
@@ -191,12 +191,19 @@ export async function runTransferThroughClient(options: TransferOptions): Promis
     // The schema goes first, so that an empty table still creates its target.
     const schema = await reader.schema();
     if (schema) yield schema;
-    for await (const batch of reader) {
-      rows += batch.numRows;
-      bytes += arrowBytes(batch);
-      batches++;
+    // Passed on as received, not decoded and encoded again (target checks what it receives).
+    for await (const item of reader.encoded()) {
+      if (item instanceof EncodedBatch) {
+        rows += item.numRows;
+        bytes += item.body.byteLength;
+        if (item.numRows > 0) batches++;
+      } else if (item.batch) {
+        rows += item.batch.numRows;
+        bytes += arrowBytes(item.batch);
+        batches++;
+      }
       options.onProgress?.(rows);
-      yield batch;
+      yield item;
     }
   }
   const uploaded = await target.uploadData(targetTable, counted(), { mode: 'replace', signal: options.signal });
@@ -266,7 +273,8 @@ export async function runExchange(options: ExchangeOptions): Promise<OperationRe
   async function* feed(): AsyncGenerator<FlightOutputItem> {
     schemas.input = await input.schema();
     if (schemas.input) yield schemas.input;
-    yield* input;
+    // Passed on as received, not decoded and encoded again (the server checks what it receives).
+    yield* input.encoded();
   }
   const output = client.exchange(exchanger, feed(), { signal: options.signal });
   for await (const batch of output) {
