@@ -33,6 +33,22 @@ const KNOWN_HEADERS = new Set<MessageHeader>([MessageHeader.Schema, MessageHeade
  */
 const MAX_LENGTH = 2 ** 31 - 1;
 
+/** The IPC Message in data_header, verified, and its header if of a known type (undefined otherwise). */
+function readHeader(data: FlightData, index: number): { message: Message; header: unknown } {
+  try {
+    const flatbuffer = alignedFlatbuffer(data.dataHeader);
+    verifyIpcMessage(flatbuffer);
+    const message = Message.decode(flatbuffer);
+    // header() of any other type throws; those are refused by the caller, by name.
+    return { message, header: KNOWN_HEADERS.has(message.headerType) ? message.header() : undefined };
+  } catch (cause) {
+    throw FlightError.invalidArgument(
+      `FlightData message ${index}: data_header is not a valid Arrow IPC flatbuffer (${describe(cause)})`,
+      cause,
+    );
+  }
+}
+
 export class FlightDataDecoder {
   schema: Schema | null = null;
   /** The descriptor of the first message, if it had one (DoPut, DoExchange). */
@@ -68,19 +84,7 @@ export class FlightDataDecoder {
   passThrough(data: FlightData): DecodedMessage | { kind: 'encoded'; batch: EncodedBatch } {
     if (data.dataHeader.byteLength === 0 || this.schema === null) return this.decode(data);
     const index = this.stats.messages++;
-    let message: Message;
-    let header: unknown;
-    try {
-      const flatbuffer = alignedFlatbuffer(data.dataHeader);
-      verifyIpcMessage(flatbuffer);
-      message = Message.decode(flatbuffer);
-      if (KNOWN_HEADERS.has(message.headerType)) header = message.header();
-    } catch (cause) {
-      throw FlightError.invalidArgument(
-        `FlightData message ${index}: data_header is not a valid Arrow IPC flatbuffer (${describe(cause)})`,
-        cause,
-      );
-    }
+    const { message, header } = readHeader(data, index);
     const batch =
       message.headerType === MessageHeader.RecordBatch
         ? (header as RecordBatchHeader)
@@ -116,20 +120,7 @@ export class FlightDataDecoder {
       return { kind: 'metadata', appMetadata: appMetadata ?? new Uint8Array(0) };
     }
 
-    let message: Message;
-    let header: unknown;
-    try {
-      const flatbuffer = alignedFlatbuffer(data.dataHeader);
-      verifyIpcMessage(flatbuffer);
-      message = Message.decode(flatbuffer);
-      // header() of any other type throws; those are refused below, by name.
-      if (KNOWN_HEADERS.has(message.headerType)) header = message.header();
-    } catch (cause) {
-      throw FlightError.invalidArgument(
-        `FlightData message ${index}: data_header is not a valid Arrow IPC flatbuffer (${describe(cause)})`,
-        cause,
-      );
-    }
+    const { message, header } = readHeader(data, index);
 
     switch (message.headerType) {
       case MessageHeader.Schema: {

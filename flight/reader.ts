@@ -89,39 +89,25 @@ export class FlightDataReader implements AsyncIterable<RecordBatch> {
    * await target.doPut(descriptor, items());
    * ```
    */
-  async *encoded(): AsyncGenerator<EncodedBatch | FlightChunk, void, undefined> {
+  encoded(): AsyncGenerator<EncodedBatch | FlightChunk, void, undefined> {
+    return this.items(true);
+  }
+
+  /** Every batch and every app_metadata, in order. */
+  chunks(): AsyncGenerator<FlightChunk, void, undefined> {
+    return this.items(false) as AsyncGenerator<FlightChunk, void, undefined>;
+  }
+
+  /** chunks(), or with passThrough encoded(): the batches not decoded (FlightDataDecoder.passThrough). */
+  private async *items(passThrough: boolean): AsyncGenerator<EncodedBatch | FlightChunk, void, undefined> {
     try {
       for (;;) {
-        const message = this.lookahead.shift() ?? (await this.readMessage(true));
+        const message = this.lookahead.shift() ?? (passThrough ? await this.readMessage(true) : await this.readMessage());
         if (!message) return;
         switch (message.kind) {
           case 'encoded':
             yield message.batch;
             break;
-          case 'batch':
-            yield { batch: message.batch, appMetadata: message.appMetadata };
-            break;
-          case 'metadata':
-            if (message.appMetadata.byteLength > 0) yield { appMetadata: message.appMetadata };
-            break;
-          case 'schema':
-          case 'dictionary':
-            if (message.appMetadata) yield { appMetadata: message.appMetadata };
-            break;
-        }
-      }
-    } finally {
-      await this.close();
-    }
-  }
-
-  /** Every batch and every app_metadata, in order. */
-  async *chunks(): AsyncGenerator<FlightChunk, void, undefined> {
-    try {
-      for (;;) {
-        const message = this.lookahead.shift() ?? (await this.readMessage());
-        if (!message) return;
-        switch (message.kind) {
           case 'batch':
             yield { batch: message.batch, appMetadata: message.appMetadata };
             break;

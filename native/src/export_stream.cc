@@ -626,6 +626,18 @@ void finalizeStream(napi_env env, void *data, void *) {
 
 // --- openExport ---
 
+/** options[name] when it is a boolean, left as it is when undefined; false (a TypeError thrown) otherwise. */
+bool optionalBool(napi_env env, napi_value options, const char *name, bool *out) {
+  napi_value value = nullptr;
+  napi_valuetype type = napi_undefined;
+  napi_get_named_property(env, options, name, &value);
+  napi_typeof(env, value, &type);
+  if (type == napi_undefined) return true;
+  if (napi_get_value_bool(env, value, out) == napi_ok) return true;
+  napi_throw_type_error(env, nullptr, (std::string(name) + " must be a boolean").c_str());
+  return false;
+}
+
 struct OpenWork {
   napi_async_work work = nullptr;
   napi_deferred deferred = nullptr;
@@ -651,18 +663,7 @@ napi_value openExport(napi_env env, napi_callback_info info) {
   if (!int64Arg(env, v, "maxBatchBytes", &maxBatchBytes)) return nullptr;
   napi_get_named_property(env, argv[2], "readAhead", &v);
   if (!int64Arg(env, v, "readAhead", &readAhead)) return nullptr;
-  napi_valuetype reuseType = napi_undefined;
-  napi_get_named_property(env, argv[2], "reuseBodies", &v);
-  napi_typeof(env, v, &reuseType);
-  if (reuseType != napi_undefined && napi_get_value_bool(env, v, &reuseBodies) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "reuseBodies must be a boolean");
-    return nullptr;
-  }
-  napi_valuetype converterType = napi_undefined;
-  napi_get_named_property(env, argv[2], "duckdbConverter", &v);
-  napi_typeof(env, v, &converterType);
-  if (converterType != napi_undefined && napi_get_value_bool(env, v, &duckdbConverter) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "duckdbConverter must be a boolean");
+  if (!optionalBool(env, argv[2], "reuseBodies", &reuseBodies) || !optionalBool(env, argv[2], "duckdbConverter", &duckdbConverter)) {
     return nullptr;
   }
   if (batchRows < 1 || maxBatchBytes < 1 || readAhead < 1) return throwError(env, "batchRows, maxBatchBytes and readAhead must be positive");
