@@ -49,6 +49,21 @@ function readHeader(data: FlightData, index: number): { message: Message; header
   }
 }
 
+/** A batch's body is uncompressed and at least as long as its message declares. */
+function checkDeclaredBody(data: FlightData, message: Message, header: RecordBatchHeader, index: number): void {
+  if (header.compression != null) {
+    throw FlightError.invalidArgument(`FlightData message ${index}: compressed IPC bodies are not supported; send uncompressed batches`);
+  }
+  if (data.dataBody.byteLength < message.bodyLength) {
+    throw FlightError.invalidArgument(
+      `FlightData message ${index}: body is ${data.dataBody.byteLength} bytes but the header declares ${message.bodyLength}`,
+    );
+  }
+}
+
+/** A batch passed on as received (FlightDataDecoder.passThrough). */
+export type PassedThrough = { kind: 'encoded'; batch: EncodedBatch };
+
 export class FlightDataDecoder {
   schema: Schema | null = null;
   /** The descriptor of the first message, if it had one (DoPut, DoExchange). */
@@ -81,7 +96,7 @@ export class FlightDataDecoder {
    * a body at least as long as the header declares) and comes back as an EncodedBatch over the
    * received bytes. Its body is not looked at: whoever decodes it checks it.
    */
-  passThrough(data: FlightData): DecodedMessage | { kind: 'encoded'; batch: EncodedBatch } {
+  passThrough(data: FlightData): DecodedMessage | PassedThrough {
     if (data.dataHeader.byteLength === 0 || this.schema === null) return this.decode(data);
     const index = this.stats.messages++;
     const { message, header } = readHeader(data, index);
@@ -96,14 +111,7 @@ export class FlightDataDecoder {
         `FlightData message ${index}: ${MessageHeader[message.headerType] ?? `IPC message type ${message.headerType}`} after the schema; a record or dictionary batch was expected`,
       );
     }
-    if (batch.compression != null) {
-      throw FlightError.invalidArgument(`FlightData message ${index}: compressed IPC bodies are not supported; send uncompressed batches`);
-    }
-    if (data.dataBody.byteLength < message.bodyLength) {
-      throw FlightError.invalidArgument(
-        `FlightData message ${index}: body is ${data.dataBody.byteLength} bytes but the header declares ${message.bodyLength}`,
-      );
-    }
+    checkDeclaredBody(data, message, batch, index);
     const appMetadata = data.appMetadata && data.appMetadata.byteLength > 0 ? data.appMetadata : undefined;
     const rows = message.headerType === MessageHeader.RecordBatch ? Number(batch.length) : 0;
     const body = data.dataBody.subarray(0, Number(message.bodyLength));
@@ -172,15 +180,8 @@ export class FlightDataDecoder {
   }
 
   private body(data: FlightData, message: Message, header: RecordBatchHeader, index: number): Uint8Array {
+    checkDeclaredBody(data, message, header, index);
     let body = data.dataBody;
-    if (header.compression != null) {
-      throw FlightError.invalidArgument(`FlightData message ${index}: compressed IPC bodies are not supported; send uncompressed batches`);
-    }
-    if (body.byteLength < message.bodyLength) {
-      throw FlightError.invalidArgument(
-        `FlightData message ${index}: body is ${body.byteLength} bytes but the header declares ${message.bodyLength}`,
-      );
-    }
     header.buffers.forEach((region, i) => {
       if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.byteLength) {
         throw FlightError.invalidArgument(

@@ -2,7 +2,7 @@
 // DoExchange, a client reading a DoGet or DoExchange).
 
 import { RecordBatch, Schema, Table } from 'apache-arrow';
-import { FlightDataDecoder, type DecodedMessage } from './decoder.ts';
+import { FlightDataDecoder, type DecodedMessage, type PassedThrough } from './decoder.ts';
 import type { FlightData } from './flight-data.ts';
 import type { FlightDescriptor } from './messages.ts';
 import type { EncodedBatch } from './encoded-batch.ts';
@@ -12,8 +12,6 @@ export interface FlightChunk {
   batch?: RecordBatch | undefined;
   appMetadata?: Uint8Array | undefined;
 }
-
-type PassedThrough = { kind: 'encoded'; batch: EncodedBatch };
 
 export class FlightDataReader implements AsyncIterable<RecordBatch> {
   readonly decoder = new FlightDataDecoder();

@@ -12,7 +12,7 @@ import {
   type FlightOutputItem,
 } from '../flight/index.ts';
 import { appendBatches, streamQuery } from './bridge/index.ts';
-import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
+import { nativeExportAvailable, streamQueryNative, writerStreamOptions } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -76,9 +76,7 @@ export function sqlExchanger(sql: string): Exchanger['run'] {
             ? await streamQueryNative(connection, sql, {
                 ...options,
                 runEarlier: true,
-                maxMessageBytes: service.settings.maxMessageBytes,
-                // The DoExchange's writer is done with each batch once it asks for the next.
-                reuseBodies: true,
+                ...writerStreamOptions(service.settings.maxMessageBytes),
               })
             : await streamQuery(connection, sql, options);
           try {

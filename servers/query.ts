@@ -15,7 +15,7 @@ import {
   type PollInfo,
 } from '../flight/index.ts';
 import { describePrepared, streamPrepared } from './bridge/index.ts';
-import { nativeExportAvailable, streamQueryNative } from './bridge/native-export.ts';
+import { nativeExportAvailable, streamQueryNative, writerStreamOptions } from './bridge/native-export.ts';
 import { quoteIdentifier } from './bridge/sql.ts';
 import type { ServiceContext } from './context.ts';
 import { fromDuckDBError } from './errors.ts';
@@ -254,14 +254,11 @@ export async function runQuery(service: ServiceContext, sql: string, context: Ca
     if (service.settings.bridge === 'native' && nativeExportAvailable(connection)) {
       // The addon prepares the last statement again, itself: the ones before it have run.
       kind.prepared.destroySync();
-      stream = await streamQueryNative(connection, sql, {
-        ...options,
-        maxMessageBytes: service.settings.maxMessageBytes,
-        // The writer is done with each batch once it asks for the next (writeFlightData).
-        reuseBodies: true,
-      }).catch((e: unknown) => {
-        throw fromDuckDBError(e);
-      });
+      stream = await streamQueryNative(connection, sql, { ...options, ...writerStreamOptions(service.settings.maxMessageBytes) }).catch(
+        (e: unknown) => {
+          throw fromDuckDBError(e);
+        },
+      );
     } else {
       stream = await streamPrepared(connection, kind.prepared, options).catch((e: unknown) => {
         throw fromDuckDBError(e);

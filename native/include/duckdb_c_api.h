@@ -106,7 +106,6 @@ void duckdb_destroy_result(duckdb_result *result);
 
 idx_t duckdb_data_chunk_get_size(duckdb_data_chunk chunk);
 void duckdb_destroy_data_chunk(duckdb_data_chunk *chunk);
-idx_t duckdb_data_chunk_get_column_count(duckdb_data_chunk chunk);
 duckdb_vector duckdb_data_chunk_get_vector(duckdb_data_chunk chunk, idx_t col_idx);
 void *duckdb_vector_get_data(duckdb_vector vector);
 uint64_t *duckdb_vector_get_validity(duckdb_vector vector);

@@ -14,8 +14,9 @@
 // short queue; the producer thread converts each to Arrow, the types always those of DuckDB's
 // Arrow export for the result's Arrow options: when every column is of a type chunk_arrow.cc
 // handles, by taking the vectors as they are; otherwise (or with duckdbConverter) with DuckDB's
-// own converter, duckdb_data_chunk_to_arrow. It gathers them to batchRows rows (or maxBatchBytes bytes) and writes the
-// IPC messages (ipc_writer.cc). At most `readAhead` batches wait for JavaScript.
+// own converter, duckdb_data_chunk_to_arrow. It gathers them to batchRows rows (or maxBatchBytes
+// bytes) and writes the IPC messages (ipc_writer.cc). At most `readAhead` batches wait for
+// JavaScript.
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -291,29 +292,24 @@ class ExportStream {
     napi_create_object(env, &object);
     void *copy = nullptr;
     napi_create_buffer_copy(env, message.header.size(), message.header.data(), &copy, &header);
+    void *into = nullptr;
     if (message.slab >= 0) {
       body = slabBody(env, message);
       if (body == nullptr) {
         // Runtimes that refuse external memory get a copy, and the slab is free again at once.
-        void *into = nullptr;
         napi_create_buffer_copy(env, message.bodyLength, message.body, &into, &body);
         releaseSlab(message.slab);
         message.slab = -1;
       }
-      message.body = nullptr;
+    } else if (napi_create_external_buffer(env, message.bodyLength, message.body, [](napi_env, void *d, void *) { std::free(d); }, nullptr,
+                                           &body) != napi_ok) {
+      // Runtimes that refuse external buffers get a copy.
+      napi_create_buffer_copy(env, message.bodyLength, message.body, &into, &body);
+      std::free(message.body);
     }
+    message.body = nullptr;  // JavaScript's now, or its slab's
     napi_create_int32(env, message.slab, &slab);
     napi_set_named_property(env, object, "slab", slab);
-    uint8_t *data = message.body;
-    message.body = nullptr;
-    if (body != nullptr) {
-      // in a slab: already made
-    } else if (napi_create_external_buffer(env, message.bodyLength, data, [](napi_env, void *d, void *) { std::free(d); }, nullptr, &body) != napi_ok) {
-      // Runtimes that refuse external buffers get a copy.
-      void *into = nullptr;
-      napi_create_buffer_copy(env, message.bodyLength, data, &into, &body);
-      std::free(data);
-    }
     napi_create_int64(env, message.rows, &rows);
     napi_set_named_property(env, object, "header", header);
     napi_set_named_property(env, object, "body", body);
@@ -706,11 +702,22 @@ napi_value openExport(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/**
+ * A call's first `count` arguments into argv (undefined where the caller passed fewer) and the
+ * export stream the first holds; null, with a TypeError thrown, when it holds none.
+ */
+ExportStream *streamCall(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) {
+    napi_throw_error(env, nullptr, "could not read the call's arguments");
+    return nullptr;
+  }
+  return streamArg(env, argv[0]);
+}
+
 napi_value nextExport(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  ExportStream *stream = argc < 1 ? nullptr : streamArg(env, argv[0]);
+  ExportStream *stream = streamCall(env, info, 1, argv);
   if (stream == nullptr) return nullptr;
   if (stream->pending != nullptr) return throwError(env, "nextExport: the previous call has not settled yet");
   if (stream->closing) return throwError(env, "nextExport: the stream is closed");
@@ -733,10 +740,8 @@ struct CloseWork {
 };
 
 napi_value closeExport(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  ExportStream *stream = argc < 1 ? nullptr : streamArg(env, argv[0]);
+  ExportStream *stream = streamCall(env, info, 1, argv);
   if (stream == nullptr) return nullptr;
   napi_value promise = nullptr, name = makeString(env, "duckFlightCloseExport");
   auto *work = new CloseWork();
@@ -780,10 +785,8 @@ napi_value closeExport(napi_env env, napi_callback_info info) {
 }
 
 napi_value releaseExportBody(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_OK_OR_RETURN(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  ExportStream *stream = argc < 2 ? nullptr : streamArg(env, argv[0]);
+  ExportStream *stream = streamCall(env, info, 2, argv);
   if (stream == nullptr) return nullptr;
   int64_t slab = -1;
   if (!int64Arg(env, argv[1], "slab", &slab)) return nullptr;

@@ -68,6 +68,15 @@ const MESSAGE_HEADER_ALLOWANCE = 64 * 1024;
 function batchBytesWithin(maxMessageBytes: number): number {
   return maxMessageBytes > 2 * MESSAGE_HEADER_ALLOWANCE ? maxMessageBytes - MESSAGE_HEADER_ALLOWANCE : Math.ceil(maxMessageBytes / 2);
 }
+/**
+ * Options for a stream whose batches a FlightDataWriter sends (a DoGet, a DoExchange): each cut
+ * to fit the server's message limit, and the bodies reused, as the writer is done with a batch
+ * once it asks for the next (its write resolves once the message was copied or sent).
+ */
+export function writerStreamOptions(maxMessageBytes: number): Pick<NativeStreamOptions, 'maxMessageBytes' | 'reuseBodies'> {
+  return { maxMessageBytes, reuseBodies: true };
+}
+
 /** Batches the addon builds ahead of the one JavaScript is sending. */
 export const DEFAULT_READ_AHEAD = 3;
 

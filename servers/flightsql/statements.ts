@@ -20,7 +20,7 @@ import {
   type FlightOutput,
 } from '../../flight/index.ts';
 import { columnsOf, readTimezone, streamPrepared, streamQuery } from '../bridge/index.ts';
-import { nativeExportAvailable, streamQueryNative } from '../bridge/native-export.ts';
+import { nativeExportAvailable, streamQueryNative, writerStreamOptions } from '../bridge/native-export.ts';
 import type { ServiceContext } from '../context.ts';
 import { fromDuckDBError } from '../errors.ts';
 import { extractStatements, MAX_SQL_BYTES, ROW_STATEMENTS, statusSchema } from '../query.ts';
@@ -362,13 +362,7 @@ export async function redeemTicket(state: FlightSqlState, ticket: StatementTicke
           // The addon prepares the statement again, itself, and converts on its own thread.
           statement.destroySync();
           result = await guard(
-            streamQueryNative(session.connection, ticket.sql, {
-              batchRows,
-              signal,
-              maxMessageBytes: settings.maxMessageBytes,
-              // The DoGet's writer is done with each batch once it asks for the next.
-              reuseBodies: true,
-            }),
+            streamQueryNative(session.connection, ticket.sql, { batchRows, signal, ...writerStreamOptions(settings.maxMessageBytes) }),
             signal,
           );
         } else {
